@@ -1,0 +1,69 @@
+package dev.hmem.model.anchor;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.Shape;
+import dev.hmem.model.config.ModelConfig;
+
+/**
+ * Keys and values of every running sequence, one slot per sequence, preallocated so decoding
+ * never copies the cache: {@code k[layer]} is (slots, Hkv, capacity, hd) and a sequence's tokens
+ * occupy positions 0..len-1 of its slot. Running sequences are kept in slots 0..n-1 so a decode
+ * step reads one contiguous slice.
+ */
+public final class KvCache implements AutoCloseable {
+
+    private final NDManager manager;
+    final NDArray[] k;  // (L)(slots, Hkv, capacity, hd)
+    final NDArray[] v;  // (L)(slots, Hkv, capacity, hd)
+    private final int slots;
+    private final int capacity;
+
+    public KvCache(ModelConfig c, int slots, int capacity, NDManager parent) {
+        if (slots <= 0 || capacity <= 0) {
+            throw new IllegalArgumentException("KV cache needs positive slots and capacity, got " + slots + ", " + capacity);
+        }
+        this.manager = parent.newSubManager();
+        this.slots = slots;
+        this.capacity = capacity;
+        Shape shape = new Shape(slots, c.numKvHeads(), capacity, c.headDim());
+        k = new NDArray[c.numLayers()];
+        v = new NDArray[c.numLayers()];
+        for (int l = 0; l < c.numLayers(); l++) {
+            k[l] = manager.zeros(shape);
+            v[l] = manager.zeros(shape);
+        }
+    }
+
+    public int slots() {
+        return slots;
+    }
+
+    /** Tokens one slot can hold. */
+    public int capacity() {
+        return capacity;
+    }
+
+    /** Native bytes of the cache. */
+    public long bytes() {
+        return 2L * k.length * k[0].getShape().size() * 4;
+    }
+
+    /** Copies the first {@code length} positions of slot {@code from} into slot {@code to}. */
+    public void moveSlot(int from, int to, int length) {
+        if (from == to || length == 0) return;
+        for (int l = 0; l < k.length; l++) {
+            try (NDArray ks = k[l].get("{}, :, 0:{}", from, length);
+                 NDArray vs = v[l].get("{}, :, 0:{}", from, length)) {
+                k[l].set(new NDIndex("{}, :, 0:{}", to, length), ks);
+                v[l].set(new NDIndex("{}, :, 0:{}", to, length), vs);
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}

@@ -1,0 +1,33 @@
+package dev.hmem.model.anchor;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
+
+/** The few fused kernels the decoder needs beyond DJL's generic NDArray API. */
+public final class Ops {
+
+    private Ops() {}
+
+    /** {@code x @ w^T} with {@code w} stored (out, in) as in Hugging Face checkpoints. */
+    public static NDArray linear(NDArray x, NDArray w) {
+        return JniUtils.linear((PtNDArray) x, (PtNDArray) w, null);
+    }
+
+    /** RMSNorm: {@code x / sqrt(mean(x^2) + eps) * gain} over the last axis. */
+    public static NDArray rmsNorm(NDArray x, NDArray gain, float eps) {
+        NDArray inv = x.square().mean(new int[] {-1}, true).add(eps).pow(-0.5f);
+        return x.mul(inv).mul(gain);
+    }
+
+    /** Splits the last axis into two equal halves (gate and up of a fused projection); views. */
+    public static NDList halves(NDArray x) {
+        return x.split(2, x.getShape().dimension() - 1);
+    }
+
+    /** SwiGLU's gate: {@code silu(g) * u = g * sigmoid(g) * u}. */
+    public static NDArray swiglu(NDArray g, NDArray u) {
+        return g.mul(JniUtils.sigmoid((PtNDArray) g)).mul(u);
+    }
+}

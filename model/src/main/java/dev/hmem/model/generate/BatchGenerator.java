@@ -1,0 +1,295 @@
+package dev.hmem.model.generate;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.Shape;
+import dev.hmem.model.anchor.KvCache;
+import dev.hmem.model.anchor.Transformer;
+import dev.hmem.model.memory.MemoryBlock;
+import dev.hmem.model.memory.MemoryPlan;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.function.Function;
+
+/**
+ * Continuous batching over one anchor: sequences join the batch between decode steps (their
+ * prompts prefilled together) and leave it as soon as they finish, so a long answer never holds a
+ * short one back. Every step runs the anchor once for all rows, whatever their memories; the
+ * memory branch runs per group of rows sharing a block ({@link MemoryPlan}).
+ *
+ * <p>Not thread-safe: one generator belongs to one thread (a Flink subtask, or the CLI).
+ */
+public final class BatchGenerator implements AutoCloseable {
+
+    /** What one {@link #step()} did, for metrics and benchmarks. */
+    public record StepStats(int prefillRows, int prefillTokens, int decodeRows, long nanos) {}
+
+    private final Transformer model;
+    private final Function<int[], String> decoder;
+    private final KvCache cache;
+    private final NDManager manager;
+    private final int maxBatch;
+    private final int maxPrefillTokens;
+    private final Set<Integer> eos;
+    private final int vocab;
+    private final ArrayDeque<Sequence> waiting = new ArrayDeque<>();
+    /** Invariant: {@code running.get(i)} occupies cache slot i. */
+    private final List<Sequence> running = new ArrayList<>();
+    private StepStats lastStep = new StepStats(0, 0, 0, 0);
+
+    /**
+     * @param decoder          token ids to text (for stop strings and the final text)
+     * @param maxBatch         sequences decoded together at most (KV cache slots)
+     * @param context          tokens per sequence at most (prompt + generated), capped by the model
+     * @param maxPrefillTokens prompt tokens prefilled in one step at most (bounds step latency)
+     */
+    public BatchGenerator(Transformer model, Function<int[], String> decoder, int maxBatch, int context,
+                          int maxPrefillTokens) {
+        if (maxBatch < 1) throw new IllegalArgumentException("max batch must be >= 1, got " + maxBatch);
+        if (maxPrefillTokens < 1) throw new IllegalArgumentException("max prefill tokens must be >= 1");
+        this.model = model;
+        this.decoder = decoder;
+        this.maxBatch = maxBatch;
+        this.maxPrefillTokens = maxPrefillTokens;
+        int capacity = Math.min(context, model.config().maxPositions());
+        this.manager = model.weights().manager.newSubManager();
+        this.cache = new KvCache(model.config(), maxBatch, capacity, manager);
+        this.eos = new HashSet<>(model.config().eosTokenIds());
+        this.vocab = model.config().vocabSize();
+    }
+
+    /** Tokens one sequence may span (prompt plus generated). */
+    public int context() {
+        return cache.capacity();
+    }
+
+    public int maxBatch() {
+        return maxBatch;
+    }
+
+    public int runningCount() {
+        return running.size();
+    }
+
+    public int waitingCount() {
+        return waiting.size();
+    }
+
+    public boolean isIdle() {
+        return running.isEmpty() && waiting.isEmpty();
+    }
+
+    public StepStats lastStep() {
+        return lastStep;
+    }
+
+    /** Checks that a prompt of {@code tokens} tokens fits; the message says by how much it does not. */
+    public void checkPromptLength(int tokens) {
+        if (tokens == 0) {
+            throw new PromptTooLongException("prompt is empty: at least one token is needed");
+        }
+        if (tokens >= cache.capacity()) {
+            throw new PromptTooLongException("prompt has " + tokens + " tokens but the context holds "
+                    + cache.capacity() + " (prompt plus at least one generated token)");
+        }
+    }
+
+    /**
+     * Queues a request; it joins the batch at the next step with a free slot. Token ids outside the
+     * vocabulary and prompts that do not fit are refused here, before anything is queued.
+     */
+    public void submit(GenerationRequest r) {
+        checkPromptLength(r.prompt().length);
+        for (int t : r.prompt()) {
+            if (t < 0 || t >= vocab) {
+                throw new IllegalArgumentException("token id " + t + " outside the vocabulary of " + vocab);
+            }
+        }
+        for (MemoryBlock b : r.memory()) {
+            if (b.layers() != model.config().numLayers() || b.hiddenSize() != model.config().hiddenSize()) {
+                throw new IllegalArgumentException("memory block " + b.id() + " is for " + b.layers()
+                        + " layers of width " + b.hiddenSize() + ", the anchor has " + model.config().numLayers()
+                        + " of width " + model.config().hiddenSize());
+            }
+        }
+        int maxNew = Math.min(r.params().maxNewTokens(), cache.capacity() - r.prompt().length);
+        long seed = r.params().seed() != null ? r.params().seed() : r.id().hashCode();
+        waiting.add(new Sequence(r, maxNew, seed, System.nanoTime()));
+    }
+
+    /**
+     * Admits waiting sequences into free slots (one batched prefill), then decodes one token for
+     * every running sequence. Returns the sequences that finished in this step.
+     */
+    public List<Completion> step() {
+        long start = System.nanoTime();
+        int prefillRows = 0, prefillTokens = 0, decodeRows = 0;
+        List<Completion> done = new ArrayList<>();
+        try (NDScope scope = new NDScope(); NDManager m = manager.newSubManager()) {
+            List<Sequence> admitted = admit();
+            if (!admitted.isEmpty()) {
+                prefillRows = admitted.size();
+                for (Sequence s : admitted) prefillTokens += s.request.prompt().length;
+                prefill(admitted, m);
+                // A prompt may be answered by its first token alone; free its slot before decoding.
+                done.addAll(retire());
+            }
+            decodeRows = running.size();
+            if (decodeRows > 0) decode(m);
+        }
+        done.addAll(retire());
+        lastStep = new StepStats(prefillRows, prefillTokens, decodeRows, System.nanoTime() - start);
+        return done;
+    }
+
+    private List<Sequence> admit() {
+        List<Sequence> admitted = new ArrayList<>();
+        int tokens = 0;
+        long now = System.nanoTime();
+        while (!waiting.isEmpty() && running.size() < maxBatch) {
+            int len = waiting.peek().request.prompt().length;
+            if (!admitted.isEmpty() && tokens + len > maxPrefillTokens) break;
+            Sequence s = waiting.poll();
+            s.admitNanos = now;
+            tokens += len;
+            running.add(s);
+            admitted.add(s);
+        }
+        return admitted;
+    }
+
+    private void prefill(List<Sequence> rows, NDManager m) {
+        int n = rows.size(), t = 0;
+        for (Sequence s : rows) t = Math.max(t, s.request.prompt().length);
+        long[] tokens = new long[n * t];
+        int[] pos0 = new int[n], lens = new int[n];
+        List<List<MemoryBlock>> memories = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            int[] p = rows.get(i).request.prompt();
+            for (int j = 0; j < p.length; j++) tokens[i * t + j] = p[j];
+            lens[i] = p.length;
+            memories.add(rows.get(i).request.memory());
+        }
+        int slot0 = running.size() - n;
+        NDArray logits = model.forwardCached(m.create(tokens, new Shape(n, t)), pos0, lens,
+                MemoryPlan.of(memories, m), cache, slot0);
+        for (int i = 0; i < n; i++) rows.get(i).length = lens[i];
+        sampleInto(rows, logits);
+    }
+
+    /** One token for every running sequence (none of which is finished). */
+    private void decode(NDManager m) {
+        List<Sequence> rows = running;
+        int n = rows.size();
+        long[] tokens = new long[n];
+        int[] pos0 = new int[n], lens = new int[n];
+        List<List<MemoryBlock>> memories = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            Sequence s = rows.get(i);
+            tokens[i] = s.nextToken;
+            pos0[i] = s.length;
+            lens[i] = 1;
+            memories.add(s.request.memory());
+        }
+        NDArray logits = model.forwardCached(m.create(tokens, new Shape(n, 1)), pos0, lens,
+                MemoryPlan.of(memories, m), cache, 0);
+        for (Sequence s : rows) s.length++;
+        sampleInto(new ArrayList<>(rows), logits);
+    }
+
+    /** Picks each row's next token from logits (n, V) and applies the stopping rules. */
+    private void sampleInto(List<Sequence> rows, NDArray logits) {
+        boolean allGreedy = true;
+        for (Sequence s : rows) allGreedy &= s.request.params().isGreedy();
+        int[] next = new int[rows.size()];
+        if (allGreedy) {
+            long[] arg = logits.argMax(-1).toLongArray();
+            for (int i = 0; i < next.length; i++) next[i] = (int) arg[i];
+        } else {
+            float[] all = logits.toFloatArray();
+            for (int i = 0; i < next.length; i++) {
+                Sequence s = rows.get(i);
+                next[i] = Sampler.sample(all, i * vocab, vocab, s.request.params(), s.random);
+            }
+        }
+        long now = System.nanoTime();
+        for (int i = 0; i < next.length; i++) accept(rows.get(i), next[i], now);
+    }
+
+    private void accept(Sequence s, int token, long now) {
+        if (s.generatedCount == 0) s.firstTokenNanos = now;
+        SamplingParams p = s.request.params();
+        if (eos.contains(token) && !p.ignoreEos()) {
+            s.finish = FinishReason.EOS;
+            return;
+        }
+        s.append(token);
+        s.nextToken = token;
+        if (!p.stopStrings().isEmpty()) {
+            String text = decoder.apply(s.generatedTokens());
+            int cut = -1;
+            for (String stop : p.stopStrings()) {
+                int at = text.indexOf(stop);
+                if (at >= 0 && (cut < 0 || at < cut)) cut = at;
+            }
+            if (cut >= 0) {
+                s.finish = FinishReason.STOP;
+                s.stoppedText = text.substring(0, cut);
+                return;
+            }
+        }
+        if (s.generatedCount >= s.maxNew || s.length + 1 >= cache.capacity()) {
+            s.finish = FinishReason.LENGTH;
+        }
+    }
+
+    /** Removes finished sequences, keeping running rows in slots 0..n-1. */
+    private List<Completion> retire() {
+        List<Completion> done = new ArrayList<>();
+        long now = System.nanoTime();
+        for (int i = 0; i < running.size(); ) {
+            Sequence s = running.get(i);
+            if (s.finish == null) {
+                i++;
+                continue;
+            }
+            int last = running.size() - 1;
+            if (i != last) {
+                Sequence moved = running.get(last);
+                cache.moveSlot(last, i, moved.length);
+                running.set(i, moved);
+            }
+            running.remove(last);
+            s.releaseMemory();
+            done.add(complete(s, now));
+        }
+        return done;
+    }
+
+    private Completion complete(Sequence s, long now) {
+        int[] toks = s.generatedTokens();
+        String text = s.stoppedText != null ? s.stoppedText : decoder.apply(toks);
+        return new Completion(s.request.id(), toks, text, s.request.prompt().length, s.finish,
+                s.request.memoryLabel(), s.admitNanos - s.submitNanos, s.firstTokenNanos - s.submitNanos,
+                now - s.submitNanos);
+    }
+
+    /** Drops every queued and running sequence (their memory released); for shutdown. */
+    public void cancelAll() {
+        for (Sequence s : waiting) s.releaseMemory();
+        for (Sequence s : running) s.releaseMemory();
+        waiting.clear();
+        running.clear();
+    }
+
+    @Override
+    public void close() {
+        cancelAll();
+        manager.close();
+    }
+}
