@@ -6,6 +6,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.hmem.model.io.DType;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 
 /** Moves tensor bytes between files and DJL arrays. */
 public final class Tensors {
@@ -29,6 +30,19 @@ public final class Tensors {
      * (or widened, which copies) before the wrapper is dropped.
      */
     public static NDArray toF32(NDManager manager, ByteBuffer bytes, DType dtype, long... shape) {
+        if (dtype == DType.BF16) {
+            // DJL 0.36 aborts the JVM creating a bfloat16 tensor from a buffer; widen in Java instead
+            // (bf16 is the top half of an f32, so this is a shift).
+            long n = new Shape(shape).size();
+            ByteBuffer f32 = ByteBuffer.allocateDirect(Math.toIntExact(n * 4)).order(ByteOrder.nativeOrder());
+            dtype.decodeFloats(bytes.duplicate(), f32.asFloatBuffer(), n);
+            NDArray wrapped = manager.create(f32, new Shape(shape), DataType.FLOAT32);
+            try {
+                return wrapped.duplicate();
+            } finally {
+                wrapped.close();
+            }
+        }
         NDArray view = manager.create(bytes, new Shape(shape), djlType(dtype));
         try {
             return dtype == DType.F32 ? view.duplicate() : view.toType(DataType.FLOAT32, true);
