@@ -8,9 +8,10 @@ import dev.hmem.model.config.ModelConfig;
 
 /**
  * Keys and values of every running sequence, one slot per sequence, preallocated so decoding
- * never copies the cache: {@code k[layer]} is (slots, Hkv, capacity, hd) and a sequence's tokens
- * occupy positions 0..len-1 of its slot. Running sequences are kept in slots 0..n-1 so a decode
- * step reads one contiguous slice.
+ * never copies the cache: {@code k[layer]} and {@code v[layer]} are (slots, Hkv, capacity, hd) and
+ * a sequence's tokens occupy positions 0..len-1 of its slot. Running sequences are kept in slots
+ * 0..n-1 so a decode step reads one slice. ({@code q @ K^T} on a transposed view of the slice is
+ * faster than storing keys transposed: measured, the BLAS call takes the transpose for free.)
  */
 public final class KvCache implements AutoCloseable {
 

@@ -16,9 +16,9 @@ public final class Ops {
     }
 
     /** RMSNorm: {@code x / sqrt(mean(x^2) + eps) * gain} over the last axis. */
-    public static NDArray rmsNorm(NDArray x, NDArray gain, float eps) {
-        NDArray inv = x.square().mean(new int[] {-1}, true).add(eps).pow(-0.5f);
-        return x.mul(inv).mul(gain);
+    public static NDArray rmsNorm(NDArray x, NDArray gain, NDArray eps) {
+        NDArray rms = x.square().mean(new int[] {-1}, true).add(eps).sqrt();
+        return x.mul(gain).div(rms);
     }
 
     /** Splits the last axis into two equal halves (gate and up of a fused projection); views. */

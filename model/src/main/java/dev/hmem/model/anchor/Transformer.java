@@ -24,14 +24,16 @@ public final class Transformer implements AutoCloseable {
     private final ModelConfig c;
     private final RopeTable rope;
     private final NDManager manager;
-    private final float scale;
+    private final NDArray scale;  // () 1/sqrt(hd): arrays, not Java numbers, skip a tensor creation per op
+    private final NDArray eps;    // () RMSNorm epsilon
 
     public Transformer(AnchorWeights weights) {
         this.w = weights;
         this.c = weights.config;
         this.manager = weights.manager.newSubManager();
         this.rope = new RopeTable(c, c.maxPositions(), manager);
-        this.scale = (float) (1.0 / Math.sqrt(c.headDim()));
+        this.scale = manager.create((float) (1.0 / Math.sqrt(c.headDim())));
+        this.eps = manager.create((float) c.rmsNormEps());
     }
 
     public ModelConfig config() {
@@ -72,22 +74,23 @@ public final class Transformer implements AutoCloseable {
                 for (int key = pos0[i] + j + 1; key < ctx; key++) mask[base + key] = Float.NEGATIVE_INFINITY;
             }
         }
-        NDArray maskArr = m.create(mask, new Shape(n, 1, 1, t, ctx));
+        NDArray maskArr = m.create(mask, t == 1 ? new Shape(n, 1, 1, ctx) : new Shape(n, 1, 1, t, ctx));
         NDArray slotIdx = m.create(range(slot0, n), new Shape(n, 1));
         final int ctxLen = ctx;
         Attention attn = (layer, q, k, v) -> {
+            // Advanced indices (slot, position) broadcast to (n, T) and come first: values (n, T, Hkv, hd).
             cache.k[layer].set(new NDIndex("{}, :, {}", slotIdx, positions), k);
             cache.v[layer].set(new NDIndex("{}, :, {}", slotIdx, positions), v);
-            NDArray kc = cache.k[layer].get("{}:{}, :, 0:{}", slot0, slot0 + n, ctxLen);
+            NDArray kT = cache.k[layer].get("{}:{}, :, 0:{}", slot0, slot0 + n, ctxLen).transpose(0, 1, 3, 2);
             NDArray vc = cache.v[layer].get("{}:{}, :, 0:{}", slot0, slot0 + n, ctxLen);
-            return attend(q, kc, vc, maskArr);
+            return attend(q, kT, vc, maskArr);
         };
         NDArray x = layers(tokens, positions, attn, plan);
         long[] last = new long[n];
         for (int i = 0; i < n; i++) last[i] = lens[i] - 1;
         NDArray rows = m.create(range(0, n));
         NDArray xl = x.get(new NDIndex("{}, {}", rows, m.create(last)));  // (n, d)
-        return Ops.linear(Ops.rmsNorm(xl, w.finalNorm, (float) c.rmsNormEps()), w.lmHead);
+        return Ops.linear(Ops.rmsNorm(xl, w.finalNorm, eps), w.lmHead);
     }
 
     /**
@@ -106,9 +109,9 @@ public final class Transformer implements AutoCloseable {
             for (int key = j + 1; key < t; key++) mask[j * t + key] = Float.NEGATIVE_INFINITY;
         }
         NDArray maskArr = m.create(mask, new Shape(1, 1, 1, t, t));
-        Attention attn = (layer, q, k, v) -> attend(q, k.transpose(0, 2, 1, 3), v.transpose(0, 2, 1, 3), maskArr);
+        Attention attn = (layer, q, k, v) -> attend(q, k.transpose(0, 2, 3, 1), v.transpose(0, 2, 1, 3), maskArr);
         NDArray x = layers(tokens, positions, attn, plan);
-        return Ops.linear(Ops.rmsNorm(x, w.finalNorm, (float) c.rmsNormEps()), w.lmHead);
+        return Ops.linear(Ops.rmsNorm(x, w.finalNorm, eps), w.lmHead);
     }
 
     private static long[] range(int start, int count) {
@@ -126,7 +129,6 @@ public final class Transformer implements AutoCloseable {
     private NDArray layers(NDArray tokens, NDArray positions, Attention attention, MemoryPlan plan) {
         int n = (int) tokens.getShape().get(0), t = (int) tokens.getShape().get(1);
         int h = c.numHeads(), hkv = c.numKvHeads(), hd = c.headDim();
-        float eps = (float) c.rmsNormEps();
         NDArray x = w.embed.get(new NDIndex("{}", tokens));                       // (n, T, d)
         NDArray cos = rope.cos.get(new NDIndex("{}", positions)).reshape(n, t, 1, hd);
         NDArray sin = rope.sin.get(new NDIndex("{}", positions)).reshape(n, t, 1, hd);
@@ -149,17 +151,16 @@ public final class Transformer implements AutoCloseable {
     }
 
     /**
-     * Grouped-query attention. q (n, T, H, hd); kc, vc (n, Hkv, ctx, hd); mask (n|1, 1, 1, T, ctx).
-     * Query head h uses key/value head h / G, as Hugging Face's repeat_kv.
+     * Grouped-query attention. q (n, T, H, hd); kT (n, Hkv, hd, ctx); vc (n, Hkv, ctx, hd);
+     * mask (n, 1, 1, ctx) when T = 1, else (n|1, 1, 1, T, ctx). Query head h uses key/value head h / G, as Hugging Face's repeat_kv.
      */
-    private NDArray attend(NDArray q, NDArray kc, NDArray vc, NDArray mask) {
+    private NDArray attend(NDArray q, NDArray kT, NDArray vc, NDArray mask) {
         int n = (int) q.getShape().get(0), t = (int) q.getShape().get(1);
         int hkv = c.numKvHeads(), g = c.groupSize(), hd = c.headDim();
-        long ctx = kc.getShape().get(2);
-        NDArray kT = kc.transpose(0, 1, 3, 2);                                   // (n, Hkv, hd, ctx)
+        long ctx = kT.getShape().get(3);
         if (t == 1) {
             NDArray qg = q.reshape(n, hkv, g, hd);
-            NDArray s = qg.matMul(kT).mul(scale).add(mask.reshape(mask.getShape().get(0), 1, 1, ctx));
+            NDArray s = qg.matMul(kT).mul(scale).add(mask);
             return s.softmax(-1).matMul(vc).reshape(n, 1, (long) hkv * g * hd);  // (n, 1, H hd)
         }
         NDArray qg = q.reshape(n, t, hkv, g, hd).transpose(0, 2, 3, 1, 4).reshape(n, hkv, (long) g * t, hd);

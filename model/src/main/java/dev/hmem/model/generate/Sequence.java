@@ -2,6 +2,7 @@ package dev.hmem.model.generate;
 
 import dev.hmem.model.memory.MemoryBlock;
 import java.util.Arrays;
+import java.util.List;
 import java.util.SplittableRandom;
 
 /** A sequence's generation state inside the {@link BatchGenerator}: tokens so far and timings. */
@@ -19,6 +20,8 @@ final class Sequence {
     int nextToken;
     int[] generated = new int[16];
     int generatedCount;
+    /** The memory the forward pass uses for this row (its blocks, assembled); null = none. */
+    dev.hmem.model.memory.FfnMemory rowMemory;
     FinishReason finish;
     String stoppedText;
 
@@ -36,6 +39,10 @@ final class Sequence {
     void append(int token) {
         if (generatedCount == generated.length) generated = Arrays.copyOf(generated, generated.length * 2);
         generated[generatedCount++] = token;
+    }
+
+    List<dev.hmem.model.memory.FfnMemory> memoryList() {
+        return rowMemory == null ? List.of() : List.of(rowMemory);
     }
 
     void releaseMemory() {
