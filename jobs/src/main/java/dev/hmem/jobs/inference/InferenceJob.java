@@ -1,0 +1,72 @@
+package dev.hmem.jobs.inference;
+
+import dev.hmem.operators.functions.DecodePromptFunction;
+import dev.hmem.operators.functions.GenerateOperator;
+import dev.hmem.operators.functions.RouteOperator;
+import dev.hmem.operators.functions.ValidatePromptFunction;
+import dev.hmem.operators.records.DeadLetterRecord;
+import dev.hmem.operators.records.PromptTask;
+import dev.hmem.operators.records.RawRecord;
+import dev.hmem.operators.records.ResultRecord;
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.core.execution.CheckpointingMode;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.util.ParameterTool;
+
+/**
+ * Streaming inference: Kafka prompts → decode → validate → route (batched MiniLM) → key by
+ * cluster → generate (cached memories, continuous batching) → Kafka results; undecodable or invalid
+ * prompts → dead-letter topic (plus an error result for the client). {@link #main} wires Kafka;
+ * {@link #defineWorkflow} builds the pipeline from any source of raw records.
+ */
+public final class InferenceJob {
+
+    /** The two outputs of the workflow. */
+    public record Outputs(DataStream<ResultRecord> results, DataStream<DeadLetterRecord> deadLetters) {}
+
+    private InferenceJob() {}
+
+    public static void main(String[] args) throws Exception {
+        InferenceOptions o = InferenceOptions.fromArgs(args);
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        configure(env, o);
+        DataStream<RawRecord> raw = env.fromSource(KafkaConnectors.prompts(o, null), WatermarkStrategy.noWatermarks(),
+                "kafka: " + o.promptsTopic()).setParallelism(o.sourceParallelism()).uid("prompts-source");
+        Outputs out = defineWorkflow(raw, o);
+        out.results().sinkTo(KafkaConnectors.results(o)).name("kafka: " + o.resultsTopic()).uid("results-sink");
+        out.deadLetters().sinkTo(KafkaConnectors.deadLetters(o)).name("kafka: " + o.deadLetterTopic()).uid("dead-letter-sink");
+        env.execute("hmem inference");
+    }
+
+    /** Checkpointing (exactly-once mode), max parallelism, and the options shown in the UI. */
+    public static void configure(StreamExecutionEnvironment env, InferenceOptions o) {
+        env.enableCheckpointing(o.checkpointIntervalMs(), CheckpointingMode.EXACTLY_ONCE);
+        env.setMaxParallelism(o.serving().maxParallelism());
+        env.getConfig().setGlobalJobParameters(ParameterTool.fromMap(o.asMap()));
+    }
+
+    public static Outputs defineWorkflow(DataStream<RawRecord> raw, InferenceOptions o) {
+        int p = o.sourceParallelism();
+        SingleOutputStreamOperator<PromptTask> decoded = raw.process(new DecodePromptFunction(o.serving()))
+                .name("decode").uid("decode").setParallelism(p);
+        SingleOutputStreamOperator<PromptTask> valid = decoded.process(new ValidatePromptFunction(o.serving()))
+                .name("validate").uid("validate").setParallelism(p);
+        SingleOutputStreamOperator<PromptTask> routed = valid
+                .transform("route", TypeInformation.of(PromptTask.class), new RouteOperator(o.serving()))
+                .uid("route").setParallelism(o.routeParallelism());
+        SingleOutputStreamOperator<ResultRecord> generated = routed
+                .keyBy(PromptTask::routeKey)
+                .transform("generate", TypeInformation.of(ResultRecord.class), new GenerateOperator(o.serving()))
+                .uid("generate").setParallelism(o.serving().generateParallelism())
+                .setMaxParallelism(o.serving().maxParallelism());
+        DataStream<ResultRecord> results = generated.union(valid.getSideOutput(ValidatePromptFunction.ERROR_RESULTS),
+                routed.getSideOutput(ValidatePromptFunction.ERROR_RESULTS));
+        DataStream<DeadLetterRecord> dead = decoded.getSideOutput(DecodePromptFunction.DEAD_LETTERS)
+                .union(valid.getSideOutput(DecodePromptFunction.DEAD_LETTERS),
+                        routed.getSideOutput(DecodePromptFunction.DEAD_LETTERS));
+        return new Outputs(results, dead);
+    }
+}

@@ -1,0 +1,136 @@
+package dev.hmem.jobs.inference;
+
+import dev.hmem.operators.engine.ServingConfig;
+import java.io.Serializable;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import org.apache.flink.util.ParameterTool;
+
+/**
+ * Every option of the inference job, validated once (ranges checked with a clear message,
+ * unknown flags refused). Built from {@code --key value} arguments; shown in the Flink UI as the
+ * job's global parameters. Defaults live in {@link #DEFAULTS} and nowhere else.
+ */
+public record InferenceOptions(
+        String bootstrapServers, String promptsTopic, String resultsTopic, String deadLetterTopic, String groupId,
+        String startingOffsets, boolean exactlyOnce, long checkpointIntervalMs, int sourceParallelism,
+        int routeParallelism, String transactionalIdPrefix, int lingerMs, int batchBytes, String compression,
+        long transactionTimeoutMs, ServingConfig serving) implements Serializable {
+
+    /** Every flag with its default ("" = required or unset). */
+    public static final Map<String, String> DEFAULTS = defaults();
+
+    private static Map<String, String> defaults() {
+        Map<String, String> d = new LinkedHashMap<>();
+        d.put("bootstrap-servers", "");
+        d.put("prompts-topic", "hmem-prompts");
+        d.put("results-topic", "hmem-results");
+        d.put("dead-letter-topic", "hmem-dead-letters");
+        d.put("group-id", "hmem-inference");
+        d.put("starting-offsets", "committed");
+        d.put("delivery", "exactly-once");
+        d.put("checkpoint-interval-ms", "2000");
+        d.put("source-parallelism", "1");
+        d.put("route-parallelism", "1");
+        d.put("parallelism", "1");
+        d.put("max-parallelism", "128");
+        d.put("transactional-id-prefix", "hmem-inference");
+        d.put("linger-ms", "5");
+        d.put("batch-bytes", "65536");
+        d.put("compression", "lz4");
+        d.put("transaction-timeout-ms", "600000");
+        d.put("model", "");
+        d.put("bank", "");
+        d.put("context", "0");
+        d.put("max-new-tokens", "64");
+        d.put("max-new-tokens-limit", "1024");
+        d.put("max-prompt-chars", "16384");
+        d.put("max-batch", "32");
+        d.put("max-paths-per-batch", "16");
+        d.put("max-queued", "256");
+        d.put("max-wait-ms", "2000");
+        d.put("cache-mb", "512");
+        d.put("pinned-levels", "1");
+        d.put("loader-threads", "2");
+        d.put("torch-threads", "1");
+        d.put("route-batch", "32");
+        d.put("route-timeout-ms", "20");
+        d.put("routing", "affinity");
+        return d;
+    }
+
+    public InferenceOptions {
+        require(bootstrapServers != null && !bootstrapServers.isBlank(), "--bootstrap-servers is required");
+        require(Set.of("committed", "earliest", "latest").contains(startingOffsets),
+                "--starting-offsets must be committed, earliest or latest, got '%s'", startingOffsets);
+        require(checkpointIntervalMs >= 100, "--checkpoint-interval-ms must be >= 100, got %s", checkpointIntervalMs);
+        require(sourceParallelism >= 1 && routeParallelism >= 1, "parallelism must be >= 1");
+        require(lingerMs >= 0 && batchBytes > 0, "--linger-ms >= 0 and --batch-bytes > 0 required");
+        require(Set.of("none", "gzip", "snappy", "lz4", "zstd").contains(compression),
+                "--compression must be none, gzip, snappy, lz4 or zstd, got '%s'", compression);
+        require(transactionTimeoutMs >= checkpointIntervalMs,
+                "--transaction-timeout-ms (%s) must exceed the checkpoint interval (%s)", transactionTimeoutMs, checkpointIntervalMs);
+    }
+
+    private static void require(boolean ok, String fmt, Object... args) {
+        if (!ok) throw new IllegalArgumentException(String.format(fmt, args));
+    }
+
+    public static InferenceOptions fromArgs(String... args) {
+        ParameterTool p = ParameterTool.fromArgs(args);
+        Set<String> unknown = new TreeSet<>(p.toMap().keySet());
+        unknown.removeAll(DEFAULTS.keySet());
+        require(unknown.isEmpty(), "unknown option(s) %s; known: %s", unknown, DEFAULTS.keySet());
+        Map<String, String> v = new LinkedHashMap<>(DEFAULTS);
+        v.putAll(p.toMap());
+        String delivery = v.get("delivery");
+        require(delivery.equals("exactly-once") || delivery.equals("at-least-once"),
+                "--delivery must be exactly-once or at-least-once, got '%s'", delivery);
+        String routing = v.get("routing");
+        require(routing.equals("affinity") || routing.equals("round-robin"),
+                "--routing must be affinity or round-robin, got '%s'", routing);
+        require(!v.get("model").isBlank(), "--model is required (an anchor directory)");
+        ServingConfig serving = new ServingConfig(v.get("model"), v.get("bank").isBlank() ? null : v.get("bank"),
+                i(v, "context"), i(v, "max-new-tokens"), i(v, "max-new-tokens-limit"), i(v, "max-prompt-chars"),
+                i(v, "max-batch"), i(v, "max-paths-per-batch"), i(v, "max-queued"), l(v, "max-wait-ms"),
+                l(v, "cache-mb") << 20, i(v, "pinned-levels"), i(v, "loader-threads"), i(v, "torch-threads"),
+                i(v, "route-batch"), l(v, "route-timeout-ms"), routing.equals("affinity"), i(v, "parallelism"),
+                i(v, "max-parallelism"));
+        return new InferenceOptions(v.get("bootstrap-servers"), v.get("prompts-topic"), v.get("results-topic"),
+                v.get("dead-letter-topic"), v.get("group-id"), v.get("starting-offsets"), delivery.equals("exactly-once"),
+                l(v, "checkpoint-interval-ms"), i(v, "source-parallelism"), i(v, "route-parallelism"),
+                v.get("transactional-id-prefix"), i(v, "linger-ms"), i(v, "batch-bytes"), v.get("compression"),
+                l(v, "transaction-timeout-ms"), serving);
+    }
+
+    private static int i(Map<String, String> v, String k) {
+        try {
+            return Integer.parseInt(v.get(k).trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--" + k + " must be an integer, got '" + v.get(k) + "'");
+        }
+    }
+
+    private static long l(Map<String, String> v, String k) {
+        try {
+            return Long.parseLong(v.get(k).trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--" + k + " must be an integer, got '" + v.get(k) + "'");
+        }
+    }
+
+    /** The options as flags, for the Flink UI. */
+    public Map<String, String> asMap() {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("bootstrap-servers", bootstrapServers);
+        m.put("prompts-topic", promptsTopic);
+        m.put("results-topic", resultsTopic);
+        m.put("dead-letter-topic", deadLetterTopic);
+        m.put("delivery", exactlyOnce ? "exactly-once" : "at-least-once");
+        m.put("checkpoint-interval-ms", Long.toString(checkpointIntervalMs));
+        m.put("serving", serving.toString());
+        return m;
+    }
+}

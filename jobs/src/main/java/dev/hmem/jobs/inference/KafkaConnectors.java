@@ -1,0 +1,68 @@
+package dev.hmem.jobs.inference;
+
+import dev.hmem.operators.codec.DeadLetterSerializer;
+import dev.hmem.operators.codec.RawRecordDeserializer;
+import dev.hmem.operators.codec.ResultSerializer;
+import dev.hmem.operators.records.DeadLetterRecord;
+import dev.hmem.operators.records.RawRecord;
+import dev.hmem.operators.records.ResultRecord;
+import org.apache.flink.connector.base.DeliveryGuarantee;
+import org.apache.flink.connector.kafka.sink.KafkaSink;
+import org.apache.flink.connector.kafka.sink.KafkaSinkBuilder;
+import org.apache.flink.connector.kafka.source.KafkaSource;
+import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
+import org.apache.kafka.clients.consumer.OffsetResetStrategy;
+
+/** The job's Kafka source and sinks, built from its options. */
+public final class KafkaConnectors {
+
+    private KafkaConnectors() {}
+
+    public static KafkaSource<RawRecord> prompts(InferenceOptions o, OffsetsInitializer boundedAt) {
+        var b = KafkaSource.<RawRecord>builder()
+                .setBootstrapServers(o.bootstrapServers())
+                .setTopics(o.promptsTopic())
+                .setGroupId(o.groupId())
+                .setStartingOffsets(switch (o.startingOffsets()) {
+                    case "earliest" -> OffsetsInitializer.earliest();
+                    case "latest" -> OffsetsInitializer.latest();
+                    default -> OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST);
+                })
+                .setDeserializer(new RawRecordDeserializer())
+                // prompts written in transactions count only once committed
+                .setProperty("isolation.level", "read_committed")
+                .setProperty("commit.offsets.on.checkpoint", "true");
+        if (boundedAt != null) b.setBounded(boundedAt);
+        return b.build();
+    }
+
+    public static KafkaSink<ResultRecord> results(InferenceOptions o) {
+        return KafkaConnectors.<ResultRecord>sink(o, "-results")
+                .setRecordSerializer(new ResultSerializer(o.resultsTopic())).build();
+    }
+
+    public static KafkaSink<DeadLetterRecord> deadLetters(InferenceOptions o) {
+        return KafkaConnectors.<DeadLetterRecord>sink(o, "-dead-letters")
+                .setRecordSerializer(new DeadLetterSerializer(o.deadLetterTopic())).build();
+    }
+
+    /**
+     * Producer settings: small linger and batch size let the producer coalesce results into
+     * batches while the sink's bounded buffer back-pressures the job when Kafka is slow.
+     */
+    private static <T> KafkaSinkBuilder<T> sink(InferenceOptions o, String suffix) {
+        KafkaSinkBuilder<T> b = KafkaSink.<T>builder()
+                .setBootstrapServers(o.bootstrapServers())
+                .setDeliveryGuarantee(o.exactlyOnce() ? DeliveryGuarantee.EXACTLY_ONCE : DeliveryGuarantee.AT_LEAST_ONCE)
+                .setProperty("linger.ms", Integer.toString(o.lingerMs()))
+                .setProperty("batch.size", Integer.toString(o.batchBytes()))
+                .setProperty("compression.type", o.compression())
+                .setProperty("enable.idempotence", "true")
+                .setProperty("acks", "all");
+        if (o.exactlyOnce()) {
+            b.setTransactionalIdPrefix(o.transactionalIdPrefix() + suffix)
+                    .setProperty("transaction.timeout.ms", Long.toString(o.transactionTimeoutMs()));
+        }
+        return b;
+    }
+}

@@ -1,0 +1,83 @@
+package dev.hmem.operators.codec;
+
+import dev.hmem.operators.records.DeadLetterRecord;
+import dev.hmem.operators.records.ResultRecord;
+import dev.hmem.schemas.DeadLetter;
+import dev.hmem.schemas.GenerationResult;
+import dev.hmem.schemas.StageTimings;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+
+/** Results and dead letters to Avro (single-object encoding), and results back for readers. */
+public final class ResultCodec {
+
+    private ResultCodec() {}
+
+    public static GenerationResult toAvro(ResultRecord r) {
+        List<Integer> ids = new ArrayList<>(r.tokenIds().length);
+        for (int t : r.tokenIds()) ids.add(t);
+        double[] t = r.timingsMs();
+        StageTimings timings = StageTimings.newBuilder()
+                .setQueueMs(t[ResultRecord.QUEUE]).setRouteMs(t[ResultRecord.ROUTE])
+                .setMemoryLoadMs(t[ResultRecord.MEMORY_LOAD]).setTimeToFirstTokenMs(t[ResultRecord.FIRST_TOKEN])
+                .setGenerateMs(t[ResultRecord.GENERATE]).setEndToEndMs(t[ResultRecord.END_TO_END]).build();
+        return GenerationResult.newBuilder()
+                .setId(r.id()).setText(r.text()).setPromptTokens(r.promptTokens()).setCompletionTokens(r.tokenIds().length)
+                .setTokenIds(ids).setMemoryPath(r.memoryPath()).setFinishReason(r.finishReason())
+                .setModelVersion(r.modelVersion()).setBankVersion(r.bankVersion()).setTimings(timings)
+                .setCacheHits(r.cacheHits()).setCacheMisses(r.cacheMisses()).setError(r.error())
+                .setClient(new HashMap<>(r.client())).setCreatedAt(Instant.ofEpochMilli(r.createdAt()))
+                .setCompletedAt(Instant.ofEpochMilli(r.completedAt())).build();
+    }
+
+    public static byte[] encode(ResultRecord r) {
+        GenerationResult g = toAvro(r);
+        return bytes(g::toByteBuffer);
+    }
+
+    public static GenerationResult decodeResult(byte[] b) {
+        try {
+            return GenerationResult.fromByteBuffer(ByteBuffer.wrap(b));
+        } catch (IOException e) {
+            throw new IllegalArgumentException("not a GenerationResult: " + e.getMessage(), e);
+        }
+    }
+
+    public static byte[] encode(DeadLetterRecord d) {
+        DeadLetter a = DeadLetter.newBuilder()
+                .setRaw(ByteBuffer.wrap(d.raw() == null ? new byte[0] : d.raw())).setTopic(d.topic())
+                .setPartition(d.partition()).setOffset(d.offset()).setStage(d.stage()).setError(d.error())
+                .setRequestId(d.requestId()).setFailedAt(Instant.ofEpochMilli(d.failedAt())).build();
+        try {
+            return bytes(a.toByteBuffer());
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    public static DeadLetter decodeDeadLetter(byte[] b) {
+        try {
+            return DeadLetter.fromByteBuffer(ByteBuffer.wrap(b));
+        } catch (IOException e) {
+            throw new IllegalArgumentException("not a DeadLetter: " + e.getMessage(), e);
+        }
+    }
+
+    private static byte[] bytes(ByteBuffer b) {
+        byte[] out = new byte[b.remaining()];
+        b.get(out);
+        return out;
+    }
+
+    private static byte[] bytes(java.util.concurrent.Callable<ByteBuffer> f) {
+        try {
+            return bytes(f.call());
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,69 @@
+package dev.hmem.operators.functions;
+
+import dev.hmem.operators.codec.InvalidRecordException;
+import dev.hmem.operators.codec.PromptCodec;
+import dev.hmem.operators.engine.ServingConfig;
+import dev.hmem.operators.records.DeadLetterRecord;
+import dev.hmem.operators.records.PromptTask;
+import dev.hmem.operators.records.RawRecord;
+import dev.hmem.schemas.PromptRequest;
+import java.util.HashMap;
+import java.util.Map;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.streaming.api.functions.ProcessFunction;
+import org.apache.flink.util.Collector;
+import org.apache.flink.util.OutputTag;
+
+/**
+ * Avro bytes → {@link PromptTask}, with the job's defaults filled in. A record that does not
+ * decode goes to the dead-letter output with the reason; everything else flows on.
+ */
+public final class DecodePromptFunction extends ProcessFunction<RawRecord, PromptTask> {
+
+    public static final OutputTag<DeadLetterRecord> DEAD_LETTERS = new OutputTag<>("dead-letters") {};
+
+    private final ServingConfig config;
+    private transient Counter deadLetters;
+
+    public DecodePromptFunction(ServingConfig config) {
+        this.config = config;
+    }
+
+    @Override
+    public void open(OpenContext ctx) {
+        deadLetters = getRuntimeContext().getMetricGroup().counter("deadLetters");
+    }
+
+    @Override
+    public void processElement(RawRecord r, Context ctx, Collector<PromptTask> out) {
+        PromptRequest p;
+        try {
+            p = PromptCodec.decode(r.value());
+        } catch (InvalidRecordException e) {
+            deadLetters.inc();
+            ctx.output(DEAD_LETTERS, DeadLetterRecord.of(r, "decode", e.getMessage(), null));
+            return;
+        }
+        long now = System.currentTimeMillis();
+        long created = p.getCreatedAt() != null ? p.getCreatedAt().toEpochMilli() : (r.timestamp() > 0 ? r.timestamp() : now);
+        Map<String, String> client = new HashMap<>();
+        if (p.getClient() != null) p.getClient().forEach((k, v) -> client.put(k.toString(), v.toString()));
+        out.collect(new PromptTask(r.uid(), p.getId(), p.getText(), r.value(), r.topic(), r.partition(), r.offset(),
+                null, p.getMaxNewTokens() != null ? p.getMaxNewTokens() : config.defaultMaxNewTokens(),
+                p.getTemperature() != null ? p.getTemperature() : 0.0, p.getTopK() != null ? p.getTopK() : 0,
+                p.getTopP() != null ? p.getTopP() : 1.0, p.getSeed() != null ? p.getSeed() : seedOf(p.getId()),
+                p.getStop().toArray(new String[0]), p.getMemoryPath(), p.getNoMemory(), client, created, now,
+                null, 0, 0));
+    }
+
+    /** FNV-1a of the id: a replayed request samples exactly as the first time. */
+    static long seedOf(String id) {
+        long h = 0xcbf29ce484222325L;
+        for (int i = 0; i < id.length(); i++) {
+            h ^= id.charAt(i);
+            h *= 0x100000001b3L;
+        }
+        return h;
+    }
+}

@@ -1,0 +1,21 @@
+package dev.hmem.operators.memory;
+
+import dev.hmem.model.memory.LocalBlockStore;
+import dev.hmem.model.memory.MemoryBank;
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Path;
+
+/** Opens a bank from a local path (memory-mapped) or a Flink file system URI (positioned reads). */
+public final class BankStores {
+
+    private BankStores() {}
+
+    public static MemoryBank open(String location) throws IOException {
+        URI uri = URI.create(location);
+        if (uri.getScheme() == null || uri.getScheme().equals("file")) {
+            return MemoryBank.open(new LocalBlockStore(uri.getScheme() == null ? Path.of(location) : Path.of(uri)));
+        }
+        return MemoryBank.open(new FlinkFileSystemBlockStore(location));
+    }
+}
