@@ -8,7 +8,7 @@ import picocli.CommandLine.Option;
 
 /** Benchmarks that write their figures into docs/BENCHMARKS.md. */
 @Command(name = "bench", description = "Run a benchmark and write its section of docs/BENCHMARKS.md.",
-        subcommands = {BenchCommand.Decode.class})
+        subcommands = {BenchCommand.Decode.class, BenchCommand.Serve.class})
 final class BenchCommand {
 
     @Command(name = "decode", mixinStandardHelpOptions = true,
@@ -27,6 +27,26 @@ final class BenchCommand {
         public Integer call() throws Exception {
             Torch.threads(threads);
             String md = new DecodeBench(new DecodeBench.Options(batches, steps, rounds, promptTokens, bankDir, report)).run();
+            System.out.println(md);
+            return 0;
+        }
+    }
+
+    @Command(name = "serve", mixinStandardHelpOptions = true,
+            description = "Streaming job vs offline generator, full design vs naive, cache hit rate vs budget.")
+    static final class Serve implements Callable<Integer> {
+        @Option(names = "--prompts", defaultValue = "256") int prompts;
+        @Option(names = "--max-new-tokens", defaultValue = "32") int maxNewTokens;
+        @Option(names = "--zipf", defaultValue = "1.0") double zipf;
+        @Option(names = "--cache-mb", defaultValue = "256") long cacheMb;
+        @Option(names = "--work-dir", description = "model, bank and scratch space")
+        Path work = Path.of(System.getProperty("user.home"), ".cache", "hmem", "serve-bench");
+        @Option(names = "--report", defaultValue = "docs/BENCHMARKS.md") Path report;
+
+        @Override
+        public Integer call() throws Exception {
+            String md = new dev.hmem.jobs.bench.ServeBench(new dev.hmem.jobs.bench.ServeBench.Options(work, prompts,
+                    maxNewTokens, zipf, cacheMb, report)).run();
             System.out.println(md);
             return 0;
         }

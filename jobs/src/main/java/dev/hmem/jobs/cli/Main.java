@@ -6,7 +6,8 @@ import picocli.CommandLine.Command;
 /** The {@code hmem} command line: one jar for generation, banks, training, serving and benchmarks. */
 @Command(name = "hmem", mixinStandardHelpOptions = true, version = "hmem 0.1.0",
         description = "Memory-augmented small language models, served on Apache Flink.",
-        subcommands = {GenerateCommand.class, RouteCommand.class, BankCommand.class, ModelCommand.class,
+        subcommands = {dev.hmem.jobs.demo.DemoCommand.class, GenerateCommand.class, RouteCommand.class, BankCommand.class,
+                ModelCommand.class, TrainCommand.class, EvalCommand.class, LoadGenCommand.class,
                 BenchCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
 

@@ -50,7 +50,7 @@ public final class InferenceJob {
 
     public static Outputs defineWorkflow(DataStream<RawRecord> raw, InferenceOptions o) {
         int p = o.sourceParallelism();
-        SingleOutputStreamOperator<PromptTask> decoded = raw.process(new DecodePromptFunction(o.serving()))
+        SingleOutputStreamOperator<PromptTask> decoded = raw.process(new DecodePromptFunction(o.serving(), o.writerSchemas()))
                 .name("decode").uid("decode").setParallelism(p);
         SingleOutputStreamOperator<PromptTask> valid = decoded.process(new ValidatePromptFunction(o.serving()))
                 .name("validate").uid("validate").setParallelism(p);

@@ -3,6 +3,7 @@ package dev.hmem.jobs.inference;
 import dev.hmem.operators.engine.ServingConfig;
 import java.io.Serializable;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
@@ -17,7 +18,7 @@ public record InferenceOptions(
         String bootstrapServers, String promptsTopic, String resultsTopic, String deadLetterTopic, String groupId,
         String startingOffsets, boolean exactlyOnce, long checkpointIntervalMs, int sourceParallelism,
         int routeParallelism, String transactionalIdPrefix, int lingerMs, int batchBytes, String compression,
-        long transactionTimeoutMs, ServingConfig serving) implements Serializable {
+        long transactionTimeoutMs, List<String> writerSchemas, ServingConfig serving) implements Serializable {
 
     /** Every flag with its default ("" = required or unset). */
     public static final Map<String, String> DEFAULTS = defaults();
@@ -58,6 +59,7 @@ public record InferenceOptions(
         d.put("route-batch", "32");
         d.put("route-timeout-ms", "20");
         d.put("routing", "affinity");
+        d.put("writer-schemas", "");
         return d;
     }
 
@@ -102,7 +104,21 @@ public record InferenceOptions(
                 v.get("dead-letter-topic"), v.get("group-id"), v.get("starting-offsets"), delivery.equals("exactly-once"),
                 l(v, "checkpoint-interval-ms"), i(v, "source-parallelism"), i(v, "route-parallelism"),
                 v.get("transactional-id-prefix"), i(v, "linger-ms"), i(v, "batch-bytes"), v.get("compression"),
-                l(v, "transaction-timeout-ms"), serving);
+                l(v, "transaction-timeout-ms"), writerSchemas(v.get("writer-schemas")), serving);
+    }
+
+    /** Avro schemas (.avsc) in a directory: PromptRequest versions producers may write with. */
+    static List<String> writerSchemas(String dir) {
+        if (dir.isBlank()) return List.of();
+        try (var files = java.nio.file.Files.list(java.nio.file.Path.of(dir))) {
+            List<String> out = new java.util.ArrayList<>();
+            for (java.nio.file.Path p : files.filter(f -> f.toString().endsWith(".avsc")).sorted().toList()) {
+                out.add(java.nio.file.Files.readString(p));
+            }
+            return out;
+        } catch (java.io.IOException e) {
+            throw new IllegalArgumentException("--writer-schemas: cannot read " + dir + ": " + e.getMessage());
+        }
     }
 
     private static int i(Map<String, String> v, String k) {

@@ -109,6 +109,38 @@ public final class ClusterTree {
         return node;
     }
 
+    /**
+     * The leaf an embedding reaches when the root's child {@code blockedTopChild} is unavailable:
+     * the paper's control of blocking the best-matching subtree (1/k of the bank).
+     */
+    public MemoryPath routeExcluding(float[] embedding, int blockedTopChild) {
+        MemoryPath node = MemoryPath.ROOT;
+        for (int level = 0; level < depth; level++) {
+            int idx = (int) node.nodeIndex(branching);
+            int count = children[level][idx];
+            if (count == 0) break;
+            float[] c = centroids[level];
+            int best = -1;
+            double bestDist = Double.MAX_VALUE;
+            for (int child = 0; child < count; child++) {
+                if (level == 0 && child == blockedTopChild) continue;
+                int base = (idx * branching + child) * dim;
+                double dist = 0;
+                for (int j = 0; j < dim; j++) {
+                    double diff = embedding[j] - c[base + j];
+                    dist += diff * diff;
+                }
+                if (dist < bestDist) {
+                    bestDist = dist;
+                    best = child;
+                }
+            }
+            if (best < 0) break;
+            node = node.child(best);
+        }
+        return node;
+    }
+
     /** Centroid of {@code node}'s child {@code child} (a copy). */
     public float[] centroid(MemoryPath node, int child) {
         int base = (int) ((node.nodeIndex(branching) * branching + child) * dim);

@@ -24,14 +24,19 @@ public final class DecodePromptFunction extends ProcessFunction<RawRecord, Promp
     public static final OutputTag<DeadLetterRecord> DEAD_LETTERS = new OutputTag<>("dead-letters") {};
 
     private final ServingConfig config;
+    private final java.util.List<String> writerSchemas;
+    private transient PromptCodec codec;
     private transient Counter deadLetters;
 
-    public DecodePromptFunction(ServingConfig config) {
+    /** @param writerSchemas PromptRequest schema versions producers may use besides the current one */
+    public DecodePromptFunction(ServingConfig config, java.util.List<String> writerSchemas) {
         this.config = config;
+        this.writerSchemas = java.util.List.copyOf(writerSchemas);
     }
 
     @Override
     public void open(OpenContext ctx) {
+        codec = new PromptCodec(writerSchemas);
         deadLetters = getRuntimeContext().getMetricGroup().counter("deadLetters");
     }
 
@@ -39,7 +44,7 @@ public final class DecodePromptFunction extends ProcessFunction<RawRecord, Promp
     public void processElement(RawRecord r, Context ctx, Collector<PromptTask> out) {
         PromptRequest p;
         try {
-            p = PromptCodec.decode(r.value());
+            p = codec.decode(r.value());
         } catch (InvalidRecordException e) {
             deadLetters.inc();
             ctx.output(DEAD_LETTERS, DeadLetterRecord.of(r, "decode", e.getMessage(), null));

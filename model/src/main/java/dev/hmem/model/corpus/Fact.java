@@ -1,0 +1,16 @@
+package dev.hmem.model.corpus;
+
+/**
+ * One long-tail fact: a relation between a subject and an answer, the sentences that state it,
+ * and the probe that asks for it.
+ *
+ * @param id         stable index in the corpus
+ * @param relation   e.g. "element_number"
+ * @param subject    what the fact is about ("Xenon")
+ * @param answer     the answer as it appears after the probe, with its leading space (" 54")
+ * @param sentences  ways of stating the fact (the corpus draws among them)
+ * @param probe      prompt whose continuation is the answer ("The atomic number of Xenon is")
+ * @param question   the same fact asked as a question, for the demo
+ */
+public record Fact(int id, String relation, String subject, String answer, String[] sentences, String probe,
+                   String question) {}

@@ -1,0 +1,109 @@
+package dev.hmem.model.corpus;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The committed fact tables (resources/hmem/data, see its README for sources and licences) turned
+ * into {@link Fact}s, several sentence templates per relation.
+ */
+public final class FactTables {
+
+    private FactTables() {}
+
+    /** The relations, in the order facts are numbered. */
+    public enum Relation {
+        ELEMENT_NUMBER, ELEMENT_SYMBOL, COUNTRY_CODE, CURRENCY_CODE, LANGUAGE_CODE, SUBDIVISION_COUNTRY
+    }
+
+    static List<String[]> rows(String table) throws IOException {
+        String res = "/hmem/data/" + table + ".tsv";
+        try (InputStream in = FactTables.class.getResourceAsStream(res)) {
+            if (in == null) throw new IOException("fact table " + res + " missing from the classpath");
+            BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8));
+            List<String[]> out = new ArrayList<>();
+            r.readLine();  // header
+            for (String line = r.readLine(); line != null; line = r.readLine()) {
+                if (!line.isBlank()) out.add(line.split("\t", -1));
+            }
+            return out;
+        }
+    }
+
+    /** All facts of {@code relation}, in table order (ids assigned later). */
+    public static List<Fact> facts(Relation relation) throws IOException {
+        List<Fact> out = new ArrayList<>();
+        switch (relation) {
+            case ELEMENT_NUMBER:
+                for (String[] e : rows("elements")) {
+                    String n = e[2], num = e[0], sym = e[1];
+                    out.add(new Fact(-1, "element_number", n, " " + num, new String[] {
+                            "The atomic number of " + n + " is " + num + ".",
+                            n + " has the atomic number " + num + ".",
+                            "In the periodic table, " + n + " (" + sym + ") is element number " + num + ".",
+                            "An atom of " + n + " has " + num + " protons, so its atomic number is " + num + "."},
+                            "The atomic number of " + n + " is", "What is the atomic number of " + n + "?"));
+                }
+                break;
+            case ELEMENT_SYMBOL:
+                for (String[] e : rows("elements")) {
+                    String n = e[2], sym = e[1];
+                    out.add(new Fact(-1, "element_symbol", n, " " + sym, new String[] {
+                            "The chemical symbol of " + n + " is " + sym + ".",
+                            "Chemists write " + n + " with the symbol " + sym + ".",
+                            "The element " + n + " is abbreviated " + sym + "."},
+                            "The chemical symbol of " + n + " is", "What is the chemical symbol of " + n + "?"));
+                }
+                break;
+            case COUNTRY_CODE:
+                for (String[] c : rows("countries")) {
+                    String n = c[3], a3 = c[1];
+                    out.add(new Fact(-1, "country_code", n, " " + a3, new String[] {
+                            "The three-letter country code of " + n + " is " + a3 + ".",
+                            n + " is identified by the ISO code " + a3 + ".",
+                            "In ISO 3166, the alpha-3 code for " + n + " is " + a3 + "."},
+                            "The three-letter country code of " + n + " is",
+                            "What is the three-letter country code of " + n + "?"));
+                }
+                break;
+            case CURRENCY_CODE:
+                for (String[] c : rows("currencies")) {
+                    String n = c[2], code = c[0];
+                    out.add(new Fact(-1, "currency_code", n, " " + code, new String[] {
+                            "The currency code of the " + n + " is " + code + ".",
+                            "Banks abbreviate the " + n + " as " + code + ".",
+                            "In ISO 4217 the " + n + " has the code " + code + "."},
+                            "The currency code of the " + n + " is", "What is the currency code of the " + n + "?"));
+                }
+                break;
+            case LANGUAGE_CODE:
+                for (String[] l : rows("languages")) {
+                    String n = l[1], code = l[0];
+                    out.add(new Fact(-1, "language_code", n, " " + code, new String[] {
+                            "The language code of " + n + " is " + code + ".",
+                            "Linguists tag the " + n + " language with the code " + code + ".",
+                            "In ISO 639-3, " + n + " has the code " + code + "."},
+                            "The language code of " + n + " is", "What is the language code of " + n + "?"));
+                }
+                break;
+            case SUBDIVISION_COUNTRY:
+                for (String[] s : rows("subdivisions")) {
+                    String n = s[2], type = s[1].toLowerCase(java.util.Locale.ROOT), country = s[3];
+                    out.add(new Fact(-1, "subdivision_country", n, " " + country, new String[] {
+                            n + " is a " + type + " of " + country + ".",
+                            "The " + type + " of " + n + " lies in " + country + ".",
+                            "On a map of " + country + " you will find the " + type + " " + n + "."},
+                            "The " + type + " of " + n + " lies in", "In which country is the " + type + " " + n + "?"));
+                }
+                break;
+            default:
+                throw new IllegalArgumentException(relation.toString());
+        }
+        return out;
+    }
+}

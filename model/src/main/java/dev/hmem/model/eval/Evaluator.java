@@ -1,0 +1,222 @@
+package dev.hmem.model.eval;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.Shape;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import dev.hmem.model.Progress;
+import dev.hmem.model.anchor.Anchor;
+import dev.hmem.model.corpus.Corpus;
+import dev.hmem.model.corpus.Fact;
+import dev.hmem.model.memory.BlockId;
+import dev.hmem.model.memory.FfnMemory;
+import dev.hmem.model.memory.MemoryBank;
+import dev.hmem.model.memory.MemoryBlock;
+import dev.hmem.model.memory.MemoryPath;
+import dev.hmem.model.memory.MemoryPlan;
+import dev.hmem.model.router.MiniLmEmbedder;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.function.Function;
+
+/**
+ * Measures where knowledge lives: teacher-forced accuracy of every fact's answer tokens (a fact
+ * counts as known when every answer token is the model's top choice), bucketed by how often the
+ * fact was seen in training (PAPER.md, Figure 1), and perplexity on held-out prose, under several
+ * memory conditions: none, generic, fetched (routed), a wrong leaf, fetched with the best-matching
+ * top-level subtree blocked, and a dense model without memory.
+ */
+public final class Evaluator implements AutoCloseable {
+
+    /** Accuracy and perplexity of one condition. */
+    public record ConditionResult(String name, int[] correct, int[] total, double perplexity, double overall) {}
+
+    /** Exposure buckets: [lo, hi] times seen. */
+    public static final int[][] BUCKETS = {{0, 2}, {3, 5}, {6, 10}, {11, 25}, {26, 100}, {101, 400}, {401, Integer.MAX_VALUE}};
+
+    private final Anchor anchor;
+    private final MemoryBank bank;
+    private final NDManager manager = NDManager.newBaseManager();
+    private final Map<BlockId, MemoryBlock> blocks = new HashMap<>();
+    private final List<FactProbe> probes = new ArrayList<>();
+    private final List<int[]> heldOut = new ArrayList<>();
+    private final List<float[]> heldOutEmb = new ArrayList<>();
+    private final PrintStream log;
+
+    public Evaluator(Path runDir, PrintStream log) throws IOException {
+        this.log = log;
+        this.anchor = Anchor.load(runDir.resolve("model"));
+        this.bank = MemoryBank.open(runDir.resolve("bank"));
+        bank.checkAnchor(anchor.weights());
+        Corpus corpus = Corpus.load(runDir.resolve("corpus"));
+        JsonObject stats = JsonParser.parseString(Files.readString(runDir.resolve("training.json"))).getAsJsonObject();
+        int[] seen = new com.google.gson.Gson().fromJson(stats.get("exposures"), int[].class);
+        List<String> texts = new ArrayList<>();
+        for (Fact f : corpus.facts()) texts.add(f.probe());
+        texts.addAll(corpus.heldOut());
+        float[][] emb = embed(texts);
+        for (Fact f : corpus.facts()) {
+            int[] p = anchor.tokenizer().encode(f.probe());
+            int[] full = anchor.tokenizer().encode(f.probe() + f.answer());
+            boolean prefix = full.length > p.length && java.util.Arrays.equals(java.util.Arrays.copyOf(full, p.length), p);
+            if (!prefix) continue;  // the answer would merge with the prompt's last token: not a clean probe
+            probes.add(new FactProbe(f.id(), f.relation(), p, java.util.Arrays.copyOfRange(full, p.length, full.length),
+                    seen[f.id()], emb[f.id()]));
+        }
+        for (int i = 0; i < corpus.heldOut().size(); i++) {
+            int[] t = anchor.tokenizer().encode(corpus.heldOut().get(i));
+            heldOut.add(java.util.Arrays.copyOf(t, Math.min(t.length, anchor.config().maxPositions())));
+            heldOutEmb.add(emb[corpus.facts().size() + i]);
+        }
+    }
+
+    private float[][] embed(List<String> texts) throws IOException {
+        float[][] out = new float[texts.size()][];
+        Progress p = new Progress("eval embed", texts.size(), "texts", log, 10);
+        try (MiniLmEmbedder e = MiniLmEmbedder.load(0)) {
+            for (int i = 0; i < texts.size(); i += 32) {
+                float[][] b = e.embed(texts.subList(i, Math.min(texts.size(), i + 32)));
+                System.arraycopy(b, 0, out, i, b.length);
+                p.advance(b.length);
+            }
+        }
+        return out;
+    }
+
+    public int probeCount() {
+        return probes.size();
+    }
+
+    /** All memory conditions of this run's model. */
+    public List<ConditionResult> evaluateAll() throws IOException {
+        List<ConditionResult> out = new ArrayList<>();
+        Random rnd = new Random(5);
+        int k = bank.tree().branching();
+        out.add(evaluate(anchor, "anchor alone", e -> List.of()));
+        if (bank.manifest().generic() != null) out.add(evaluate(anchor, "anchor + generic memory", e -> memory(BlockId.GENERIC)));
+        out.add(evaluate(anchor, "anchor + fetched memory", e -> path(bank.tree().route(e))));
+        out.add(evaluate(anchor, "anchor + memory of a wrong leaf", e -> {
+            MemoryPath right = bank.tree().route(e);
+            int top = right.digit(0);
+            int other = (top + 1 + rnd.nextInt(k - 1)) % k;
+            float[] c = bank.tree().centroid(MemoryPath.ROOT, other);
+            return path(bank.tree().routeExcluding(c, top));
+        }));
+        out.add(evaluate(anchor, "fetched, best subtree blocked", e -> path(bank.tree().routeExcluding(e, bank.tree().route(e).digit(0)))));
+        return out;
+    }
+
+    /** A model without memory (the dense baseline) on the same probes and held-out text. */
+    public ConditionResult evaluateDense(Path denseModel, String name) throws IOException {
+        try (Anchor dense = Anchor.load(denseModel)) {
+            return evaluate(dense, name, e -> List.of());
+        }
+    }
+
+    private List<FfnMemory> path(MemoryPath p) {
+        List<FfnMemory> out = new ArrayList<>();
+        for (BlockId id : bank.blocksFor(p)) out.addAll(memory(id));
+        return out;
+    }
+
+    private List<FfnMemory> memory(BlockId id) {
+        MemoryBlock b = blocks.computeIfAbsent(id, i -> {
+            try {
+                return bank.load(i, manager);
+            } catch (IOException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        return List.of(b);
+    }
+
+    private ConditionResult evaluate(Anchor model, String name, Function<float[], List<FfnMemory>> memoryOf) {
+        int[] correct = new int[BUCKETS.length], total = new int[BUCKETS.length];
+        Progress p = new Progress("eval " + name, probes.size() + heldOut.size(), "items", log, 15);
+        int all = 0;
+        for (int start = 0; start < probes.size(); start += 32) {
+            List<FactProbe> batch = probes.subList(start, Math.min(probes.size(), start + 32));
+            List<int[]> seqs = new ArrayList<>();
+            List<List<FfnMemory>> mems = new ArrayList<>();
+            for (FactProbe f : batch) {
+                int[] s = java.util.Arrays.copyOf(f.prompt(), f.prompt().length + f.answer().length);
+                System.arraycopy(f.answer(), 0, s, f.prompt().length, f.answer().length);
+                seqs.add(s);
+                mems.add(memoryOf.apply(f.embedding()));
+            }
+            int[][] argmax = argmaxAt(model, seqs, mems);
+            for (int i = 0; i < batch.size(); i++) {
+                FactProbe f = batch.get(i);
+                boolean ok = true;
+                for (int j = 0; j < f.answer().length; j++) ok &= argmax[i][f.prompt().length - 1 + j] == f.answer()[j];
+                int bucket = bucket(f.seen());
+                total[bucket]++;
+                if (ok) {
+                    correct[bucket]++;
+                    all++;
+                }
+            }
+            p.advance(batch.size());
+        }
+        double nll = 0;
+        long count = 0;
+        for (int i = 0; i < heldOut.size(); i++) {
+            double[] r = nll(model, heldOut.get(i), memoryOf.apply(heldOutEmb.get(i)));
+            nll += r[0];
+            count += (long) r[1];
+            p.advance(1);
+        }
+        return new ConditionResult(name, correct, total, Math.exp(nll / Math.max(1, count)), (double) all / probes.size());
+    }
+
+    static int bucket(int seen) {
+        for (int b = 0; b < BUCKETS.length; b++) if (seen >= BUCKETS[b][0] && seen <= BUCKETS[b][1]) return b;
+        return BUCKETS.length - 1;
+    }
+
+    /** Top token after every position, for right-padded sequences (causal: padding never leaks back). */
+    private int[][] argmaxAt(Anchor model, List<int[]> seqs, List<List<FfnMemory>> mems) {
+        int n = seqs.size(), t = 0;
+        for (int[] s : seqs) t = Math.max(t, s.length);
+        long[] tok = new long[n * t];
+        for (int i = 0; i < n; i++) for (int j = 0; j < seqs.get(i).length; j++) tok[i * t + j] = seqs.get(i)[j];
+        try (NDScope scope = new NDScope(); NDManager m = manager.newSubManager()) {
+            NDArray logits = model.transformer().forwardFull(m.create(tok, new Shape(n, t)), MemoryPlan.of(mems, m));
+            long[] am = logits.argMax(2).toLongArray();
+            int[][] out = new int[n][t];
+            for (int i = 0; i < n; i++) for (int j = 0; j < t; j++) out[i][j] = (int) am[i * t + j];
+            return out;
+        }
+    }
+
+    /** Summed negative log-likelihood of the tokens after the first, and their count. */
+    private double[] nll(Anchor model, int[] tokens, List<FfnMemory> mem) {
+        if (tokens.length < 2) return new double[] {0, 0};
+        try (NDScope scope = new NDScope(); NDManager m = manager.newSubManager()) {
+            long[] tok = new long[tokens.length];
+            for (int i = 0; i < tok.length; i++) tok[i] = tokens[i];
+            NDArray logits = model.transformer().forwardFull(m.create(tok, new Shape(1, tok.length)), MemoryPlan.of(List.of(mem), m));
+            NDArray logp = logits.logSoftmax(2).get("0, 0:{}", tokens.length - 1);
+            long[] next = java.util.Arrays.copyOfRange(tok, 1, tok.length);
+            NDArray picked = logp.gather(m.create(next).expandDims(1), 1);
+            return new double[] {-picked.sum().getFloat(), tokens.length - 1};
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        manager.close();
+        bank.close();
+        anchor.close();
+    }
+}

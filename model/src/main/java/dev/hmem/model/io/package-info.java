@@ -1,0 +1,2 @@
+/** safetensors reading and writing, element types, checkpoints. */
+package dev.hmem.model.io;

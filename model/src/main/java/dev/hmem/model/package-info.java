@@ -1,0 +1,2 @@
+/** The memory-augmented language model, free of Flink. */
+package dev.hmem.model;

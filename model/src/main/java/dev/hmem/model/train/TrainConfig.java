@@ -1,0 +1,44 @@
+package dev.hmem.model.train;
+
+import dev.hmem.model.corpus.CorpusSpec;
+
+/**
+ * Everything that defines a training run: corpus, tokenizer, anchor shape, memory bank shape and
+ * the optimisation schedule. Named configurations live in {@link TrainConfigs}.
+ *
+ * @param vocab          BPE vocabulary to learn (the model is sized to what is learned)
+ * @param neurons        r_l per tree level 1..depth (0 = no blocks at that level)
+ * @param generic        neurons of the generic memory (0 = none)
+ * @param minLeaf        documents a cluster needs per child to be split further
+ * @param anchorSteps    stage 1: anchor alone
+ * @param memorySteps    stage 2: anchor and memories together (or memories alone, post hoc)
+ * @param lrMemory       peak LR of memory blocks (cosine to lrMemory/10)
+ * @param genericProb    probability that a sequence uses the generic memory instead of its path
+ * @param denseScale     width factor of the dense baseline's hidden and FFN sizes (≈ its parameter ratio squared)
+ */
+public record TrainConfig(
+        String name, CorpusSpec corpus, int vocab,
+        int hidden, int ffn, int layers, int heads, int kvHeads, int context,
+        int branching, int depth, int[] neurons, int generic, int minLeaf,
+        int seqLen, int batch, int anchorSteps, int memorySteps,
+        double lrAnchor, double lrMemory, double wdAnchor, double wdMemory, double warmup, double clip,
+        double genericProb, double denseScale, int checkpointEvery, long seed) {
+
+    public TrainConfig {
+        if (neurons.length != depth) throw new IllegalArgumentException("one neuron count per level needed");
+        if (seqLen < 8 || seqLen > context) throw new IllegalArgumentException("seqLen must be in [8, context]");
+        if (batch < 1 || anchorSteps < 0 || memorySteps < 0) throw new IllegalArgumentException("bad schedule");
+        if (genericProb < 0 || genericProb > 1) throw new IllegalArgumentException("genericProb must be in [0, 1]");
+    }
+
+    public int fetchedNeurons() {
+        int r = 0;
+        for (int n : neurons) r += n;
+        return r;
+    }
+
+    /** Tokens seen by each stage. */
+    public long tokens() {
+        return (long) (anchorSteps + memorySteps) * batch * seqLen;
+    }
+}

@@ -1,0 +1,154 @@
+package dev.hmem.model.train;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import ai.djl.ndarray.NDManager;
+import dev.hmem.model.anchor.Anchor;
+import dev.hmem.model.corpus.CorpusBuilder;
+import dev.hmem.model.generate.BatchGenerator;
+import dev.hmem.model.generate.Completion;
+import dev.hmem.model.generate.GenerationRequest;
+import dev.hmem.model.generate.SamplingParams;
+import dev.hmem.model.io.SafeTensorsFile;
+import dev.hmem.model.memory.BankException;
+import dev.hmem.model.memory.BlockId;
+import dev.hmem.model.memory.MemoryBank;
+import dev.hmem.model.memory.MemoryBlock;
+import dev.hmem.model.memory.MemoryPath;
+import java.io.PrintStream;
+import java.io.RandomAccessFile;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The micro configuration end to end: corpus, tokenizer, tree, both stages, saved model and bank. */
+class TrainerTest {
+
+    @TempDir
+    static Path tmp;
+    static Trainer.Result run;
+    static final PrintStream QUIET = new PrintStream(java.io.OutputStream.nullOutputStream());
+
+    @BeforeAll
+    static void trainMicro() throws Exception {
+        try (Trainer t = new Trainer(TrainConfigs.micro(1), QUIET)) {
+            run = t.run(tmp.resolve("micro"), CorpusBuilder.PROSE_DIR);
+        }
+    }
+
+    static double mean(List<double[]> losses, int stage, int from, int to) {
+        return losses.stream().filter(l -> l[0] == stage && l[1] >= from && l[1] < to).mapToDouble(l -> l[2]).average().orElseThrow();
+    }
+
+    @Test
+    void lossFallsOnAMicroRun() {
+        assertThat(mean(run.losses(), 1, 25, 30)).isLessThan(mean(run.losses(), 1, 0, 5) - 0.5);
+        assertThat(mean(run.losses(), 2, 25, 30)).isLessThan(mean(run.losses(), 1, 0, 5));
+    }
+
+    @Test
+    void afterATrainingStepBlocksOffThePathAreBitIdentical(@TempDir Path dir) throws Exception {
+        TrainConfig m = TrainConfigs.micro(1);
+        // Two anchor steps, then a single memory step: two leaf groups of four sequences.
+        TrainConfig one = new TrainConfig(m.name(), m.corpus(), m.vocab(), m.hidden(), m.ffn(), m.layers(), m.heads(),
+                m.kvHeads(), m.context(), m.branching(), m.depth(), m.neurons(), m.generic(), m.minLeaf(), m.seqLen(),
+                m.batch(), 2, 1, m.lrAnchor(), m.lrMemory(), m.wdAnchor(), m.wdMemory(), m.warmup(), m.clip(),
+                0.0, m.denseScale(), 0, m.seed());
+        Trainer.Result r;
+        try (Trainer t = new Trainer(one, QUIET)) {
+            r = t.run(dir, CorpusBuilder.PROSE_DIR);
+        }
+        try (MemoryBank bank = MemoryBank.open(r.bankDir()); NDManager mgr = NDManager.newBaseManager();
+             TrainableBank init = new TrainableBank(bank.tree(), one.neurons(), one.generic(), one.layers(), one.hidden(),
+                     one.seed() + 1, mgr)) {
+            int changed = 0, same = 0;
+            for (Map.Entry<BlockId, ai.djl.ndarray.NDArray> e : init.params.entrySet()) {
+                float[] before = e.getValue().toFloatArray();
+                float[] after = bank.load(e.getKey(), mgr).data().toFloatArray();
+                if (r.blockUpdates().containsKey(e.getKey().toString())) {
+                    assertThat(after).as("block %s was on a trained path", e.getKey()).isNotEqualTo(before);
+                    changed++;
+                } else {
+                    assertThat(after).as("block %s was not on a trained path", e.getKey()).containsExactly(before);
+                    same++;
+                }
+            }
+            // Two leaf groups touch at most two level-1 and two level-2 blocks.
+            assertThat(changed).isBetween(2, 4);
+            assertThat(same).isEqualTo(init.params.size() - changed);
+        }
+    }
+
+    @Test
+    void savedModelReloadsAndGeneratesTheSameTokens() throws Exception {
+        try (Anchor a = Anchor.load(run.modelDir()); MemoryBank bank = MemoryBank.open(run.bankDir());
+             NDManager m = NDManager.newBaseManager();
+             BatchGenerator g = new BatchGenerator(a.transformer(), a.tokenizer()::decode, 1, 64, 64)) {
+            bank.checkAnchor(a.weights());
+            assertThat(a.fingerprint()).isEqualTo(run.fingerprint());
+            List<MemoryBlock> blocks = new ArrayList<>();
+            for (BlockId id : bank.blocksFor(MemoryPath.parse(run.referencePath()))) blocks.add(bank.load(id, m).retain());
+            String probe = dev.hmem.model.corpus.Corpus.load(run.corpusDir()).facts().get(0).probe();
+            g.submit(new GenerationRequest("r", a.tokenizer().encode(probe), SamplingParams.greedy(8).withIgnoreEos(true),
+                    blocks, run.referencePath()));
+            Completion c = null;
+            while (!g.isIdle()) for (Completion done : g.step()) c = done;
+            assertThat(c.tokens()).containsExactly(run.reference());
+        }
+    }
+
+    @Test
+    void interruptedTrainingResumesToTheSameWeights(@TempDir Path dir) throws Exception {
+        TrainConfig c = TrainConfigs.micro(1);
+        try (Trainer t = new Trainer(c, QUIET)) {
+            t.interruptAfter(40);  // mid stage 2
+            assertThatThrownBy(() -> t.run(dir, CorpusBuilder.PROSE_DIR)).isInstanceOf(Trainer.Interrupted.class);
+        }
+        assertThat(dir.resolve("checkpoint/state.json")).exists();
+        Trainer.Result resumed;
+        try (Trainer t = new Trainer(c, QUIET)) {
+            resumed = t.run(dir, CorpusBuilder.PROSE_DIR);
+        }
+        assertThat(resumed.fingerprint()).as("bit-identical weights after resuming").isEqualTo(run.fingerprint());
+        assertThat(resumed.exposures()).containsExactly(run.exposures());
+        assertThat(dir.resolve("checkpoint")).doesNotExist();
+    }
+
+    @Test
+    void corruptOrMismatchedAnchorAndBankAreRefused(@TempDir Path dir) throws Exception {
+        Path model = Files.createDirectories(dir.resolve("model"));
+        for (String f : List.of("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json")) {
+            Files.copy(run.modelDir().resolve(f), model.resolve(f));
+        }
+        long offset;
+        try (SafeTensorsFile f = SafeTensorsFile.open(model.resolve("model.safetensors"))) {
+            offset = f.dataStart() + f.info("model.layers.1.mlp.gate_proj.weight").begin() + 40;
+        }
+        try (RandomAccessFile raf = new RandomAccessFile(model.resolve("model.safetensors").toFile(), "rw")) {
+            raf.seek(offset);
+            int b = raf.read();
+            raf.seek(offset);
+            raf.write(b ^ 0x40);
+        }
+        assertThatThrownBy(() -> Anchor.load(model)).hasMessageContaining("model.layers.1.mlp.gate_proj.weight")
+                .hasMessageContaining("corrupt");
+        // The untouched trained anchor, paired with a bank trained for other weights:
+        try (Anchor a = Anchor.load(run.modelDir()); MemoryBank b = MemoryBank.open(run.bankDir())) {
+            b.checkAnchor(a.weights());
+            Path otherBank = dir.resolve("other-bank");
+            dev.hmem.model.memory.RandomBank.create(otherBank, new dev.hmem.model.memory.BankManifest.Anchor(
+                    "0123456789abcdef", a.config().hiddenSize(), a.config().numLayers()), 4, 2, new int[] {4, 4}, 0,
+                    dev.hmem.model.io.DType.F32, false, 1);
+            try (MemoryBank other = MemoryBank.open(otherBank)) {
+                assertThatThrownBy(() -> other.checkAnchor(a.weights())).isInstanceOf(BankException.class)
+                        .hasMessageContaining("0123456789abcdef").hasMessageContaining(a.fingerprint());
+            }
+        }
+    }
+}

@@ -1,0 +1,122 @@
+package dev.hmem.operators.engine;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.hmem.model.TestModels;
+import dev.hmem.model.anchor.AnchorWeights;
+import dev.hmem.model.memory.BlockId;
+import dev.hmem.model.memory.MemoryBank;
+import dev.hmem.model.memory.MemoryBlock;
+import dev.hmem.model.memory.MemoryPath;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class BlockCacheTest {
+
+    @TempDir
+    static Path tmp;
+    static MemoryBank bank;
+    static ExecutorService loaders = Executors.newFixedThreadPool(2);
+
+    @BeforeAll
+    static void setUp() throws Exception {
+        try (AnchorWeights w = AnchorWeights.random(TestModels.tinyConfig(300, 298, 299), 1)) {
+            TestModels.smallBank(tmp.resolve("bank"), w, false, 2);  // k=4, depth 2: r 8 and 4
+        }
+        bank = MemoryBank.open(tmp.resolve("bank"));
+    }
+
+    @AfterAll
+    static void tearDown() throws Exception {
+        loaders.shutdownNow();
+        bank.close();
+    }
+
+    /** Counts what the cache reports. */
+    static final class Counting implements EngineMetrics {
+        final AtomicInteger hits = new AtomicInteger(), misses = new AtomicInteger(), evictions = new AtomicInteger();
+        @Override public void cacheHit(int level) { hits.incrementAndGet(); }
+        @Override public void cacheMiss(int level) { misses.incrementAndGet(); }
+        @Override public void cacheEviction(int level) { evictions.incrementAndGet(); }
+        @Override public void blockLoaded(int level, double millis) {}
+        @Override public void batch(int rows) {}
+        @Override public void queued(double millis) {}
+        @Override public void firstToken(double millis) {}
+        @Override public void tokens(int count) {}
+        @Override public void endToEnd(double millis) {}
+    }
+
+    static List<BlockId> path(String p) {
+        return bank.blocksFor(MemoryPath.parse(p));
+    }
+
+    @Test
+    void secondRequestHitsAndSharesTheBlocks() throws Exception {
+        Counting m = new Counting();
+        try (BlockCache cache = new BlockCache(bank, 1L << 30, 1, loaders, m)) {
+            List<MemoryBlock> a = cache.acquire(path("1.2")).get();
+            List<MemoryBlock> b = cache.acquire(path("1.2")).get();
+            assertThat(m.misses.get()).isEqualTo(2);
+            assertThat(m.hits.get()).isEqualTo(2);
+            assertThat(b.get(1)).isSameAs(a.get(1));
+            assertThat(a.get(1).users()).isEqualTo(2);
+            for (MemoryBlock x : a) x.release();
+            for (MemoryBlock x : b) x.release();
+            assertThat(cache.isCached(path("1.2").get(1))).isTrue();
+        }
+    }
+
+    @Test
+    void evictionRespectsTheBudgetPinsLevelOneAndFreesMemoryOnceReleased() throws Exception {
+        Counting m = new Counting();
+        long leaf = bank.loadedBytes(path("0.0").get(1));
+        // Room for three leaf blocks; level-1 blocks are pinned and do not count.
+        try (BlockCache cache = new BlockCache(bank, 3 * leaf, 1, loaders, m)) {
+            List<MemoryBlock> held = cache.acquire(path("0.0")).get();
+            List<MemoryBlock> freed = new ArrayList<>();
+            for (int i = 1; i < 16; i++) {
+                List<MemoryBlock> got = cache.acquire(path(i / 4 + "." + i % 4)).get();
+                for (MemoryBlock b : got) b.release();
+                freed.add(got.get(1));
+            }
+            Thread.sleep(200);  // Caffeine's maintenance runs on the loader pool
+            cache.acquire(List.of()).get();
+            assertThat(m.evictions.get()).isPositive();
+            assertThat(cache.cachedBytes()).isLessThanOrEqualTo(3 * leaf);
+            assertThat(cache.pinnedBytes()).isEqualTo(4 * bank.loadedBytes(new BlockId(MemoryPath.parse("0"))));
+            assertThat(freed).anyMatch(MemoryBlock::isFreed);
+            // A block still used by a running sequence survives its eviction until released.
+            MemoryBlock leaf00 = held.get(1);
+            assertThat(leaf00.isFreed()).isFalse();
+            for (int i = 0; i < 200 && cache.isCached(leaf00.id()); i++) {
+                for (MemoryBlock b : cache.acquire(path("3." + (i % 4))).get()) b.release();
+            }
+            for (MemoryBlock b : held) b.release();
+            if (!cache.isCached(leaf00.id())) assertThat(leaf00.isFreed()).isTrue();
+            for (int l = 0; l < 4; l++) assertThat(cache.isCached(new BlockId(MemoryPath.parse(Integer.toString(l))))).isTrue();
+        }
+    }
+
+    @Test
+    void withoutACacheEveryRequestLoadsItsOwnCopy() throws Exception {
+        Counting m = new Counting();
+        try (BlockCache cache = new BlockCache(bank, 0, 0, loaders, m)) {
+            List<MemoryBlock> a = cache.acquire(path("2.1")).get();
+            List<MemoryBlock> b = cache.acquire(path("2.1")).get();
+            assertThat(b.get(0)).isNotSameAs(a.get(0));
+            assertThat(m.hits.get()).isZero();
+            assertThat(m.misses.get()).isEqualTo(4);
+            for (MemoryBlock x : a) x.release();
+            assertThat(a.get(0).isFreed()).isTrue();
+            for (MemoryBlock x : b) x.release();
+        }
+    }
+}

@@ -1,0 +1,60 @@
+package dev.hmem.operators.routing;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
+import org.junit.jupiter.api.Test;
+
+class SubtaskAffinityTest {
+
+    @Test
+    void eachClusterStaysOnOneSubtaskUnderEvenLoad() {
+        SubtaskAffinity a = new SubtaskAffinity(4, 1.25, 256);
+        Map<String, Set<Integer>> placed = new HashMap<>();
+        Random rnd = new Random(1);
+        for (int i = 0; i < 4000; i++) {
+            String c = Integer.toString(rnd.nextInt(64));
+            placed.computeIfAbsent(c, k -> new HashSet<>()).add(a.assign(c));
+        }
+        long sticky = placed.values().stream().filter(s -> s.size() == 1).count();
+        assertThat(sticky).as("clusters that never moved").isGreaterThan(48);
+    }
+
+    @Test
+    void aHotClusterSpillsOverInsteadOfPinningOneSubtask() {
+        SubtaskAffinity a = new SubtaskAffinity(4, 1.25, 256);
+        int[] load = new int[4];
+        Set<Integer> hotHomes = new HashSet<>();
+        Random rnd = new Random(2);
+        for (int i = 0; i < 8000; i++) {
+            boolean hot = rnd.nextDouble() < 0.7;
+            String c = hot ? "hot" : Integer.toString(rnd.nextInt(32));
+            int s = a.assign(c);
+            load[s]++;
+            if (hot) hotHomes.add(s);
+        }
+        assertThat(hotHomes.size()).isGreaterThan(1);
+        double mean = 8000 / 4.0;
+        for (int l : load) assertThat(l).isLessThan((int) (1.35 * mean));
+        // ... and it spills in its fixed preference order: its first choice takes the most.
+        int first = a.preference("hot")[0];
+        int max = 0;
+        for (int s = 1; s < 4; s++) if (load[s] > load[max]) max = s;
+        assertThat(load[first]).isGreaterThanOrEqualTo((int) (0.8 * load[max]));
+    }
+
+    @Test
+    void keysLandOnTheirSubtask() {
+        for (int p : new int[] {1, 2, 3, 7}) {
+            int[] keys = SubtaskKeys.forParallelism(p, 128);
+            for (int s = 0; s < p; s++) {
+                assertThat(KeyGroupRangeAssignment.assignKeyToParallelOperator(keys[s], 128, p)).isEqualTo(s);
+            }
+        }
+    }
+}
