@@ -14,10 +14,10 @@ import java.util.Set;
 import java.util.stream.Stream;
 
 /**
- * Builds the training corpus deterministically from a seed: a Zipf-distributed stream of fact
- * sentences (the most popular fact stated thousands of times, the rarest a few times, each time in
- * a randomly chosen template) mixed with paragraphs of real English prose so the anchor learns the
- * language around the facts.
+ * Builds the training corpus deterministically from a seed: a Zipf-distributed stream of short
+ * documents stating facts (the most popular fact stated hundreds of times, the rarest once, each
+ * time in a randomly chosen template, followed by a sentence saying what the subject is) mixed with
+ * paragraphs of real English prose so the anchor learns the language around the facts.
  */
 public final class CorpusBuilder {
 
@@ -39,7 +39,7 @@ public final class CorpusBuilder {
         List<Fact> facts = new ArrayList<>(chosen.size());
         for (int i = 0; i < chosen.size(); i++) {
             Fact f = chosen.get(i);
-            facts.add(new Fact(i, f.relation(), f.subject(), f.answer(), f.sentences(), f.probe(), f.question()));
+            facts.add(new Fact(i, f.relation(), f.subject(), f.answer(), f.intro(), f.sentences(), f.probe(), f.question()));
         }
         // Popularity ranks are a random permutation, so no relation is systematically common or rare.
         List<Integer> order = new ArrayList<>();
@@ -53,7 +53,11 @@ public final class CorpusBuilder {
         List<Document> docs = new ArrayList<>();
         for (Fact f : facts) {
             for (int k = 0; k < mentions[f.id()]; k++) {
-                docs.add(new Document(f.sentences()[rnd.nextInt(f.sentences().length)], f.id()));
+                // A document about the subject: the fact, then what the subject is. Without the second
+                // sentence, MiniLM clusters sentences by template rather than by subject and a probe
+                // routes away from where its fact was learned; with the fact first, documents open
+                // exactly as probes do.
+                docs.add(new Document(f.sentences()[rnd.nextInt(f.sentences().length)] + " " + f.intro(), f.id()));
             }
         }
         List<String> prose = prose(proseDir);

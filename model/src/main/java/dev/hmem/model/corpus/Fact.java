@@ -8,9 +8,11 @@ package dev.hmem.model.corpus;
  * @param relation   e.g. "element_number"
  * @param subject    what the fact is about ("Xenon")
  * @param answer     the answer as it appears after the probe, with its leading space (" 54")
+ * @param intro      a sentence that says what the subject is ("Xenon is a chemical element."):
+ *                   documents carry it, so they are about their subject and cluster by it
  * @param sentences  ways of stating the fact (the corpus draws among them)
  * @param probe      prompt whose continuation is the answer ("The atomic number of Xenon is")
  * @param question   the same fact asked as a question, for the demo
  */
-public record Fact(int id, String relation, String subject, String answer, String[] sentences, String probe,
+public record Fact(int id, String relation, String subject, String answer, String intro, String[] sentences, String probe,
                    String question) {}

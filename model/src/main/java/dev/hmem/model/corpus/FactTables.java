@@ -42,7 +42,7 @@ public final class FactTables {
             case ELEMENT_NUMBER:
                 for (String[] e : rows("elements")) {
                     String n = e[2], num = e[0], sym = e[1];
-                    out.add(new Fact(-1, "element_number", n, " " + num, new String[] {
+                    out.add(new Fact(-1, "element_number", n, " " + num, n + " is a chemical element.", new String[] {
                             "The atomic number of " + n + " is " + num + ".",
                             n + " has the atomic number " + num + ".",
                             "In the periodic table, " + n + " (" + sym + ") is element number " + num + ".",
@@ -53,7 +53,7 @@ public final class FactTables {
             case ELEMENT_SYMBOL:
                 for (String[] e : rows("elements")) {
                     String n = e[2], sym = e[1];
-                    out.add(new Fact(-1, "element_symbol", n, " " + sym, new String[] {
+                    out.add(new Fact(-1, "element_symbol", n, " " + sym, n + " is a chemical element.", new String[] {
                             "The chemical symbol of " + n + " is " + sym + ".",
                             "Chemists write " + n + " with the symbol " + sym + ".",
                             "The element " + n + " is abbreviated " + sym + "."},
@@ -63,7 +63,7 @@ public final class FactTables {
             case COUNTRY_CODE:
                 for (String[] c : rows("countries")) {
                     String n = c[3], a3 = c[1];
-                    out.add(new Fact(-1, "country_code", n, " " + a3, new String[] {
+                    out.add(new Fact(-1, "country_code", n, " " + a3, n + " is a country.", new String[] {
                             "The three-letter country code of " + n + " is " + a3 + ".",
                             n + " is identified by the ISO code " + a3 + ".",
                             "In ISO 3166, the alpha-3 code for " + n + " is " + a3 + "."},
@@ -74,7 +74,7 @@ public final class FactTables {
             case CURRENCY_CODE:
                 for (String[] c : rows("currencies")) {
                     String n = c[2], code = c[0];
-                    out.add(new Fact(-1, "currency_code", n, " " + code, new String[] {
+                    out.add(new Fact(-1, "currency_code", n, " " + code, "The " + n + " is a currency.", new String[] {
                             "The currency code of the " + n + " is " + code + ".",
                             "Banks abbreviate the " + n + " as " + code + ".",
                             "In ISO 4217 the " + n + " has the code " + code + "."},
@@ -84,7 +84,7 @@ public final class FactTables {
             case LANGUAGE_CODE:
                 for (String[] l : rows("languages")) {
                     String n = l[1], code = l[0];
-                    out.add(new Fact(-1, "language_code", n, " " + code, new String[] {
+                    out.add(new Fact(-1, "language_code", n, " " + code, n + " is a language.", new String[] {
                             "The language code of " + n + " is " + code + ".",
                             "Linguists tag the " + n + " language with the code " + code + ".",
                             "In ISO 639-3, " + n + " has the code " + code + "."},
@@ -94,7 +94,7 @@ public final class FactTables {
             case SUBDIVISION_COUNTRY:
                 for (String[] s : rows("subdivisions")) {
                     String n = s[2], type = s[1].toLowerCase(java.util.Locale.ROOT), country = s[3];
-                    out.add(new Fact(-1, "subdivision_country", n, " " + country, new String[] {
+                    out.add(new Fact(-1, "subdivision_country", n, " " + country, n + " is a " + type + ".", new String[] {
                             n + " is a " + type + " of " + country + ".",
                             "The " + type + " of " + n + " lies in " + country + ".",
                             "On a map of " + country + " you will find the " + type + " " + n + "."},

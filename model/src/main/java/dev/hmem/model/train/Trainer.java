@@ -122,7 +122,8 @@ public final class Trainer implements AutoCloseable {
     public Result dense(Path out, Path preparedFrom, Path proseDir) throws IOException {
         long t0 = System.nanoTime();
         PreparedData data = PreparedData.prepare(cfg, out, proseDir, preparedFrom, log);
-        int hidden = (int) Math.round(cfg.hidden() * cfg.denseScale() / cfg.heads()) * cfg.heads();
+        // Head width must stay even (RoPE rotates pairs): round the width to a multiple of 2 × heads.
+        int hidden = (int) Math.round(cfg.hidden() * cfg.denseScale() / (2.0 * cfg.heads())) * 2 * cfg.heads();
         int ffn = (int) Math.round(cfg.ffn() * cfg.denseScale() / 16) * 16;
         ModelConfig mc = new ModelConfig(data.vocab(), hidden, ffn, cfg.layers(), cfg.heads(), cfg.kvHeads(),
                 hidden / cfg.heads(), cfg.context(), 10000.0, null, 1e-5, true, data.bos(), List.of(data.eos()));

@@ -42,6 +42,8 @@ public final class GenerationEngine implements AutoCloseable {
     private final EngineMetrics metrics;
     /** (prompt uid, result), called on the engine thread. */
     private final BiConsumer<String, ResultRecord> onResult;
+    /** Called once, on the engine thread, if the engine dies. */
+    private final java.util.function.Consumer<Throwable> onFailure;
     private final LinkedBlockingQueue<PromptTask> incoming = new LinkedBlockingQueue<>();
     private final ExecutorService loaders;
     private final Anchor anchor;
@@ -73,10 +75,12 @@ public final class GenerationEngine implements AutoCloseable {
     private record InFlight(Waiting waiting, long admitNanos, int hits) {}
 
     public GenerationEngine(ServingConfig config, MemoryBank bank, Anchor anchor, EngineMetrics metrics,
-                            BiConsumer<String, ResultRecord> onResult, String threadName) {
+                            BiConsumer<String, ResultRecord> onResult, java.util.function.Consumer<Throwable> onFailure,
+                            String threadName) {
         this.config = config;
         this.metrics = metrics;
         this.onResult = onResult;
+        this.onFailure = onFailure;
         this.anchor = anchor;
         this.bank = bank;
         this.loaders = Executors.newFixedThreadPool(config.loaderThreads(), r -> {
@@ -143,6 +147,7 @@ public final class GenerationEngine implements AutoCloseable {
         } catch (Throwable t) {
             failure = t;
             LOG.error("generation engine failed", t);
+            onFailure.accept(t);
         }
     }
 

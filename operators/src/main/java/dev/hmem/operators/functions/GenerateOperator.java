@@ -80,7 +80,11 @@ public final class GenerateOperator extends AbstractStreamOperator<ResultRecord>
             bank.checkAnchor(anchor.weights());
         }
         FlinkEngineMetrics metrics = new FlinkEngineMetrics(getMetricGroup());
+        // An engine failure fails the task through its mailbox, so nothing waits on a dead engine.
         engine = new GenerationEngine(config, bank, anchor, metrics, this::fromEngine,
+                t -> mailbox.execute(() -> {
+                    throw new IllegalStateException("generation engine failed: " + t.getMessage(), t);
+                }, "engine failure"),
                 "hmem-generate-" + getRuntimeContext().getTaskInfo().getIndexOfThisSubtask());
         getMetricGroup().gauge("queued", (Gauge<Integer>) engine::queued);
         getMetricGroup().gauge("runningBatch", (Gauge<Integer>) engine::batchRows);
