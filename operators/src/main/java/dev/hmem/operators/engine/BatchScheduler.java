@@ -48,7 +48,7 @@ public final class BatchScheduler {
         for (int i = 0; i < waiting.size() && chosen.size() < freeSlots; i++) {
             Candidate c = waiting.get(i);
             if (taken[i] || !c.ready()) continue;
-            if (paths.contains(c.path()) || countMemoryPaths(paths) < maxPaths) {
+            if (c.path().equals("none") || paths.contains(c.path()) || countMemoryPaths(paths) < maxPaths) {
                 take(i, c, chosen, taken, paths);
                 for (int j = i + 1; j < waiting.size() && chosen.size() < freeSlots; j++) {
                     Candidate d = waiting.get(j);

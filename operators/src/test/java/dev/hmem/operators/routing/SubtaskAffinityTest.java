@@ -21,8 +21,12 @@ class SubtaskAffinityTest {
             String c = Integer.toString(rnd.nextInt(64));
             placed.computeIfAbsent(c, k -> new HashSet<>()).add(a.assign(c));
         }
+        // Hashing 64 clusters onto 4 subtasks leaves some subtasks over the bound, so a few clusters
+        // alternate with their second choice; most stay put and none wanders further.
         long sticky = placed.values().stream().filter(s -> s.size() == 1).count();
-        assertThat(sticky).as("clusters that never moved").isGreaterThan(48);
+        int pairs = placed.values().stream().mapToInt(Set::size).sum();
+        assertThat(sticky).as("clusters that never moved").isGreaterThan(32);
+        assertThat(pairs).as("cluster-subtask pairs").isLessThanOrEqualTo(96);
     }
 
     @Test
