@@ -208,13 +208,6 @@ public final class ServeBench {
                 EngineMetrics m = new EngineMetrics() {
                     @Override public void cacheHit(int level) { hits[level].incrementAndGet(); }
                     @Override public void cacheMiss(int level) { misses[level].incrementAndGet(); }
-                    @Override public void cacheEviction(int level) {}
-                    @Override public void blockLoaded(int level, double millis) {}
-                    @Override public void batch(int rows) {}
-                    @Override public void queued(double millis) {}
-                    @Override public void firstToken(double millis) {}
-                    @Override public void tokens(int count) {}
-                    @Override public void endToEnd(double millis) {}
                 };
                 try (BlockCache cache = new BlockCache(bank, mb << 20, 1, loaders, m)) {
                     for (MemoryPath p : stream) for (MemoryBlock b : cache.acquire(bank.blocksFor(p)).get()) b.release();

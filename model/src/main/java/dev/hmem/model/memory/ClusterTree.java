@@ -81,64 +81,45 @@ public final class ClusterTree {
 
     /** The leaf path of an embedding (length = depth unless the tree stops early). */
     public MemoryPath route(float[] embedding) {
+        return routeExcluding(embedding, -1);
+    }
+
+    /**
+     * The leaf an embedding reaches when the root's child {@code blockedTopChild} is unavailable
+     * (-1: none): the paper's control of blocking the best-matching subtree (1/k of the bank).
+     */
+    public MemoryPath routeExcluding(float[] embedding, int blockedTopChild) {
         if (embedding.length != dim) {
             throw new IllegalArgumentException("embedding has " + embedding.length + " dimensions, the tree " + dim);
         }
         MemoryPath node = MemoryPath.ROOT;
         for (int level = 0; level < depth; level++) {
-            int idx = (int) node.nodeIndex(branching);
-            int count = children[level][idx];
-            if (count == 0) break;
-            float[] c = centroids[level];
-            int best = 0;
-            double bestDist = Double.MAX_VALUE;
-            for (int child = 0; child < count; child++) {
-                int base = (idx * branching + child) * dim;
-                double dist = 0;
-                for (int j = 0; j < dim; j++) {
-                    double diff = embedding[j] - c[base + j];
-                    dist += diff * diff;
-                }
-                if (dist < bestDist) {
-                    bestDist = dist;
-                    best = child;
-                }
-            }
+            int best = nearestChild(level, (int) node.nodeIndex(branching), embedding, level == 0 ? blockedTopChild : -1);
+            if (best < 0) break;
             node = node.child(best);
         }
         return node;
     }
 
-    /**
-     * The leaf an embedding reaches when the root's child {@code blockedTopChild} is unavailable:
-     * the paper's control of blocking the best-matching subtree (1/k of the bank).
-     */
-    public MemoryPath routeExcluding(float[] embedding, int blockedTopChild) {
-        MemoryPath node = MemoryPath.ROOT;
-        for (int level = 0; level < depth; level++) {
-            int idx = (int) node.nodeIndex(branching);
-            int count = children[level][idx];
-            if (count == 0) break;
-            float[] c = centroids[level];
-            int best = -1;
-            double bestDist = Double.MAX_VALUE;
-            for (int child = 0; child < count; child++) {
-                if (level == 0 && child == blockedTopChild) continue;
-                int base = (idx * branching + child) * dim;
-                double dist = 0;
-                for (int j = 0; j < dim; j++) {
-                    double diff = embedding[j] - c[base + j];
-                    dist += diff * diff;
-                }
-                if (dist < bestDist) {
-                    bestDist = dist;
-                    best = child;
-                }
+    /** The child of node {@code idx} at {@code level} nearest (L2) to the embedding, or -1 if none. */
+    private int nearestChild(int level, int idx, float[] embedding, int excluded) {
+        float[] c = centroids[level];
+        int best = -1;
+        double bestDist = Double.MAX_VALUE;
+        for (int child = 0; child < children[level][idx]; child++) {
+            if (child == excluded) continue;
+            int base = (idx * branching + child) * dim;
+            double dist = 0;
+            for (int j = 0; j < dim; j++) {
+                double diff = embedding[j] - c[base + j];
+                dist += diff * diff;
             }
-            if (best < 0) break;
-            node = node.child(best);
+            if (dist < bestDist) {
+                bestDist = dist;
+                best = child;
+            }
         }
-        return node;
+        return best;
     }
 
     /** Centroid of {@code node}'s child {@code child} (a copy). */

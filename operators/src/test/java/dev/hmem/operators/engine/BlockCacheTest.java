@@ -46,12 +46,6 @@ class BlockCacheTest {
         @Override public void cacheHit(int level) { hits.incrementAndGet(); }
         @Override public void cacheMiss(int level) { misses.incrementAndGet(); }
         @Override public void cacheEviction(int level) { evictions.incrementAndGet(); }
-        @Override public void blockLoaded(int level, double millis) {}
-        @Override public void batch(int rows) {}
-        @Override public void queued(double millis) {}
-        @Override public void firstToken(double millis) {}
-        @Override public void tokens(int count) {}
-        @Override public void endToEnd(double millis) {}
     }
 
     static List<BlockId> path(String p) {
