@@ -45,8 +45,8 @@ public record DemoModel(Path dir, Path model, Path bank, Corpus corpus, int[] ex
     }
 
     /**
-     * {@code n} facts of the corpus, most of them from the long tail (seen at most 25 times in
-     * training), the rest from the head, in a fixed pseudo-random order.
+     * {@code n} facts of the corpus, alternating between the long tail (seen at most 25 times in
+     * training) and the rest, in a fixed pseudo-random order.
      */
     public List<Question> questions(int n) {
         List<Fact> tail = new ArrayList<>(), head = new ArrayList<>();
@@ -56,8 +56,8 @@ public record DemoModel(Path dir, Path model, Path bank, Corpus corpus, int[] ex
         java.util.Collections.shuffle(head, rnd);
         List<Question> out = new ArrayList<>();
         for (int i = 0; out.size() < n && (i < tail.size() || i < head.size()); i++) {
-            if (i < tail.size()) out.add(question(tail.get(i)));
-            if (out.size() < n && i % 3 == 2 && i / 3 < head.size()) out.add(question(head.get(i / 3)));
+            if (i < head.size()) out.add(question(head.get(i)));
+            if (out.size() < n && i < tail.size()) out.add(question(tail.get(i)));
         }
         return out;
     }
