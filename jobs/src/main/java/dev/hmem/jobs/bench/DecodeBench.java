@@ -40,7 +40,7 @@ public final class DecodeBench {
     static final int BRANCHING = 16;
     static final int DEPTH = 3;
 
-    public record Options(int[] batches, int steps, int rounds, int promptTokens, Path bankDir, Path report) {}
+    public record Options(int[] batches, int steps, int rounds, int promptTokens, int threads, Path bankDir, Path report) {}
 
     private final Options o;
     private final Random random = new Random(7);
@@ -100,7 +100,7 @@ public final class DecodeBench {
                                     Map<MemoryPath, List<MemoryBlock>> loaded) {
         int vocab = t.config().vocabSize();
         try (BatchGenerator g = new BatchGenerator(t, ids -> "", batch, o.promptTokens + o.steps + 8, 1 << 20)) {
-            g.autoThreads(Runtime.getRuntime().availableProcessors());
+            if (o.threads == 0) g.autoThreads(Runtime.getRuntime().availableProcessors());
             for (int i = 0; i < batch; i++) {
                 int[] prompt = new int[o.promptTokens];
                 for (int j = 0; j < prompt.length; j++) prompt[j] = random.nextInt(vocab - 2);
@@ -206,8 +206,9 @@ public final class DecodeBench {
         sb.append("### Block load time per level\n\n").append(loads).append("\n");
         sb.append("Cold: page cache dropped, then read (memory-mapped), CRC32C-checked and converted to an f32 tensor. "
                 + "Warm: the same with the file in the page cache. Hot: the block already in hmem's cache.\n\n");
-        sb.append("Reproduce: `./hmem bench decode` (writes this section; ~")
-                .append(o.rounds * 4).append(" minutes, first run builds a ~3 GiB bank under ~/.cache/hmem).\n");
+        sb.append("PyTorch threads: ").append(o.threads == 0 ? "1 below batch 16, all cores from batch 16 (the generator's default)"
+                : o.threads + " throughout").append(".\n\n");
+        sb.append("Reproduce: `./hmem bench decode` (writes this section; a few minutes; the first run builds a ~2.7 GiB bank under ~/.cache/hmem).\n");
         return sb.toString();
     }
 

@@ -26,7 +26,7 @@ final class BenchCommand {
         @Override
         public Integer call() throws Exception {
             Torch.threads(threads);
-            String md = new DecodeBench(new DecodeBench.Options(batches, steps, rounds, promptTokens, bankDir, report)).run();
+            String md = new DecodeBench(new DecodeBench.Options(batches, steps, rounds, promptTokens, threads, bankDir, report)).run();
             System.out.println(md);
             return 0;
         }

@@ -9,7 +9,7 @@ final class Torch {
 
     static void threads(int intraOp) {
         if (intraOp > 0) {
-            JniUtils.setNumInteropThreads(1);
+            ai.djl.engine.Engine.getEngine("PyTorch");  // loads the native library the calls below need
             JniUtils.setNumThreads(intraOp);
         }
     }
