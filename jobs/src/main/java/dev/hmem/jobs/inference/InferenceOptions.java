@@ -49,7 +49,7 @@ public record InferenceOptions(
         d.put("max-new-tokens-limit", "1024");
         d.put("max-prompt-chars", "16384");
         d.put("max-batch", "32");
-        d.put("max-paths-per-batch", "16");
+        d.put("max-paths-per-batch", "32");
         d.put("max-queued", "256");
         d.put("max-wait-ms", "2000");
         d.put("cache-mb", "512");

@@ -6,7 +6,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import dev.hmem.model.config.ModelConfig;
-import dev.hmem.model.memory.MemoryPlan;
+import dev.hmem.model.memory.MemoryBranch;
 
 /**
  * The Llama decoder's forward pass with FFN memories: embedding, then per layer
@@ -52,7 +52,7 @@ public final class Transformer implements AutoCloseable {
      * @param tokens (n, T) int64
      * @return logits (n, V) at each row's last real token
      */
-    public NDArray forwardCached(NDArray tokens, int[] pos0, int[] lens, MemoryPlan plan, KvCache cache, int slot0) {
+    public NDArray forwardCached(NDArray tokens, int[] pos0, int[] lens, MemoryBranch plan, KvCache cache, int slot0) {
         NDManager m = tokens.getManager();
         int n = (int) tokens.getShape().get(0), t = (int) tokens.getShape().get(1);
         int ctx = 0;
@@ -98,7 +98,7 @@ public final class Transformer implements AutoCloseable {
      *
      * @return logits (n, T, V)
      */
-    public NDArray forwardFull(NDArray tokens, MemoryPlan plan) {
+    public NDArray forwardFull(NDArray tokens, MemoryBranch plan) {
         NDManager m = tokens.getManager();
         int n = (int) tokens.getShape().get(0), t = (int) tokens.getShape().get(1);
         long[] pos = new long[n * t];
@@ -126,7 +126,7 @@ public final class Transformer implements AutoCloseable {
         NDArray apply(int layer, NDArray q, NDArray k, NDArray v);
     }
 
-    private NDArray layers(NDArray tokens, NDArray positions, Attention attention, MemoryPlan plan) {
+    private NDArray layers(NDArray tokens, NDArray positions, Attention attention, MemoryBranch plan) {
         int n = (int) tokens.getShape().get(0), t = (int) tokens.getShape().get(1);
         int h = c.numHeads(), hkv = c.numKvHeads(), hd = c.headDim();
         NDArray x = w.embed.get(new NDIndex("{}", tokens));                       // (n, T, d)

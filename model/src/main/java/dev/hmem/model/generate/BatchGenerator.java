@@ -10,7 +10,10 @@ import dev.hmem.model.anchor.Transformer;
 import dev.hmem.model.memory.MemoryBlock;
 import dev.hmem.model.memory.MemoryPlan;
 import dev.hmem.model.memory.FfnMemory;
+import dev.hmem.model.memory.MemoryBranch;
 import dev.hmem.model.memory.PathMemory;
+import dev.hmem.model.memory.PathSlab;
+import dev.hmem.model.memory.SlabPlan;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -46,6 +49,12 @@ public final class BatchGenerator implements AutoCloseable {
     private final List<Sequence> running = new ArrayList<>();
     /** Assembled memories of the paths in the batch, shared by the sequences on each path. */
     private final Map<List<MemoryBlock>, SharedPath> paths = new HashMap<>();
+    /**
+     * Paths of the common width, side by side for one batched GEMM per layer; created with the
+     * first multi-block path. Paths of another width use {@link #paths}.
+     */
+    private PathSlab slab;
+    private int maxPaths;
     private StepStats lastStep = new StepStats(0, 0, 0, 0);
     private int maxThreads;
     private int currentThreads;
@@ -78,6 +87,18 @@ public final class BatchGenerator implements AutoCloseable {
         this.cache = new KvCache(model.config(), maxBatch, capacity, manager);
         this.eos = new HashSet<>(model.config().eosTokenIds());
         this.vocab = model.config().vocabSize();
+        this.maxPaths = maxBatch;
+    }
+
+    /**
+     * Distinct memory paths in the batch at most (sizes the path slab: capacity × 3R × d × L
+     * floats); sequences on further paths wait until one leaves. Defaults to the batch size.
+     */
+    public BatchGenerator maxDistinctPaths(int paths) {
+        if (paths < 1) throw new IllegalArgumentException("max distinct paths must be >= 1");
+        if (slab != null) throw new IllegalStateException("set before the first path is admitted");
+        this.maxPaths = Math.min(paths, maxBatch);
+        return this;
     }
 
     /** Tokens one sequence may span (prompt plus generated). */
@@ -192,12 +213,13 @@ public final class BatchGenerator implements AutoCloseable {
         List<Sequence> admitted = new ArrayList<>();
         int tokens = 0;
         long now = System.nanoTime();
-        while (!waiting.isEmpty() && running.size() < maxBatch) {
-            int len = waiting.peek().request.prompt().length;
+        for (var it = waiting.iterator(); it.hasNext() && running.size() < maxBatch; ) {
+            Sequence s = it.next();
+            int len = s.request.prompt().length;
             if (!admitted.isEmpty() && tokens + len > maxPrefillTokens) break;
-            Sequence s = waiting.poll();
+            if (!placeMemory(s)) continue;  // its path waits for a slab slot; later ones may fit
+            it.remove();
             s.admitNanos = now;
-            s.rowMemory = acquireMemory(s.request.memory());
             tokens += len;
             running.add(s);
             admitted.add(s);
@@ -210,16 +232,13 @@ public final class BatchGenerator implements AutoCloseable {
         for (Sequence s : rows) t = Math.max(t, s.request.prompt().length);
         long[] tokens = new long[n * t];
         int[] pos0 = new int[n], lens = new int[n];
-        List<List<FfnMemory>> memories = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
             int[] p = rows.get(i).request.prompt();
             for (int j = 0; j < p.length; j++) tokens[i * t + j] = p[j];
             lens[i] = p.length;
-            memories.add(rows.get(i).memoryList());
         }
         int slot0 = running.size() - n;
-        NDArray logits = model.forwardCached(m.create(tokens, new Shape(n, t)), pos0, lens,
-                MemoryPlan.of(memories, m), cache, slot0);
+        NDArray logits = model.forwardCached(m.create(tokens, new Shape(n, t)), pos0, lens, branch(rows, m), cache, slot0);
         for (int i = 0; i < n; i++) rows.get(i).length = lens[i];
         sampleInto(rows, logits);
     }
@@ -230,16 +249,13 @@ public final class BatchGenerator implements AutoCloseable {
         int n = rows.size();
         long[] tokens = new long[n];
         int[] pos0 = new int[n], lens = new int[n];
-        List<List<FfnMemory>> memories = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
             Sequence s = rows.get(i);
             tokens[i] = s.nextToken;
             pos0[i] = s.length;
             lens[i] = 1;
-            memories.add(s.memoryList());
         }
-        NDArray logits = model.forwardCached(m.create(tokens, new Shape(n, 1)), pos0, lens,
-                MemoryPlan.of(memories, m), cache, 0);
+        NDArray logits = model.forwardCached(m.create(tokens, new Shape(n, 1)), pos0, lens, branch(rows, m), cache, 0);
         for (Sequence s : rows) s.length++;
         sampleInto(new ArrayList<>(rows), logits);
     }
@@ -314,21 +330,56 @@ public final class BatchGenerator implements AutoCloseable {
     }
 
     /**
-     * The memory a row computes with: none, its single block, or its blocks assembled into one
-     * {@link PathMemory} shared by every sequence on the same path.
+     * Gives a row the memory it computes with: none, its single block, a slot of the path slab, or
+     * (a path of another width) its blocks assembled into a {@link PathMemory} shared by every
+     * sequence on that path. False when the slab is full and the path is not in it.
      */
-    private FfnMemory acquireMemory(List<MemoryBlock> blocks) {
-        if (blocks.isEmpty()) return null;
-        if (blocks.size() == 1) return blocks.get(0);
+    private boolean placeMemory(Sequence s) {
+        List<MemoryBlock> blocks = s.request.memory();
+        if (blocks.isEmpty()) return true;
+        if (blocks.size() == 1) {
+            s.rowMemory = blocks.get(0);
+            return true;
+        }
+        if (slab == null) {
+            int width = 0;
+            for (MemoryBlock b : blocks) width += b.neurons();
+            slab = new PathSlab(model.config().numLayers(), width, model.config().hiddenSize(), maxPaths, manager);
+        }
+        if (slab.fits(blocks)) {
+            if (!slab.has(blocks) && slab.full()) return false;
+            slab.acquire(blocks);
+            s.slabPath = blocks;
+            return true;
+        }
         SharedPath p = paths.computeIfAbsent(blocks,
                 k -> new SharedPath(new PathMemory(k, model.config().numLayers(), manager)));
         p.users++;
-        return p.memory;
+        s.rowMemory = p.memory;
+        return true;
+    }
+
+    /** The memory branch of a forward pass over {@code rows}. */
+    private MemoryBranch branch(List<Sequence> rows, NDManager m) {
+        int[] slot = new int[rows.size()];
+        List<List<FfnMemory>> others = new ArrayList<>(rows.size());
+        boolean anyOther = false;
+        for (int i = 0; i < rows.size(); i++) {
+            Sequence s = rows.get(i);
+            slot[i] = s.slabPath != null ? slab.slotOf(s.slabPath) : -1;
+            others.add(s.memoryList());
+            anyOther |= s.rowMemory != null;
+        }
+        MemoryBranch fromSlab = slab == null ? MemoryBranch.NONE : SlabPlan.of(slab, slot, m);
+        return anyOther ? MemoryBranch.sum(fromSlab, MemoryPlan.of(others, m)) : fromSlab;
     }
 
     private void releaseMemory(Sequence s) {
         List<MemoryBlock> blocks = s.request.memory();
-        if (s.rowMemory != null && blocks.size() > 1) {
+        if (s.slabPath != null) {
+            slab.release(s.slabPath);
+            s.slabPath = null;
+        } else if (s.rowMemory != null && blocks.size() > 1) {
             SharedPath p = paths.get(blocks);
             if (--p.users == 0) {
                 paths.remove(blocks);
@@ -339,9 +390,9 @@ public final class BatchGenerator implements AutoCloseable {
         s.releaseMemory();
     }
 
-    /** Native bytes of assembled path memories currently held. */
+    /** Native bytes of assembled path memories currently held (the slab counts whole). */
     public long assembledBytes() {
-        long b = 0;
+        long b = slab == null ? 0 : slab.bytes();
         for (SharedPath p : paths.values()) b += p.memory.bytes();
         return b;
     }
@@ -365,6 +416,7 @@ public final class BatchGenerator implements AutoCloseable {
     @Override
     public void close() {
         cancelAll();
+        if (slab != null) slab.close();
         manager.close();
     }
 }

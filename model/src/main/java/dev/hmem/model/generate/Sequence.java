@@ -20,8 +20,10 @@ final class Sequence {
     int nextToken;
     int[] generated = new int[16];
     int generatedCount;
-    /** The memory the forward pass uses for this row (its blocks, assembled); null = none. */
+    /** The memory the forward pass uses for this row (its blocks, assembled); null = none or slab. */
     dev.hmem.model.memory.FfnMemory rowMemory;
+    /** The row's path when it lives in the generator's path slab. */
+    List<MemoryBlock> slabPath;
     FinishReason finish;
     String stoppedText;
 

@@ -18,7 +18,7 @@ import java.util.Map;
  * splits exactly into one term per tree level; grouping per level lets rows that share only an
  * upper-level block still share its matrix multiply.
  */
-public final class MemoryPlan {
+public final class MemoryPlan implements MemoryBranch {
 
     /** Rows (indices into the batch; null = all rows) that use one memory at one level. */
     private record Group(NDArray rows, FfnMemory memory) {}
@@ -30,7 +30,7 @@ public final class MemoryPlan {
      */
     private record Level(List<Group> groups, NDArray gather, boolean zeroRow) {}
 
-    public static final MemoryPlan NONE = new MemoryPlan(List.of());
+    public static final MemoryPlan EMPTY = new MemoryPlan(List.of());
 
     private final List<Level> levels;
 
@@ -94,6 +94,7 @@ public final class MemoryPlan {
      * The memory branch of {@code layer} for the normalised FFN input {@code h} (n, T, d), or null
      * when no row has memory.
      */
+    @Override
     public NDArray apply(int layer, NDArray h) {
         NDArray total = null;
         for (Level level : levels) {

@@ -275,7 +275,7 @@ public final class Trainer implements AutoCloseable {
                         for (BlockId id : r) mem.add(views.get(id));
                         rows.add(mem);
                     }
-                    MemoryPlan plan = memory ? MemoryPlan.of(rows, m) : MemoryPlan.NONE;
+                    MemoryPlan plan = memory ? MemoryPlan.of(rows, m) : MemoryPlan.EMPTY;
                     NDArray logits = model.forwardFull(input, plan);                          // (B, T, V)
                     NDArray logp = logits.logSoftmax(2);
                     NDArray ce = logp.gather(labels.expandDims(2), 2).mean().neg();

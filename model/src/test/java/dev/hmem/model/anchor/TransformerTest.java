@@ -145,9 +145,40 @@ class TransformerTest {
              NDManager m = manager.newSubManager()) {
             long[] t = new long[TOKENS.length];
             for (int i = 0; i < t.length; i++) t[i] = TOKENS[i];
-            float[] expected = wideModel.forwardFull(m.create(t, new Shape(1, t.length)), MemoryPlan.NONE)
+            float[] expected = wideModel.forwardFull(m.create(t, new Shape(1, t.length)), MemoryPlan.EMPTY)
                     .get("0, -1").toFloatArray();
             assertThat(maxDiff(fullLast(TOKENS, memory), expected)).isLessThan(1e-4f);
+        }
+    }
+
+    @Test
+    void slabBranchEqualsPerBlockBranchAcrossSlotMoves() {
+        MemoryBlock blockD = block("2", 8, 4), blockE = block("2.1", 4, 5);
+        List<MemoryBlock> ab = List.of(blockA, blockB), ac = List.of(blockA, blockC), de = List.of(blockD, blockE);
+        try (NDManager m = manager.newSubManager();
+             dev.hmem.model.memory.PathSlab slab = new dev.hmem.model.memory.PathSlab(2, 12, 64, 3, m)) {
+            slab.acquire(ab);
+            slab.acquire(ac);
+            slab.acquire(de);
+            slab.release(ab);  // de moves into slot 0
+            assertThat(slab.slotOf(de)).isZero();
+            assertThat(slab.used()).isEqualTo(2);
+            // de has three rows, ac two: de's third row goes through the overflow GEMM.
+            List<List<MemoryBlock>> rows = List.of(de, ac, de, List.of(), ac, de);
+            int[] slots = new int[rows.size()];
+            for (int i = 0; i < slots.length; i++) slots[i] = rows.get(i).isEmpty() ? -1 : slab.slotOf(rows.get(i));
+            long[] tok = new long[rows.size() * 4];
+            for (int i = 0; i < tok.length; i++) tok[i] = TOKENS[i % TOKENS.length];
+            NDArray input = m.create(tok, new Shape(rows.size(), 4));
+            float[] viaSlab = model.forwardFull(input, dev.hmem.model.memory.SlabPlan.of(slab, slots, m)).toFloatArray();
+            float[] viaBlocks = model.forwardFull(input, MemoryPlan.of(rows, m)).toFloatArray();
+            assertThat(maxDiff(viaSlab, viaBlocks)).isLessThan(1e-4f);
+            // A batch using only slot 1 reads the slab through an index instead of a view.
+            int[] onlyOne = {-1, slab.slotOf(ac)};
+            NDArray two = m.create(java.util.Arrays.copyOf(tok, 8), new Shape(2, 4));
+            float[] a = model.forwardFull(two, dev.hmem.model.memory.SlabPlan.of(slab, onlyOne, m)).toFloatArray();
+            float[] b = model.forwardFull(two, MemoryPlan.of(List.of(List.of(), ac), m)).toFloatArray();
+            assertThat(maxDiff(a, b)).isLessThan(1e-4f);
         }
     }
 

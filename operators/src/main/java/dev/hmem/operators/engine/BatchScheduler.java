@@ -1,15 +1,18 @@
 package dev.hmem.operators.engine;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
+import java.util.Map;
 import java.util.List;
 import java.util.Set;
 
 /**
  * Chooses which buffered prompts join the running batch, in the spirit of S-LoRA and vLLM's
  * multi-LoRA scheduling: only prompts whose memory blocks are already loaded (the rest are being
- * prefetched), prompts on a path the batch already runs first (no new memory branch), at most
- * {@code maxPaths} distinct paths in the batch, and anything that has waited longer than
+ * prefetched), prompts on a path the batch already runs first (no new memory branch), then new
+ * paths by how many prompts wait on them, at most {@code maxPaths} distinct paths in the batch
+ * (each costs a memory branch per layer), and anything that has waited longer than
  * {@code maxWaitNanos} ahead of all that so a cold path is never starved. Pure logic, no state.
  */
 public final class BatchScheduler {
@@ -43,17 +46,25 @@ public final class BatchScheduler {
             Candidate c = waiting.get(i);
             if (!taken[i] && c.ready() && paths.contains(c.path())) take(i, c, chosen, taken, paths);
         }
-        // 3. New paths, oldest first, while the batch has room for another path; once a path is in,
-        //    its other prompts follow in pass 2's spirit on the next call.
-        for (int i = 0; i < waiting.size() && chosen.size() < freeSlots; i++) {
+        // 3. New paths while the batch has room for another path, the path with the most ready
+        //    prompts first (fills the batch with few memory branches), ties to the oldest prompt.
+        Map<String, Integer> readyPerPath = new HashMap<>();
+        Map<String, Integer> firstIndex = new HashMap<>();
+        for (int i = 0; i < waiting.size(); i++) {
             Candidate c = waiting.get(i);
             if (taken[i] || !c.ready()) continue;
-            if (c.path().equals("none") || paths.contains(c.path()) || countMemoryPaths(paths) < maxPaths) {
-                take(i, c, chosen, taken, paths);
-                for (int j = i + 1; j < waiting.size() && chosen.size() < freeSlots; j++) {
-                    Candidate d = waiting.get(j);
-                    if (!taken[j] && d.ready() && d.path().equals(c.path())) take(j, d, chosen, taken, paths);
-                }
+            readyPerPath.merge(c.path(), 1, Integer::sum);
+            firstIndex.putIfAbsent(c.path(), i);
+        }
+        List<String> newPaths = new ArrayList<>(readyPerPath.keySet());
+        newPaths.sort((a, b) -> readyPerPath.get(a).equals(readyPerPath.get(b))
+                ? Integer.compare(firstIndex.get(a), firstIndex.get(b)) : Integer.compare(readyPerPath.get(b), readyPerPath.get(a)));
+        for (String path : newPaths) {
+            if (chosen.size() >= freeSlots) break;
+            if (!path.equals("none") && !paths.contains(path) && countMemoryPaths(paths) >= maxPaths) continue;
+            for (int i = 0; i < waiting.size() && chosen.size() < freeSlots; i++) {
+                Candidate c = waiting.get(i);
+                if (!taken[i] && c.ready() && c.path().equals(path)) take(i, c, chosen, taken, paths);
             }
         }
         chosen.sort(null);

@@ -57,7 +57,7 @@ public record ServingConfig(
 
     /** Defaults for everything but the model and bank (tests and the demo adjust from here). */
     public static ServingConfig defaults(String modelDir, String bankDir) {
-        return new ServingConfig(modelDir, bankDir, 0, 64, 1024, 16_384, 32, 16, 256, 2_000,
+        return new ServingConfig(modelDir, bankDir, 0, 64, 1024, 16_384, 32, 32, 256, 2_000,
                 512L << 20, 1, 2, 1, 32, 20, true, 1, 128);
     }
 

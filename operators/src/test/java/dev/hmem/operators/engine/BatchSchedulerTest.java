@@ -32,6 +32,13 @@ class BatchSchedulerTest {
     }
 
     @Test
+    void newPathsWithMoreWaitingPromptsComeFirst() {
+        List<Candidate> w = List.of(new Candidate("1", 0, true), new Candidate("2", 1, true), new Candidate("2", 2, true),
+                new Candidate("3", 3, true), new Candidate("2", 4, true));
+        assertThat(BatchScheduler.pick(w, Set.of(), 8, 1, 10 * MS, 1000 * MS)).containsExactly(1, 2, 4);
+    }
+
+    @Test
     void starvingPromptsGoFirstWhateverTheirPath() {
         List<Candidate> w = List.of(new Candidate("9", 0, true), new Candidate("1", 900 * MS, true));
         assertThat(BatchScheduler.pick(w, Set.of("1"), 1, 16, 1000 * MS, 500 * MS)).containsExactly(0);
