@@ -14,6 +14,7 @@ import dev.hmem.model.corpus.CorpusSpec;
  * @param memorySteps    stage 2: anchor and memories together (or memories alone, post hoc)
  * @param lrMemory       peak LR of memory blocks (cosine to lrMemory/10)
  * @param genericProb    probability that a sequence uses the generic memory instead of its path
+ *                       (PAPER.md: 1/(k+1))
  * @param denseScale     width factor of the dense baseline's hidden and FFN sizes (≈ its parameter ratio squared)
  */
 public record TrainConfig(

@@ -121,6 +121,21 @@ class TrainerTest {
     }
 
     @Test
+    void postHocMemoriesLeaveTheAnchorUntouched(@TempDir Path dir) throws Exception {
+        Trainer.Result r;
+        try (Trainer t = new Trainer(TrainConfigs.micro(2), QUIET)) {
+            r = t.postHoc(run.modelDir(), dir, CorpusBuilder.PROSE_DIR);
+        }
+        // Same anchor bytes, so the same fingerprint; a new bank trained for it.
+        assertThat(r.fingerprint()).isEqualTo(run.fingerprint());
+        assertThat(r.blockUpdates()).isNotEmpty();
+        assertThat(r.losses()).allMatch(l -> l[0] == 2);
+        try (Anchor a = Anchor.load(r.modelDir()); MemoryBank b = MemoryBank.open(r.bankDir())) {
+            b.checkAnchor(a.weights());
+        }
+    }
+
+    @Test
     void corruptOrMismatchedAnchorAndBankAreRefused(@TempDir Path dir) throws Exception {
         Path model = Files.createDirectories(dir.resolve("model"));
         for (String f : List.of("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json")) {
