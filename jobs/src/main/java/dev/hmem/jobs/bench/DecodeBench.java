@@ -1,6 +1,7 @@
 package dev.hmem.jobs.bench;
 
 import ai.djl.ndarray.NDManager;
+import ai.djl.pytorch.jni.JniUtils;
 import dev.hmem.model.Progress;
 import dev.hmem.model.anchor.AnchorWeights;
 import dev.hmem.model.anchor.Transformer;
@@ -20,11 +21,16 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
 /**
  * Decode throughput of the batched generator on the brief's 31.5M-parameter reference anchor:
@@ -58,19 +64,28 @@ public final class DecodeBench {
             MemoryBank bank = ensureBank(w);
             List<MemoryPath> paths = new ArrayList<>();
             for (int i = 0; i < 8; i++) paths.add(MemoryPath.of(i * 2, random.nextInt(BRANCHING), random.nextInt(BRANCHING)));
+            // A serving subtask's batch: every row its own leaf, under 2 level-1 and 8 level-2 clusters.
+            for (int i = 0; i < 64; i++) paths.add(MemoryPath.of(1 + 2 * (i % 2), (i / 2) % 4, i / 8));
             Map<MemoryPath, List<MemoryBlock>> loaded = new LinkedHashMap<>();
+            Map<BlockId, MemoryBlock> byId = new HashMap<>();  // one instance per block, as the serving cache hands out
             for (MemoryPath p : paths) {
                 List<MemoryBlock> bl = new ArrayList<>();
-                for (BlockId id : bank.blocksFor(p)) bl.add(bank.load(id, blocks));
+                for (BlockId id : bank.blocksFor(p)) {
+                    MemoryBlock b = byId.get(id);
+                    if (b == null) byId.put(id, b = bank.load(id, blocks));
+                    bl.add(b);
+                }
                 loaded.put(p, bl);
             }
-            String[] scenarios = {"anchor", "memory", "mixed8"};
+            String[] scenarios = {"anchor", "memory", "mixed8", "leaves", "percore-anchor", "percore-leaves"};
+            int cores = Runtime.getRuntime().availableProcessors();
             Map<String, List<Double>> stepMs = new LinkedHashMap<>();
             Progress progress = Progress.of("decode bench", (long) o.rounds * o.batches.length * scenarios.length, "runs");
             for (int round = 0; round < o.rounds; round++) {
                 for (int b : o.batches) {
                     for (String s : scenarios) {
-                        if (s.equals("mixed8") && b < 8) continue;
+                        if ((s.equals("mixed8") || s.equals("leaves")) && b < 8) continue;
+                        if (s.startsWith("percore-") && (cores < 2 || b < cores || b % cores != 0)) continue;
                         double ms = medianStepMillis(t, b, s, paths, loaded);
                         stepMs.computeIfAbsent(s + "@" + b, k -> new ArrayList<>()).add(ms);
                         progress.advance(1, String.format(Locale.ROOT, "%s batch %d: %.2f ms/step", s, b, ms));
@@ -98,31 +113,80 @@ public final class DecodeBench {
     /** Median wall time of one decode step with {@code batch} running rows. */
     private double medianStepMillis(Transformer t, int batch, String scenario, List<MemoryPath> paths,
                                     Map<MemoryPath, List<MemoryBlock>> loaded) {
-        int vocab = t.config().vocabSize();
+        if (scenario.startsWith("percore-")) return perCoreStepMillis(t, batch, scenario.substring(8), paths, loaded);
+        List<GenerationRequest> rows = requests(t, 0, batch, scenario, paths, loaded);
         try (BatchGenerator g = new BatchGenerator(t, ids -> "", batch, o.promptTokens + o.steps + 8, 1 << 20)) {
             if (o.threads == 0) g.autoThreads(Runtime.getRuntime().availableProcessors());
-            for (int i = 0; i < batch; i++) {
-                int[] prompt = new int[o.promptTokens];
-                for (int j = 0; j < prompt.length; j++) prompt[j] = random.nextInt(vocab - 2);
-                List<MemoryBlock> mem = new ArrayList<>();
-                String label = "none";
-                if (!scenario.equals("anchor")) {
-                    MemoryPath p = scenario.equals("memory") ? paths.get(0) : paths.get(i % paths.size());
-                    for (MemoryBlock b : loaded.get(p)) mem.add(b.retain());
-                    label = p.toString();
-                }
-                g.submit(new GenerationRequest("r" + i, prompt, SamplingParams.greedy(o.steps + 4).withIgnoreEos(true), mem, label));
-            }
-            g.step();  // prefill + first decode
-            double[] ms = new double[o.steps];
-            for (int s = 0; s < o.steps; s++) {
-                g.step();
-                if (g.lastStep().decodeRows() != batch) throw new IllegalStateException("batch shrank during the bench");
-                ms[s] = g.lastStep().nanos() / 1e6;
-            }
-            g.cancelAll();
-            return GemmRate.median(ms);
+            return GemmRate.median(decodeSteps(g, rows));
         }
+    }
+
+    /**
+     * The serving layout: the batch split evenly over one single-threaded generator per core, all
+     * stepping at once (as the job's generate subtasks do). Returns the step time a single
+     * generator would need for the same throughput, so it reads like the other scenarios.
+     */
+    private double perCoreStepMillis(Transformer t, int batch, String scenario, List<MemoryPath> paths,
+                                     Map<MemoryPath, List<MemoryBlock>> loaded) {
+        int cores = Runtime.getRuntime().availableProcessors(), each = batch / cores;
+        List<List<GenerationRequest>> parts = new ArrayList<>();
+        for (int c = 0; c < cores; c++) parts.add(requests(t, c * each, each, scenario, paths, loaded));
+        JniUtils.setNumThreads(1);  // process-wide; each generator then runs on its own core
+        ExecutorService pool = Executors.newFixedThreadPool(cores);
+        try {
+            List<Future<double[]>> runs = new ArrayList<>();
+            for (List<GenerationRequest> part : parts) {
+                runs.add(pool.submit(() -> {
+                    try (BatchGenerator g = new BatchGenerator(t, ids -> "", each, o.promptTokens + o.steps + 8, 1 << 20)) {
+                        return decodeSteps(g, part);
+                    }
+                }));
+            }
+            double tokensPerMs = 0;
+            for (Future<double[]> r : runs) tokensPerMs += each / GemmRate.median(r.get());
+            return batch / tokensPerMs;
+        } catch (InterruptedException | ExecutionException e) {
+            throw new IllegalStateException("per-core decode run failed", e);
+        } finally {
+            pool.shutdown();
+            // Generators with autoThreads size the pool again on their first step.
+            if (o.threads > 0) JniUtils.setNumThreads(o.threads);
+        }
+    }
+
+    /** {@code count} requests of a scenario, rows {@code first}.. of the batch. */
+    private List<GenerationRequest> requests(Transformer t, int first, int count, String scenario, List<MemoryPath> paths,
+                                             Map<MemoryPath, List<MemoryBlock>> loaded) {
+        int vocab = t.config().vocabSize();
+        List<GenerationRequest> out = new ArrayList<>();
+        for (int i = first; i < first + count; i++) {
+            int[] prompt = new int[o.promptTokens];
+            for (int j = 0; j < prompt.length; j++) prompt[j] = random.nextInt(vocab - 2);
+            List<MemoryBlock> mem = new ArrayList<>();
+            String label = "none";
+            if (!scenario.equals("anchor")) {
+                MemoryPath p = scenario.equals("memory") ? paths.get(0)
+                        : scenario.equals("mixed8") ? paths.get(i % 8) : paths.get(8 + i % 64);
+                for (MemoryBlock b : loaded.get(p)) mem.add(b.retain());
+                label = p.toString();
+            }
+            out.add(new GenerationRequest("r" + i, prompt, SamplingParams.greedy(o.steps + 4).withIgnoreEos(true), mem, label));
+        }
+        return out;
+    }
+
+    /** Prefills {@code rows}, then times {@code o.steps} decode steps (ms each). */
+    private double[] decodeSteps(BatchGenerator g, List<GenerationRequest> rows) {
+        for (GenerationRequest r : rows) g.submit(r);
+        g.step();  // prefill + first decode
+        double[] ms = new double[o.steps];
+        for (int s = 0; s < o.steps; s++) {
+            g.step();
+            if (g.lastStep().decodeRows() != rows.size()) throw new IllegalStateException("batch shrank during the bench");
+            ms[s] = g.lastStep().nanos() / 1e6;
+        }
+        g.cancelAll();
+        return ms;
     }
 
     /** Cold (page cache dropped, if allowed), warm (page cache) and hot (in hmem's cache) per level. */
@@ -188,20 +252,41 @@ public final class DecodeBench {
                 + "Each figure is the median over %d rounds of the median step time of %d decode steps "
                 + "(prompt %d tokens, KV cache from %d to %d positions).%n%n",
                 gemm, o.rounds, o.steps, o.promptTokens, o.promptTokens, o.promptTokens + o.steps));
-        sb.append("| batch | anchor tok/s | + memory tok/s | memory overhead | 8 mixed paths tok/s | mixed / single path | anchor GEMM fraction | memory GEMM fraction |\n");
-        sb.append("|---|---|---|---|---|---|---|---|\n");
+        sb.append("| batch | anchor tok/s | + memory tok/s | memory overhead | 8 mixed paths tok/s | mixed / single path "
+                + "| a leaf per row tok/s | leaves / single path | anchor GEMM fraction | memory GEMM fraction |\n");
+        sb.append("|---|---|---|---|---|---|---|---|---|---|\n");
         for (int b : o.batches) {
             double a = b / med(stepMs.get("anchor@" + b)) * 1e3;
             double m = b / med(stepMs.get("memory@" + b)) * 1e3;
             List<Double> mixedMs = stepMs.get("mixed8@" + b);
             String mixed = mixedMs == null ? "–" : String.format(Locale.ROOT, "%.0f", b / med(mixedMs) * 1e3);
             String ratio = mixedMs == null ? "–" : String.format(Locale.ROOT, "%.1f%%", 100 * (b / med(mixedMs) * 1e3) / m);
+            List<Double> leavesMs = stepMs.get("leaves@" + b);
+            String leaves = leavesMs == null ? "–" : String.format(Locale.ROOT, "%.0f", b / med(leavesMs) * 1e3);
+            String leavesRatio = leavesMs == null ? "–" : String.format(Locale.ROOT, "%.1f%%", 100 * (b / med(leavesMs) * 1e3) / m);
             double fracA = 2.0 * active * a / (gemm * 1e9);
             double fracM = 2.0 * (active + memParams) * m / (gemm * 1e9);
-            sb.append(String.format(Locale.ROOT, "| %d | %.0f | %.0f | %.1f%% | %s | %s | %.1f%% | %.1f%% |%n",
-                    b, a, m, 100 * (a / m - 1), mixed, ratio, 100 * fracA, 100 * fracM));
+            sb.append(String.format(Locale.ROOT, "| %d | %.0f | %.0f | %.1f%% | %s | %s | %s | %s | %.1f%% | %.1f%% |%n",
+                    b, a, m, 100 * (a / m - 1), mixed, ratio, leaves, leavesRatio, 100 * fracA, 100 * fracM));
         }
-        sb.append("\nMemory overhead = anchor tok/s ÷ memory tok/s − 1. GEMM fraction = 2 × active parameters "
+        sb.append("\nThe serving layout — the batch split over one single-threaded generator per core, stepping at once, "
+                + "as the job's generate subtasks run (`--torch-threads 1`):\n\n");
+        sb.append("| batch (all generators) | anchor tok/s | vs one generator | a leaf per row tok/s | vs one generator | anchor GEMM fraction |\n");
+        sb.append("|---|---|---|---|---|---|\n");
+        for (int b : o.batches) {
+            List<Double> pa = stepMs.get("percore-anchor@" + b), pl = stepMs.get("percore-leaves@" + b);
+            if (pa == null) continue;
+            double a = b / med(stepMs.get("anchor@" + b)) * 1e3, ta = b / med(pa) * 1e3;
+            List<Double> leavesMs = stepMs.get("leaves@" + b);
+            String tl = pl == null ? "–" : String.format(Locale.ROOT, "%.0f", b / med(pl) * 1e3);
+            String rl = pl == null || leavesMs == null ? "–"
+                    : String.format(Locale.ROOT, "%.2fx", (b / med(pl)) / (b / med(leavesMs)));
+            sb.append(String.format(Locale.ROOT, "| %d | %.0f | %.2fx | %s | %s | %.1f%% |%n",
+                    b, ta, ta / a, tl, rl, 100 * 2.0 * active * ta / (gemm * 1e9)));
+        }
+        sb.append("\nMemory overhead = anchor tok/s ÷ memory tok/s − 1. 8 mixed paths: rows spread over 8 paths "
+                + "with 8 different level-1 blocks. A leaf per row: as a serving subtask sees a Zipf load over many "
+                + "leaves, every row its own leaf, under 2 level-1 and 8 level-2 blocks. GEMM fraction = 2 × active parameters "
                 + "(all matrices incl. the LM head; + memory neurons) × tok/s ÷ GEMM ceiling.\n\n");
         sb.append("### Block load time per level\n\n").append(loads).append("\n");
         sb.append("Cold: page cache dropped, then read (memory-mapped), CRC32C-checked and converted to an f32 tensor. "

@@ -137,7 +137,9 @@ public final class ServeBench {
             router.route(prompts.subList(0, 8));  // warm up ONNX Runtime
             long t0 = System.nanoTime();
             List<MemoryPath> paths = new ArrayList<>();
+            long tRouted, tLoaded;
             for (int i = 0; i < prompts.size(); i += 32) paths.addAll(router.route(prompts.subList(i, Math.min(prompts.size(), i + 32))));
+            tRouted = System.nanoTime();
             Map<BlockId, MemoryBlock> loaded = new HashMap<>();
             for (int i = 0; i < prompts.size(); i++) {
                 List<MemoryBlock> blocks = new ArrayList<>();
@@ -152,9 +154,22 @@ public final class ServeBench {
                 g.submit(new GenerationRequest("o" + i, a.tokenizer().encode(prompts.get(i)),
                         SamplingParams.greedy(o.maxNewTokens()).withIgnoreEos(true), blocks, paths.get(i).toString()));
             }
-            long tokens = 0;
-            while (!g.isIdle()) for (var c : g.step()) tokens += c.tokens().length;
-            return tokens / ((System.nanoTime() - t0) / 1e9);
+            tLoaded = System.nanoTime();
+            long tokens = 0, prefillNanos = 0, decodeNanos = 0, steps = 0, rows = 0;
+            while (!g.isIdle()) {
+                for (var c : g.step()) tokens += c.tokens().length;
+                var st = g.lastStep();
+                if (st.prefillRows() > 0) prefillNanos += st.nanos();
+                else decodeNanos += st.nanos();
+                steps++;
+                rows += st.decodeRows();
+            }
+            long end = System.nanoTime();
+            System.err.printf(Locale.ROOT, "offline: routing %.1f s, block loads %.1f s (%d blocks), generation %.1f s "
+                            + "(steps with prefill %.1f s, decode-only steps %.1f s; %d steps, %.1f rows per step)%n",
+                    (tRouted - t0) / 1e9, (tLoaded - tRouted) / 1e9, loaded.size(), (end - tLoaded) / 1e9,
+                    prefillNanos / 1e9, decodeNanos / 1e9, steps, (double) rows / steps);
+            return tokens / ((end - t0) / 1e9);
         }
     }
 

@@ -21,6 +21,11 @@ public final class Ops {
         return x.mul(gain).div(rms);
     }
 
+    /** Rows {@code index} (1-D, int64) of a 2-D {@code table}: an embedding lookup, i.e. index_select on axis 0. */
+    public static NDArray rows(NDArray table, NDArray index) {
+        return JniUtils.embedding((PtNDArray) index, (PtNDArray) table, false);
+    }
+
     /** Splits the last axis into two equal halves (gate and up of a fused projection); views. */
     public static NDList halves(NDArray x) {
         return x.split(2, x.getShape().dimension() - 1);

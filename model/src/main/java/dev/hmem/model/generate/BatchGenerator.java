@@ -12,8 +12,7 @@ import dev.hmem.model.memory.MemoryPlan;
 import dev.hmem.model.memory.FfnMemory;
 import dev.hmem.model.memory.MemoryBranch;
 import dev.hmem.model.memory.PathMemory;
-import dev.hmem.model.memory.PathSlab;
-import dev.hmem.model.memory.SlabPlan;
+import dev.hmem.model.memory.LevelSlabs;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -27,7 +26,7 @@ import java.util.function.Function;
  * Continuous batching over one anchor: sequences join the batch between decode steps (their
  * prompts prefilled together) and leave it as soon as they finish, so a long answer never holds a
  * short one back. Every step runs the anchor once for all rows, whatever their memories; the
- * memory branch runs per group of rows sharing a block ({@link MemoryPlan}).
+ * memory branch runs once per distinct block at each tree level ({@link LevelSlabs}).
  *
  * <p>Not thread-safe: one generator belongs to one thread (a Flink subtask, or the CLI).
  */
@@ -50,10 +49,10 @@ public final class BatchGenerator implements AutoCloseable {
     /** Assembled memories of the paths in the batch, shared by the sequences on each path. */
     private final Map<List<MemoryBlock>, SharedPath> paths = new HashMap<>();
     /**
-     * Paths of the common width, side by side for one batched GEMM per layer; created with the
-     * first multi-block path. Paths of another width use {@link #paths}.
+     * The blocks of the batch's paths, one slab per level, for one batched GEMM per level and
+     * layer; created with the first path. Paths of other block widths use {@link #paths}.
      */
-    private PathSlab slab;
+    private LevelSlabs slabs;
     private int maxPaths;
     private StepStats lastStep = new StepStats(0, 0, 0, 0);
     private int maxThreads;
@@ -91,12 +90,13 @@ public final class BatchGenerator implements AutoCloseable {
     }
 
     /**
-     * Distinct memory paths in the batch at most (sizes the path slab: capacity × 3R × d × L
-     * floats); sequences on further paths wait until one leaves. Defaults to the batch size.
+     * Distinct memory blocks per level in the batch at most (sizes the level slabs: capacity × 3R
+     * × d × L floats for a path width R); sequences needing a further block wait until one leaves.
+     * Defaults to the batch size.
      */
     public BatchGenerator maxDistinctPaths(int paths) {
         if (paths < 1) throw new IllegalArgumentException("max distinct paths must be >= 1");
-        if (slab != null) throw new IllegalStateException("set before the first path is admitted");
+        if (slabs != null) throw new IllegalStateException("set before the first path is admitted");
         this.maxPaths = Math.min(paths, maxBatch);
         return this;
     }
@@ -187,13 +187,17 @@ public final class BatchGenerator implements AutoCloseable {
      * Admits waiting sequences into free slots (one batched prefill), then decodes one token for
      * every running sequence. Returns the sequences that finished in this step.
      */
+    public static final long[] P = new long[5];
+    public static String prof() { return String.format("admit %.2f prefill %.2f decode %.2f decodeAfterPrefill %.2f retire %.2f", P[0]/1e9, P[1]/1e9, P[2]/1e9, P[3]/1e9, P[4]/1e9); }
     public List<Completion> step() {
         long start = System.nanoTime();
         int prefillRows = 0, prefillTokens = 0, decodeRows = 0;
         List<Completion> done = new ArrayList<>();
         sizeThreads(Math.min(maxBatch, running.size() + waiting.size()));
         try (NDScope scope = new NDScope(); NDManager m = manager.newSubManager()) {
+            long q0 = System.nanoTime();
             List<Sequence> admitted = admit();
+            long q1 = System.nanoTime(); P[0] += q1 - q0;
             if (!admitted.isEmpty()) {
                 prefillRows = admitted.size();
                 for (Sequence s : admitted) prefillTokens += s.request.prompt().length;
@@ -201,10 +205,14 @@ public final class BatchGenerator implements AutoCloseable {
                 // A prompt may be answered by its first token alone; free its slot before decoding.
                 done.addAll(retire());
             }
+            long q2 = System.nanoTime(); P[1] += q2 - q1;
             decodeRows = running.size();
             if (decodeRows > 0) decode(m);
+            long q3 = System.nanoTime(); P[admitted.isEmpty() ? 2 : 3] += q3 - q2;
         }
+        long q4 = System.nanoTime();
         done.addAll(retire());
+        P[4] += System.nanoTime() - q4;
         lastStep = new StepStats(prefillRows, prefillTokens, decodeRows, System.nanoTime() - start);
         return done;
     }
@@ -330,25 +338,23 @@ public final class BatchGenerator implements AutoCloseable {
     }
 
     /**
-     * Gives a row the memory it computes with: none, its single block, a slot of the path slab, or
-     * (a path of another width) its blocks assembled into a {@link PathMemory} shared by every
-     * sequence on that path. False when the slab is full and the path is not in it.
+     * Gives a row the memory it computes with: none, its single block, slots of the level slabs,
+     * or (a path of other block widths) its blocks assembled into a {@link PathMemory} shared by
+     * every sequence on that path. False when a level slab is full and lacks the path's block.
      */
     private boolean placeMemory(Sequence s) {
         List<MemoryBlock> blocks = s.request.memory();
         if (blocks.isEmpty()) return true;
         if (blocks.size() == 1) {
+            // A lone block (a generic memory, a depth-1 path) is computed per group of rows; it
+            // may be wider than any level's block and must not set a level slab's width.
             s.rowMemory = blocks.get(0);
             return true;
         }
-        if (slab == null) {
-            int width = 0;
-            for (MemoryBlock b : blocks) width += b.neurons();
-            slab = new PathSlab(model.config().numLayers(), width, model.config().hiddenSize(), maxPaths, manager);
-        }
-        if (slab.fits(blocks)) {
-            if (!slab.has(blocks) && slab.full()) return false;
-            slab.acquire(blocks);
+        if (slabs == null) slabs = new LevelSlabs(model.config().numLayers(), model.config().hiddenSize(), maxPaths, manager);
+        if (slabs.fits(blocks)) {
+            if (!slabs.hasRoomFor(blocks)) return false;
+            slabs.acquire(blocks);
             s.slabPath = blocks;
             return true;
         }
@@ -361,23 +367,22 @@ public final class BatchGenerator implements AutoCloseable {
 
     /** The memory branch of a forward pass over {@code rows}. */
     private MemoryBranch branch(List<Sequence> rows, NDManager m) {
-        int[] slot = new int[rows.size()];
+        List<List<MemoryBlock>> inSlabs = new ArrayList<>(rows.size());
         List<List<FfnMemory>> others = new ArrayList<>(rows.size());
         boolean anyOther = false;
-        for (int i = 0; i < rows.size(); i++) {
-            Sequence s = rows.get(i);
-            slot[i] = s.slabPath != null ? slab.slotOf(s.slabPath) : -1;
+        for (Sequence s : rows) {
+            inSlabs.add(s.slabPath != null ? s.slabPath : List.of());
             others.add(s.memoryList());
             anyOther |= s.rowMemory != null;
         }
-        MemoryBranch fromSlab = slab == null ? MemoryBranch.NONE : SlabPlan.of(slab, slot, m);
-        return anyOther ? MemoryBranch.sum(fromSlab, MemoryPlan.of(others, m)) : fromSlab;
+        MemoryBranch fromSlabs = slabs == null ? MemoryBranch.NONE : slabs.plan(inSlabs, m);
+        return anyOther ? MemoryBranch.sum(fromSlabs, MemoryPlan.of(others, m)) : fromSlabs;
     }
 
     private void releaseMemory(Sequence s) {
         List<MemoryBlock> blocks = s.request.memory();
         if (s.slabPath != null) {
-            slab.release(s.slabPath);
+            slabs.release(s.slabPath);
             s.slabPath = null;
         } else if (s.rowMemory != null && blocks.size() > 1) {
             SharedPath p = paths.get(blocks);
@@ -390,9 +395,9 @@ public final class BatchGenerator implements AutoCloseable {
         s.releaseMemory();
     }
 
-    /** Native bytes of assembled path memories currently held (the slab counts whole). */
+    /** Native bytes of assembled memories currently held (the level slabs count whole). */
     public long assembledBytes() {
-        long b = slab == null ? 0 : slab.bytes();
+        long b = slabs == null ? 0 : slabs.bytes();
         for (SharedPath p : paths.values()) b += p.memory.bytes();
         return b;
     }
@@ -416,7 +421,7 @@ public final class BatchGenerator implements AutoCloseable {
     @Override
     public void close() {
         cancelAll();
-        if (slab != null) slab.close();
+        if (slabs != null) slabs.close();
         manager.close();
     }
 }

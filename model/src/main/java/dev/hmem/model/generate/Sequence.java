@@ -22,7 +22,7 @@ final class Sequence {
     int generatedCount;
     /** The memory the forward pass uses for this row (its blocks, assembled); null = none or slab. */
     dev.hmem.model.memory.FfnMemory rowMemory;
-    /** The row's path when it lives in the generator's path slab. */
+    /** The row's path when its blocks live in the generator's level slabs. */
     List<MemoryBlock> slabPath;
     FinishReason finish;
     String stoppedText;

@@ -13,13 +13,12 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The memories of the paths a batch runs, assembled side by side in one preallocated slab per
- * layer so a single batched GEMM computes the memory branch of every path at once, instead of a
- * handful of small kernels per path (S-LoRA's unified memory pool, done for CPU). A path takes a
- * slot when its first sequence joins and gives it up when its last one leaves; the last slot moves
- * into the hole, so the paths in use always occupy slots 0..used-1 and a decode step reads the
- * slab without copying. All paths of one slab have the same width R (the full-depth paths of a
- * bank); others go through {@link MemoryPlan}.
+ * Memories of one width side by side in one preallocated slab per layer, so a single batched GEMM
+ * computes the memory branch of all of them at once instead of a handful of small kernels each
+ * (S-LoRA's unified memory pool, done for CPU). An entry is a list of blocks (a path, or in
+ * {@link LevelSlabs} a single block of one level); it takes a slot when its first user comes and
+ * gives it up when its last one leaves; the last slot moves into the hole, so the entries in use
+ * always occupy slots 0..used-1 and a decode step reads the slab without copying.
  */
 public final class PathSlab implements AutoCloseable {
 

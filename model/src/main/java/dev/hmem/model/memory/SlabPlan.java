@@ -19,20 +19,22 @@ public final class SlabPlan implements MemoryBranch {
     private final PathSlab slab;
     private final int slots;
     private final int rowsPerSlot;
-    private final NDArray gather;    // (slots * m): batch row for each padded position, n = the zero row
-    private final NDArray scatter;   // (n): padded position of each batch row, slots * m = the zero row
+    private final NDArray gather;    // (slots * m): batch row for each padded position
+    private final NDArray scatter;   // (n): output row of each batch row; rows without slab memory read a zero row
+    private final boolean zeroRow;   // whether some row has no slab memory (the outputs end with a zero row)
     private final NDArray slotIdx;   // null when the plan uses slots 0..slots-1, else which slots
     private final int onlySlot;      // >= 0: every row uses this one slot (no gather, no padding)
     private final NDArray overflow;  // rows of the largest group beyond rowsPerSlot, or null
     private final int overflowSlot;
 
-    private SlabPlan(PathSlab slab, int slots, int rowsPerSlot, NDArray gather, NDArray scatter, NDArray slotIdx,
-                     int onlySlot, NDArray overflow, int overflowSlot) {
+    private SlabPlan(PathSlab slab, int slots, int rowsPerSlot, NDArray gather, NDArray scatter, boolean zeroRow,
+                     NDArray slotIdx, int onlySlot, NDArray overflow, int overflowSlot) {
         this.slab = slab;
         this.slots = slots;
         this.rowsPerSlot = rowsPerSlot;
         this.gather = gather;
         this.scatter = scatter;
+        this.zeroRow = zeroRow;
         this.slotIdx = slotIdx;
         this.onlySlot = onlySlot;
         this.overflow = overflow;
@@ -58,7 +60,7 @@ public final class SlabPlan implements MemoryBranch {
             int first = rowSlot[0];
             boolean same = true;
             for (int s : rowSlot) same &= s == first;
-            if (same) return new SlabPlan(slab, 1, n, null, null, null, first, null, -1);
+            if (same) return new SlabPlan(slab, 1, n, null, null, false, null, first, null, -1);
         }
         // Slots present in this batch, in slot order; contiguous from 0 for a decode step.
         int[] dense = new int[count.length];
@@ -74,8 +76,8 @@ public final class SlabPlan implements MemoryBranch {
         max = Math.max(1, g == 1 ? count[biggest] : max);
         int extra = count[biggest] - Math.min(count[biggest], max);
         boolean contiguous = allLeading(count, g);
+        // Padding positions read row 0: their outputs are never scattered back, so any row will do.
         long[] gatherIdx = new long[g * max];
-        java.util.Arrays.fill(gatherIdx, n);
         long[] overflowIdx = new long[extra];
         long[] scatterIdx = new long[n];
         // Output rows: G*max padded positions, then the overflow rows, then one zero row.
@@ -100,7 +102,7 @@ public final class SlabPlan implements MemoryBranch {
             for (int s = 0; s < count.length; s++) if (dense[s] >= 0) which[dense[s]] = s;
             slotIdx = m.create(which);
         }
-        return new SlabPlan(slab, g, max, m.create(gatherIdx), m.create(scatterIdx), slotIdx, -1,
+        return new SlabPlan(slab, g, max, m.create(gatherIdx), m.create(scatterIdx), any < n, slotIdx, -1,
                 extra > 0 ? m.create(overflowIdx) : null, biggest);
     }
 
@@ -117,22 +119,24 @@ public final class SlabPlan implements MemoryBranch {
             NDList halves = Ops.halves(Ops.linear(h, gu));
             return Ops.swiglu(halves.get(0), halves.get(1)).matMul(slab.downT(layer, slab.used()).get("{}", onlySlot));
         }
-        long t = h.getShape().get(1), d = h.getShape().get(2);
-        NDArray zero = h.get("0:1").zerosLike();
-        NDArray padded = NDArrays.concat(new NDList(h, zero), 0);                              // (n+1, T, d)
-        NDArray x = padded.get(new NDIndex("{}", gather)).reshape(slots, rowsPerSlot * t, d);  // (G, mT, d)
+        long n = h.getShape().get(0), t = h.getShape().get(1), d = h.getShape().get(2);
+        // Row gathers and scatters as embedding lookups (index_select): a few times cheaper per call
+        // than advanced indexing, and a decode step makes a few dozen of them.
+        NDArray rows = h.reshape(n, t * d);
+        NDArray x = Ops.rows(rows, gather).reshape(slots, rowsPerSlot * t, d);                 // (G, mT, d)
         NDArray gu = slotIdx == null ? slab.gateUp(layer, slots) : slab.gateUp(layer, slab.used()).get(new NDIndex("{}", slotIdx));
         NDArray dn = slotIdx == null ? slab.downT(layer, slots) : slab.downT(layer, slab.used()).get(new NDIndex("{}", slotIdx));
         NDList halves = Ops.halves(x.matMul(gu.transpose(0, 2, 1)));                          // (G, mT, R) twice
         NDArray y = Ops.swiglu(halves.get(0), halves.get(1)).matMul(dn)                        // (G, mT, d)
-                .reshape((long) slots * rowsPerSlot, t, d);
+                .reshape((long) slots * rowsPerSlot, t * d);
         NDList out = new NDList(y);
         if (overflow != null) {
-            NDArray xo = h.get(new NDIndex("{}", overflow));                                   // (extra, T, d)
-            NDList ho = Ops.halves(Ops.linear(xo, slab.gateUp(layer, slab.used()).get("{}", overflowSlot)));
-            out.add(Ops.swiglu(ho.get(0), ho.get(1)).matMul(slab.downT(layer, slab.used()).get("{}", overflowSlot)));
+            NDArray xo = Ops.rows(rows, overflow);                                             // (extra, T d)
+            NDList ho = Ops.halves(Ops.linear(xo.reshape(-1, d), slab.gateUp(layer, slab.used()).get("{}", overflowSlot)));
+            out.add(Ops.swiglu(ho.get(0), ho.get(1)).matMul(slab.downT(layer, slab.used()).get("{}", overflowSlot)).reshape(-1, t * d));
         }
-        out.add(zero);
-        return NDArrays.concat(out, 0).get(new NDIndex("{}", scatter));                        // (n, T, d)
+        if (zeroRow) out.add(rows.get("0:1").zerosLike());
+        NDArray all = out.size() == 1 ? y : NDArrays.concat(out, 0);
+        return Ops.rows(all, scatter).reshape(n, t, d);                                        // (n, T, d)
     }
 }
