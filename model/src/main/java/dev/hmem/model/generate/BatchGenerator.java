@@ -57,6 +57,8 @@ public final class BatchGenerator implements AutoCloseable {
     private StepStats lastStep = new StepStats(0, 0, 0, 0);
     private int maxThreads;
     private int currentThreads;
+    private int prefillMinFree;
+    private long prefillMaxDelayNanos = 250_000_000L;
 
     private static final class SharedPath {
         final PathMemory memory;
@@ -87,6 +89,24 @@ public final class BatchGenerator implements AutoCloseable {
         this.eos = new HashSet<>(model.config().eosTokenIds());
         this.vocab = model.config().vocabSize();
         this.maxPaths = maxBatch;
+        this.prefillMinFree = Math.max(1, maxBatch / 4);
+    }
+
+    /**
+     * When a batch more than half full may take in waiting sequences: once {@code minFreeSlots}
+     * slots are free, or the oldest waiting sequence has waited {@code maxDelayMillis}. A prefill is
+     * a forward pass of its own (every weight streamed once more), so under load admitting one
+     * sequence per step as slots free up nearly doubles the time per output token; grouping
+     * admissions spreads that cost over several new sequences. A batch at most half full admits at
+     * once, so an idle system keeps its latency. Defaults: a quarter of the batch, 250 ms;
+     * {@code (1, 0)} admits whenever a slot is free.
+     */
+    public BatchGenerator prefillGrouping(int minFreeSlots, long maxDelayMillis) {
+        if (minFreeSlots < 1) throw new IllegalArgumentException("prefill min free slots must be >= 1, got " + minFreeSlots);
+        if (maxDelayMillis < 0) throw new IllegalArgumentException("prefill max delay must be >= 0 ms, got " + maxDelayMillis);
+        this.prefillMinFree = Math.min(minFreeSlots, maxBatch);
+        this.prefillMaxDelayNanos = maxDelayMillis * 1_000_000L;
+        return this;
     }
 
     /**
@@ -217,7 +237,15 @@ public final class BatchGenerator implements AutoCloseable {
         return done;
     }
 
+    private boolean admitNow(long now) {
+        if (waiting.isEmpty() || running.size() >= maxBatch) return false;
+        return running.size() * 2 <= maxBatch
+                || maxBatch - running.size() >= prefillMinFree
+                || now - waiting.peekFirst().submitNanos >= prefillMaxDelayNanos;
+    }
+
     private List<Sequence> admit() {
+        if (!admitNow(System.nanoTime())) return List.of();
         List<Sequence> admitted = new ArrayList<>();
         int tokens = 0;
         long now = System.nanoTime();

@@ -216,6 +216,44 @@ class BatchGeneratorTest {
         }
     }
 
+    @Test
+    void aFullBatchGroupsAdmissionsUntilAQuarterIsFreeOrTheDelayPasses() {
+        try (BatchGenerator g = generator(8).prefillGrouping(2, 60_000)) {
+            // Eight rows finishing one per step (max new tokens 2, 3, ... 9; a step's prefill and decode give 2 tokens).
+            for (int i = 0; i < 8; i++) {
+                g.submit(GenerationRequest.plain("r" + i, new int[] {5, 6, 7}, SamplingParams.greedy(2 + i).withIgnoreEos(true)));
+            }
+            g.submit(GenerationRequest.plain("late", new int[] {8, 9}, SamplingParams.greedy(2).withIgnoreEos(true)));
+            g.step();  // an empty batch admits at once: all eight prefilled; r0 finishes
+            assertThat(g.lastStep().prefillRows()).isEqualTo(8);
+            assertThat(g.runningCount()).isEqualTo(7);
+            g.step();  // one free slot, fewer than the group of 2: no prefill; r1 finishes
+            assertThat(g.lastStep().prefillRows()).isZero();
+            assertThat(g.runningCount()).isEqualTo(6);
+            assertThat(g.waitingCount()).isEqualTo(1);
+            g.step();  // two free: "late" joins
+            assertThat(g.lastStep().prefillRows()).isEqualTo(1);
+            assertThat(g.waitingCount()).isZero();
+        }
+        try (BatchGenerator g = generator(8).prefillGrouping(2, 0)) {
+            for (int i = 0; i < 8; i++) {
+                g.submit(GenerationRequest.plain("r" + i, new int[] {5, 6, 7}, SamplingParams.greedy(2 + i).withIgnoreEos(true)));
+            }
+            g.submit(GenerationRequest.plain("late", new int[] {8, 9}, SamplingParams.greedy(2).withIgnoreEos(true)));
+            g.step();  // r0 finishes
+            g.step();  // a zero delay admits on the single free slot
+            assertThat(g.lastStep().prefillRows()).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void invalidPrefillGroupingIsRefused() {
+        try (BatchGenerator g = generator(4)) {
+            assertThatThrownBy(() -> g.prefillGrouping(0, 10)).hasMessageContaining("min free slots");
+            assertThatThrownBy(() -> g.prefillGrouping(1, -1)).hasMessageContaining("max delay");
+        }
+    }
+
     String generateOne(SamplingParams p) throws Exception {
         try (BatchGenerator g = generator(1)) {
             g.submit(request("one", PROMPTS[1], "none", p));
