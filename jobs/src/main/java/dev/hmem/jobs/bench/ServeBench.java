@@ -137,9 +137,8 @@ public final class ServeBench {
             router.route(prompts.subList(0, 8));  // warm up ONNX Runtime
             long t0 = System.nanoTime();
             List<MemoryPath> paths = new ArrayList<>();
-            long tRouted, tLoaded;
             for (int i = 0; i < prompts.size(); i += 32) paths.addAll(router.route(prompts.subList(i, Math.min(prompts.size(), i + 32))));
-            tRouted = System.nanoTime();
+            long tRouted = System.nanoTime();
             Map<BlockId, MemoryBlock> loaded = new HashMap<>();
             for (int i = 0; i < prompts.size(); i++) {
                 List<MemoryBlock> blocks = new ArrayList<>();
@@ -154,7 +153,7 @@ public final class ServeBench {
                 g.submit(new GenerationRequest("o" + i, a.tokenizer().encode(prompts.get(i)),
                         SamplingParams.greedy(o.maxNewTokens()).withIgnoreEos(true), blocks, paths.get(i).toString()));
             }
-            tLoaded = System.nanoTime();
+            long tLoaded = System.nanoTime();
             long tokens = 0, prefillNanos = 0, decodeNanos = 0, steps = 0, rows = 0;
             while (!g.isIdle()) {
                 for (var c : g.step()) tokens += c.tokens().length;

@@ -207,17 +207,13 @@ public final class BatchGenerator implements AutoCloseable {
      * Admits waiting sequences into free slots (one batched prefill), then decodes one token for
      * every running sequence. Returns the sequences that finished in this step.
      */
-    public static final long[] P = new long[5];
-    public static String prof() { return String.format("admit %.2f prefill %.2f decode %.2f decodeAfterPrefill %.2f retire %.2f", P[0]/1e9, P[1]/1e9, P[2]/1e9, P[3]/1e9, P[4]/1e9); }
     public List<Completion> step() {
         long start = System.nanoTime();
         int prefillRows = 0, prefillTokens = 0, decodeRows = 0;
         List<Completion> done = new ArrayList<>();
         sizeThreads(Math.min(maxBatch, running.size() + waiting.size()));
         try (NDScope scope = new NDScope(); NDManager m = manager.newSubManager()) {
-            long q0 = System.nanoTime();
             List<Sequence> admitted = admit();
-            long q1 = System.nanoTime(); P[0] += q1 - q0;
             if (!admitted.isEmpty()) {
                 prefillRows = admitted.size();
                 for (Sequence s : admitted) prefillTokens += s.request.prompt().length;
@@ -225,14 +221,10 @@ public final class BatchGenerator implements AutoCloseable {
                 // A prompt may be answered by its first token alone; free its slot before decoding.
                 done.addAll(retire());
             }
-            long q2 = System.nanoTime(); P[1] += q2 - q1;
             decodeRows = running.size();
             if (decodeRows > 0) decode(m);
-            long q3 = System.nanoTime(); P[admitted.isEmpty() ? 2 : 3] += q3 - q2;
         }
-        long q4 = System.nanoTime();
         done.addAll(retire());
-        P[4] += System.nanoTime() - q4;
         lastStep = new StepStats(prefillRows, prefillTokens, decodeRows, System.nanoTime() - start);
         return done;
     }
