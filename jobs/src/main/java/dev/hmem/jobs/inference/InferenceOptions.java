@@ -52,6 +52,8 @@ public record InferenceOptions(
         d.put("max-paths-per-batch", "32");
         d.put("max-queued", "256");
         d.put("max-wait-ms", "2000");
+        d.put("prefill-min-free", "0");
+        d.put("prefill-max-delay-ms", "250");
         d.put("cache-mb", "512");
         d.put("pinned-levels", "1");
         d.put("loader-threads", "2");
@@ -97,6 +99,7 @@ public record InferenceOptions(
         ServingConfig serving = new ServingConfig(v.get("model"), v.get("bank").isBlank() ? null : v.get("bank"),
                 i(v, "context"), i(v, "max-new-tokens"), i(v, "max-new-tokens-limit"), i(v, "max-prompt-chars"),
                 i(v, "max-batch"), i(v, "max-paths-per-batch"), i(v, "max-queued"), l(v, "max-wait-ms"),
+                i(v, "prefill-min-free"), l(v, "prefill-max-delay-ms"),
                 l(v, "cache-mb") << 20, i(v, "pinned-levels"), i(v, "loader-threads"), i(v, "torch-threads"),
                 i(v, "route-batch"), l(v, "route-timeout-ms"), routing.equals("affinity"), i(v, "parallelism"),
                 i(v, "max-parallelism"));

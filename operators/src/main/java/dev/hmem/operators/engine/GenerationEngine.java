@@ -124,7 +124,8 @@ public final class GenerationEngine implements AutoCloseable {
     private void run() {
         try (BatchGenerator generator = new BatchGenerator(anchor.transformer(), anchor.tokenizer()::decode,
                 config.maxBatch(), config.context() > 0 ? config.context() : anchor.config().maxPositions(), 2048)
-                .maxDistinctPaths(config.maxPathsPerBatch())) {
+                .maxDistinctPaths(config.maxPathsPerBatch())
+                .prefillGrouping(config.prefillMinFreeSlots(), config.prefillMaxDelayMs())) {
             List<Waiting> waiting = new ArrayList<>();
             Map<String, InFlight> inFlight = new HashMap<>();
             while (running) {

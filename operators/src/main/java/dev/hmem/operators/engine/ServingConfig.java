@@ -13,6 +13,9 @@ import java.io.Serializable;
  * @param maxPathsPerBatch   distinct memory paths in one batch at most (bounds memory-branch work)
  * @param maxQueued          prompts buffered per subtask before the input is back-pressured
  * @param maxWaitMs          a prompt queued this long is admitted before cache-friendlier ones
+ * @param prefillMinFree     a batch more than half full admits new prompts once this many slots are free
+ *                           (0 = a quarter of max batch), so prefills are grouped under load
+ * @param prefillMaxDelayMs  ... or once the oldest admitted-but-waiting prompt has waited this long
  * @param cacheBytes         budget of the block cache for evictable blocks (pinned levels are extra)
  * @param pinnedLevels       levels 1..pinnedLevels (and the generic memory) are never evicted
  * @param loaderThreads      threads reading blocks from the bank (prefetch)
@@ -25,7 +28,7 @@ import java.io.Serializable;
  */
 public record ServingConfig(
         String modelDir, String bankDir, int context, int defaultMaxNewTokens, int maxNewTokensLimit, int maxPromptChars,
-        int maxBatch, int maxPathsPerBatch, int maxQueued, long maxWaitMs,
+        int maxBatch, int maxPathsPerBatch, int maxQueued, long maxWaitMs, int prefillMinFree, long prefillMaxDelayMs,
         long cacheBytes, int pinnedLevels, int loaderThreads, int torchThreads,
         int routeBatch, long routeTimeoutMs, boolean affinityRouting, int generateParallelism, int maxParallelism)
         implements Serializable {
@@ -40,6 +43,9 @@ public record ServingConfig(
         require(maxPathsPerBatch >= 1, "max paths per batch must be >= 1, got %s", maxPathsPerBatch);
         require(maxQueued >= 1, "max queued must be >= 1, got %s", maxQueued);
         require(maxWaitMs >= 0, "max wait must be >= 0 ms, got %s", maxWaitMs);
+        require(prefillMinFree >= 0 && prefillMinFree <= maxBatch,
+                "prefill min free slots must be in [0, max batch %s], got %s", maxBatch, prefillMinFree);
+        require(prefillMaxDelayMs >= 0, "prefill max delay must be >= 0 ms, got %s", prefillMaxDelayMs);
         require(cacheBytes >= 0, "cache budget must be >= 0 bytes, got %s", cacheBytes);
         require(pinnedLevels >= 0, "pinned levels must be >= 0, got %s", pinnedLevels);
         require(loaderThreads >= 1, "loader threads must be >= 1, got %s", loaderThreads);
@@ -57,43 +63,48 @@ public record ServingConfig(
 
     /** Defaults for everything but the model and bank (tests and the demo adjust from here). */
     public static ServingConfig defaults(String modelDir, String bankDir) {
-        return new ServingConfig(modelDir, bankDir, 0, 64, 1024, 16_384, 32, 32, 256, 2_000,
+        return new ServingConfig(modelDir, bankDir, 0, 64, 1024, 16_384, 32, 32, 256, 2_000, 0, 250,
                 512L << 20, 1, 2, 1, 32, 20, true, 1, 128);
+    }
+
+    /** Free slots that open a batch more than half full to new prompts. */
+    public int prefillMinFreeSlots() {
+        return prefillMinFree > 0 ? prefillMinFree : Math.max(1, maxBatch / 4);
     }
 
     public ServingConfig withParallelism(int generate, int max) {
         return new ServingConfig(modelDir, bankDir, context, defaultMaxNewTokens, maxNewTokensLimit, maxPromptChars,
-                maxBatch, maxPathsPerBatch, maxQueued, maxWaitMs, cacheBytes, pinnedLevels,
+                maxBatch, maxPathsPerBatch, maxQueued, maxWaitMs, prefillMinFree, prefillMaxDelayMs, cacheBytes, pinnedLevels,
                 loaderThreads, torchThreads, routeBatch, routeTimeoutMs, affinityRouting, generate, max);
     }
 
     public ServingConfig withBatching(int maxBatch, int maxPathsPerBatch) {
         return new ServingConfig(modelDir, bankDir, context, defaultMaxNewTokens, maxNewTokensLimit, maxPromptChars,
-                maxBatch, maxPathsPerBatch, maxQueued, maxWaitMs, cacheBytes, pinnedLevels,
+                maxBatch, maxPathsPerBatch, maxQueued, maxWaitMs, prefillMinFree, prefillMaxDelayMs, cacheBytes, pinnedLevels,
                 loaderThreads, torchThreads, routeBatch, routeTimeoutMs, affinityRouting, generateParallelism, maxParallelism);
     }
 
     public ServingConfig withCache(long bytes, int pinned) {
         return new ServingConfig(modelDir, bankDir, context, defaultMaxNewTokens, maxNewTokensLimit, maxPromptChars,
-                maxBatch, maxPathsPerBatch, maxQueued, maxWaitMs, bytes, pinned,
+                maxBatch, maxPathsPerBatch, maxQueued, maxWaitMs, prefillMinFree, prefillMaxDelayMs, bytes, pinned,
                 loaderThreads, torchThreads, routeBatch, routeTimeoutMs, affinityRouting, generateParallelism, maxParallelism);
     }
 
     public ServingConfig withRouting(boolean affinity) {
         return new ServingConfig(modelDir, bankDir, context, defaultMaxNewTokens, maxNewTokensLimit, maxPromptChars,
-                maxBatch, maxPathsPerBatch, maxQueued, maxWaitMs, cacheBytes, pinnedLevels,
+                maxBatch, maxPathsPerBatch, maxQueued, maxWaitMs, prefillMinFree, prefillMaxDelayMs, cacheBytes, pinnedLevels,
                 loaderThreads, torchThreads, routeBatch, routeTimeoutMs, affinity, generateParallelism, maxParallelism);
     }
 
     public ServingConfig withLimits(int context, int defaultMaxNewTokens, int maxPromptChars) {
         return new ServingConfig(modelDir, bankDir, context, defaultMaxNewTokens, maxNewTokensLimit, maxPromptChars,
-                maxBatch, maxPathsPerBatch, maxQueued, maxWaitMs, cacheBytes, pinnedLevels,
+                maxBatch, maxPathsPerBatch, maxQueued, maxWaitMs, prefillMinFree, prefillMaxDelayMs, cacheBytes, pinnedLevels,
                 loaderThreads, torchThreads, routeBatch, routeTimeoutMs, affinityRouting, generateParallelism, maxParallelism);
     }
 
     public ServingConfig withThreads(int torch, int loaders) {
         return new ServingConfig(modelDir, bankDir, context, defaultMaxNewTokens, maxNewTokensLimit, maxPromptChars,
-                maxBatch, maxPathsPerBatch, maxQueued, maxWaitMs, cacheBytes, pinnedLevels,
+                maxBatch, maxPathsPerBatch, maxQueued, maxWaitMs, prefillMinFree, prefillMaxDelayMs, cacheBytes, pinnedLevels,
                 loaders, torch, routeBatch, routeTimeoutMs, affinityRouting, generateParallelism, maxParallelism);
     }
 }
