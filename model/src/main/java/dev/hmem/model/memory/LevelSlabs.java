@@ -23,6 +23,12 @@ public final class LevelSlabs implements AutoCloseable {
     private final int capacity;
     private final NDManager manager;
     private final List<PathSlab> slabs = new ArrayList<>();
+    /**
+     * The whole path of a batch whose rows all share one, its levels side by side: one wider SwiGLU
+     * instead of one per level, which is what a single-path batch costs without level slabs.
+     * Assembled when such a batch first steps (one copy of the path), replaced when another does.
+     */
+    private PathSlab fused;
 
     /** @param capacity distinct blocks per level at most */
     public LevelSlabs(int layers, int hidden, int capacity, NDManager manager) {
@@ -71,6 +77,8 @@ public final class LevelSlabs implements AutoCloseable {
      * @param rowPaths each row's path (acquired here), or an empty list for rows computed elsewhere
      */
     public MemoryBranch plan(List<List<MemoryBlock>> rowPaths, NDManager m) {
+        List<MemoryBlock> shared = sharedPath(rowPaths);
+        if (shared != null && shared.size() > 1) return fusedPlan(shared, rowPaths.size(), m);
         MemoryBranch branch = MemoryBranch.NONE;
         for (int level = 0; level < slabs.size(); level++) {
             PathSlab slab = slabs.get(level);
@@ -84,6 +92,29 @@ public final class LevelSlabs implements AutoCloseable {
         return branch;
     }
 
+    /** The path every row uses, or null when rows differ or have none. */
+    private static List<MemoryBlock> sharedPath(List<List<MemoryBlock>> rowPaths) {
+        List<MemoryBlock> first = rowPaths.isEmpty() ? null : rowPaths.get(0);
+        if (first == null || first.isEmpty()) return null;
+        for (List<MemoryBlock> p : rowPaths) if (!p.equals(first)) return null;
+        return first;
+    }
+
+    private MemoryBranch fusedPlan(List<MemoryBlock> path, int rows, NDManager m) {
+        int width = 0;
+        for (MemoryBlock b : path) width += b.neurons();
+        if (fused != null && fused.width() != width) {
+            fused.close();
+            fused = null;
+        }
+        if (fused == null) fused = new PathSlab(layers, width, hidden, 1, manager);
+        if (!fused.has(path)) {
+            if (fused.used() > 0) fused.release(fused.pathAt(0));
+            fused.acquire(path);
+        }
+        return SlabPlan.of(fused, new int[rows], m);  // every row on slot 0: one plain SwiGLU
+    }
+
     /** Distinct blocks held at each level now. */
     public int[] used() {
         int[] u = new int[slabs.size()];
@@ -93,7 +124,7 @@ public final class LevelSlabs implements AutoCloseable {
 
     /** Native bytes held (every slab counts whole). */
     public long bytes() {
-        long b = 0;
+        long b = fused == null ? 0 : fused.bytes();
         for (PathSlab s : slabs) b += s.bytes();
         return b;
     }
@@ -102,5 +133,7 @@ public final class LevelSlabs implements AutoCloseable {
     public void close() {
         for (PathSlab s : slabs) s.close();
         slabs.clear();
+        if (fused != null) fused.close();
+        fused = null;
     }
 }

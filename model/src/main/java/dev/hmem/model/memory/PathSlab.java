@@ -64,6 +64,11 @@ public final class PathSlab implements AutoCloseable {
         return slotOf.get(path);
     }
 
+    /** The entry in {@code slot}. */
+    public List<MemoryBlock> pathAt(int slot) {
+        return pathAt.get(slot);
+    }
+
     public boolean full() {
         return pathAt.size() == capacity;
     }

@@ -63,6 +63,26 @@ class LevelSlabsTest {
         }
     }
 
+    @Test
+    void aBatchOnOnePathUsesItsFusedBlocksAndFollowsAChangeOfPath() {
+        MemoryBlock l1 = block("1", 6, 11), l2a = block("1.1", 3, 12), l2b = block("1.2", 3, 13);
+        List<MemoryBlock> pa = List.of(l1, l2a), pb = List.of(l1, l2b);
+        try (NDManager m = manager.newSubManager(); LevelSlabs slabs = new LevelSlabs(LAYERS, D, 2, m)) {
+            slabs.acquire(pa);
+            slabs.acquire(pb);
+            long levelBytes = slabs.bytes();
+            NDArray h = manager.randomNormal(0, 1f, new Shape(3, 1, D), DataType.FLOAT32);
+            for (List<MemoryBlock> p : List.of(pa, pb, pa)) {
+                List<List<MemoryBlock>> rows = List.of(p, p, p);
+                MemoryBranch fused = slabs.plan(rows, m), reference = MemoryPlan.of(concatenated(rows, m), m);
+                for (int layer = 0; layer < LAYERS; layer++) {
+                    assertThat(maxDiff(fused.apply(layer, h), reference.apply(layer, h))).isLessThan(1e-5f);
+                }
+            }
+            assertThat(slabs.bytes()).as("one fused path held beside the level slabs").isGreaterThan(levelBytes);
+        }
+    }
+
     /** Each row's blocks as one path memory, the reference the slabs must equal. */
     static List<List<FfnMemory>> concatenated(List<List<MemoryBlock>> rows, NDManager m) {
         List<List<FfnMemory>> out = new ArrayList<>();
