@@ -1,5 +1,6 @@
 package dev.hmem.jobs.inference;
 
+import dev.hmem.model.generate.BatchGenerator;
 import dev.hmem.operators.engine.ServingConfig;
 import java.io.Serializable;
 import java.util.LinkedHashMap;
@@ -53,7 +54,7 @@ public record InferenceOptions(
         d.put("max-queued", "256");
         d.put("max-wait-ms", "2000");
         d.put("prefill-min-free", "0");
-        d.put("prefill-max-delay-ms", "250");
+        d.put("prefill-max-delay-ms", Long.toString(BatchGenerator.DEFAULT_PREFILL_MAX_DELAY_MS));
         d.put("cache-mb", "512");
         d.put("pinned-levels", "1");
         d.put("loader-threads", "2");

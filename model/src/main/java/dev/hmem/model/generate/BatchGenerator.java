@@ -58,7 +58,15 @@ public final class BatchGenerator implements AutoCloseable {
     private int maxThreads;
     private int currentThreads;
     private int prefillMinFree;
-    private long prefillMaxDelayNanos = 250_000_000L;
+    private long prefillMaxDelayNanos = DEFAULT_PREFILL_MAX_DELAY_MS * 1_000_000L;
+
+    /** How long a waiting sequence may be kept out of a batch more than half full, by default. */
+    public static final long DEFAULT_PREFILL_MAX_DELAY_MS = 250;
+
+    /** Free slots that open a batch more than half full to new sequences, by default: a quarter of it. */
+    public static int defaultPrefillMinFree(int maxBatch) {
+        return Math.max(1, maxBatch / 4);
+    }
 
     private static final class SharedPath {
         final PathMemory memory;
@@ -89,7 +97,7 @@ public final class BatchGenerator implements AutoCloseable {
         this.eos = new HashSet<>(model.config().eosTokenIds());
         this.vocab = model.config().vocabSize();
         this.maxPaths = maxBatch;
-        this.prefillMinFree = Math.max(1, maxBatch / 4);
+        this.prefillMinFree = defaultPrefillMinFree(maxBatch);
     }
 
     /**

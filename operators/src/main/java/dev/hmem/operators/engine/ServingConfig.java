@@ -1,5 +1,6 @@
 package dev.hmem.operators.engine;
 
+import dev.hmem.model.generate.BatchGenerator;
 import java.io.Serializable;
 
 /**
@@ -63,13 +64,13 @@ public record ServingConfig(
 
     /** Defaults for everything but the model and bank (tests and the demo adjust from here). */
     public static ServingConfig defaults(String modelDir, String bankDir) {
-        return new ServingConfig(modelDir, bankDir, 0, 64, 1024, 16_384, 32, 32, 256, 2_000, 0, 250,
+        return new ServingConfig(modelDir, bankDir, 0, 64, 1024, 16_384, 32, 32, 256, 2_000, 0, BatchGenerator.DEFAULT_PREFILL_MAX_DELAY_MS,
                 512L << 20, 1, 2, 1, 32, 20, true, 1, 128);
     }
 
     /** Free slots that open a batch more than half full to new prompts. */
     public int prefillMinFreeSlots() {
-        return prefillMinFree > 0 ? prefillMinFree : Math.max(1, maxBatch / 4);
+        return prefillMinFree > 0 ? prefillMinFree : BatchGenerator.defaultPrefillMinFree(maxBatch);
     }
 
     public ServingConfig withParallelism(int generate, int max) {
