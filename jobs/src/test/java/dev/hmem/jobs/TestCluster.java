@@ -17,6 +17,7 @@ import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.JobManagerOptions;
 import org.apache.flink.configuration.RestOptions;
 import org.apache.flink.configuration.TaskManagerOptions;
+import org.apache.flink.runtime.testutils.InMemoryReporter;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -44,8 +45,26 @@ public final class TestCluster {
     }
 
     public static MiniClusterExtension miniCluster(int slots) {
+        return miniCluster(slots, null);
+    }
+
+    /** A MiniCluster whose metrics {@code reporter} keeps (also those of failed attempts), for assertions. */
+    public static MiniClusterExtension miniCluster(int slots, InMemoryReporter reporter) {
+        Configuration c = loopback();
+        if (reporter != null) reporter.addToConfiguration(c);
         return new MiniClusterExtension(new MiniClusterResourceConfiguration.Builder()
-                .setNumberTaskManagers(1).setNumberSlotsPerTaskManager(slots).setConfiguration(loopback()).build());
+                .setNumberTaskManagers(1).setNumberSlotsPerTaskManager(slots).setConfiguration(c).build());
+    }
+
+    /** The sum over subtasks and attempts of a counter of the job's operators. */
+    public static long counterSum(InMemoryReporter reporter, org.apache.flink.api.common.JobID job, String name) {
+        long sum = 0;
+        // By group, not by identifier: a restarted attempt registers the same identifiers again.
+        for (var e : reporter.getMetricsByGroup().entrySet()) {
+            if (!job.toString().equals(e.getKey().getAllVariables().get("<job_id>"))) continue;
+            if (e.getValue().get(name) instanceof org.apache.flink.metrics.Counter c) sum += c.getCount();
+        }
+        return sum;
     }
 
     public static PromptRequest.Builder prompt(String id, String text) {

@@ -73,7 +73,8 @@ public final class DemoCommand implements Callable<Integer> {
             out.deadLetters().sinkTo(KafkaConnectors.deadLetters(o)).name("kafka: hmem-dead-letters");
             JobClient job = env.executeAsync("hmem inference (demo)");
             System.out.println("Flink web UI: http://127.0.0.1:" + uiPort + "   Kafka: " + kafka.bootstrapServers());
-            awaitRunning(job);
+            JobWatch watch = new JobWatch(job);
+            if (!watch.awaitRunning(Duration.ofMinutes(2))) return watch.report();
 
             List<DemoModel.Question> qs = demo.questions(questions);
             Map<String, DemoModel.Question> byId = new LinkedHashMap<>();
@@ -87,26 +88,19 @@ public final class DemoCommand implements Callable<Integer> {
             }
             send(kafka, records);
             System.out.println("sent " + records.size() + " questions to hmem-prompts; answers (exactly-once, visible at checkpoints):\n");
-            int correct = printAnswers(kafka, byId);
+            int correct = printAnswers(kafka, byId, watch);
+            if (watch.stopped()) return watch.report();
             System.out.printf(Locale.ROOT, "%n%d of %d answers contain the expected fact. (The demo model is trained in minutes on "
                     + "a CPU and knows few long-tail facts; docs/RESULTS.md measures what its memories add.)%n", correct, byId.size());
             if (keepRunning) {
-                System.out.println("job still running; produce Avro PromptRequests to hmem-prompts at " + kafka.bootstrapServers()
+                System.out.println("the job is running; produce Avro PromptRequests to hmem-prompts at " + kafka.bootstrapServers()
                         + " (docs/SCHEMAS.md). Ctrl-C to stop.");
-                Thread.currentThread().join();
+                watch.awaitStop();
+                return watch.report();
             }
             job.cancel().get();
         }
         return 0;
-    }
-
-    /** Waits until every task of the job runs (models loaded), so latencies are the serving ones. */
-    private static void awaitRunning(JobClient job) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
-        while (job.getJobStatus().get() != org.apache.flink.api.common.JobStatus.RUNNING && System.nanoTime() < deadline) {
-            Thread.sleep(100);
-        }
-        Thread.sleep(3000);  // operators open (anchor, bank, MiniLM) after the job switches to RUNNING
     }
 
     private static void send(EmbeddedKafka kafka, List<byte[]> records) {
@@ -117,7 +111,7 @@ public final class DemoCommand implements Callable<Integer> {
         }
     }
 
-    private static int printAnswers(EmbeddedKafka kafka, Map<String, DemoModel.Question> byId) {
+    private static int printAnswers(EmbeddedKafka kafka, Map<String, DemoModel.Question> byId, JobWatch watch) {
         Properties p = new Properties();
         p.put("bootstrap.servers", kafka.bootstrapServers());
         p.put("group.id", "hmem-demo-reader");
@@ -127,7 +121,7 @@ public final class DemoCommand implements Callable<Integer> {
         long deadline = System.nanoTime() + Duration.ofMinutes(5).toNanos();
         try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
             c.subscribe(List.of("hmem-results"));
-            while (seen < byId.size() && System.nanoTime() < deadline) {
+            while (seen < byId.size() && System.nanoTime() < deadline && !watch.stopped()) {
                 for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(250))) {
                     GenerationResult g = ResultCodec.decodeResult(r.value());
                     DemoModel.Question q = byId.get(g.getId());
@@ -143,7 +137,9 @@ public final class DemoCommand implements Callable<Integer> {
                 }
             }
         }
-        if (seen < byId.size()) System.out.println("timed out: " + seen + " of " + byId.size() + " answers arrived");
+        if (seen < byId.size() && !watch.stopped()) {
+            System.out.println("timed out: " + seen + " of " + byId.size() + " answers arrived");
+        }
         return correct;
     }
 

@@ -8,6 +8,7 @@ import dev.hmem.operators.records.DeadLetterRecord;
 import dev.hmem.operators.records.PromptTask;
 import dev.hmem.operators.records.RawRecord;
 import dev.hmem.operators.records.ResultRecord;
+import dev.hmem.operators.routing.AffinityPartitioner;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.core.execution.CheckpointingMode;
@@ -17,7 +18,7 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.util.ParameterTool;
 
 /**
- * Streaming inference: Kafka prompts → decode → validate → route (batched MiniLM) → key by
+ * Streaming inference: Kafka prompts → decode → validate → route (batched MiniLM) → partition by
  * cluster → generate (cached memories, continuous batching) → Kafka results; undecodable or invalid
  * prompts → dead-letter topic (plus an error result for the client). {@link #main} wires Kafka;
  * {@link #defineWorkflow} builds the pipeline from any source of raw records.
@@ -58,7 +59,7 @@ public final class InferenceJob {
                 .transform("route", TypeInformation.of(PromptTask.class), new RouteOperator(o.serving()))
                 .uid("route").setParallelism(o.routeParallelism());
         SingleOutputStreamOperator<ResultRecord> generated = routed
-                .keyBy(PromptTask::routeKey)
+                .partitionCustom(new AffinityPartitioner(o.serving().affinityRouting()), PromptTask::path)
                 .transform("generate", TypeInformation.of(ResultRecord.class), new GenerateOperator(o.serving()))
                 .uid("generate").setParallelism(o.serving().generateParallelism())
                 .setMaxParallelism(o.serving().maxParallelism());
@@ -66,7 +67,8 @@ public final class InferenceJob {
                 routed.getSideOutput(ValidatePromptFunction.ERROR_RESULTS));
         DataStream<DeadLetterRecord> dead = decoded.getSideOutput(DecodePromptFunction.DEAD_LETTERS)
                 .union(valid.getSideOutput(DecodePromptFunction.DEAD_LETTERS),
-                        routed.getSideOutput(DecodePromptFunction.DEAD_LETTERS));
+                        routed.getSideOutput(DecodePromptFunction.DEAD_LETTERS),
+                        generated.getSideOutput(DecodePromptFunction.DEAD_LETTERS));
         return new Outputs(results, dead);
     }
 }

@@ -1,6 +1,7 @@
 package dev.hmem.jobs.inference;
 
 import dev.hmem.model.generate.BatchGenerator;
+import dev.hmem.operators.codec.RecordLimits;
 import dev.hmem.operators.engine.ServingConfig;
 import java.io.Serializable;
 import java.util.LinkedHashMap;
@@ -48,7 +49,17 @@ public record InferenceOptions(
         d.put("context", "0");
         d.put("max-new-tokens", "64");
         d.put("max-new-tokens-limit", "1024");
-        d.put("max-prompt-chars", "16384");
+        RecordLimits lim = RecordLimits.DEFAULTS;
+        d.put("max-record-bytes", Integer.toString(lim.maxRecordBytes()));
+        d.put("max-id-chars", Integer.toString(lim.maxIdChars()));
+        d.put("max-prompt-chars", Integer.toString(lim.maxPromptChars()));
+        d.put("max-stop-strings", Integer.toString(lim.maxStopStrings()));
+        d.put("max-stop-chars", Integer.toString(lim.maxStopChars()));
+        d.put("max-client-entries", Integer.toString(lim.maxClientEntries()));
+        d.put("max-client-bytes", Integer.toString(lim.maxClientBytes()));
+        d.put("max-path-chars", Integer.toString(lim.maxPathChars()));
+        d.put("dead-letter-raw-bytes", Integer.toString(lim.deadLetterRawBytes()));
+        d.put("max-message-bytes", Integer.toString(lim.maxMessageBytes()));
         d.put("max-batch", "32");
         d.put("max-paths-per-batch", "32");
         d.put("max-queued", "256");
@@ -98,7 +109,7 @@ public record InferenceOptions(
                 "--routing must be affinity or round-robin, got '%s'", routing);
         require(!v.get("model").isBlank(), "--model is required (an anchor directory)");
         ServingConfig serving = new ServingConfig(v.get("model"), v.get("bank").isBlank() ? null : v.get("bank"),
-                i(v, "context"), i(v, "max-new-tokens"), i(v, "max-new-tokens-limit"), i(v, "max-prompt-chars"),
+                i(v, "context"), i(v, "max-new-tokens"), i(v, "max-new-tokens-limit"), limits(v),
                 i(v, "max-batch"), i(v, "max-paths-per-batch"), i(v, "max-queued"), l(v, "max-wait-ms"),
                 i(v, "prefill-min-free"), l(v, "prefill-max-delay-ms"),
                 l(v, "cache-mb") << 20, i(v, "pinned-levels"), i(v, "loader-threads"), i(v, "torch-threads"),
@@ -109,6 +120,12 @@ public record InferenceOptions(
                 l(v, "checkpoint-interval-ms"), i(v, "source-parallelism"), i(v, "route-parallelism"),
                 v.get("transactional-id-prefix"), i(v, "linger-ms"), i(v, "batch-bytes"), v.get("compression"),
                 l(v, "transaction-timeout-ms"), writerSchemas(v.get("writer-schemas")), serving);
+    }
+
+    private static RecordLimits limits(Map<String, String> v) {
+        return new RecordLimits(i(v, "max-record-bytes"), i(v, "max-id-chars"), i(v, "max-prompt-chars"),
+                i(v, "max-stop-strings"), i(v, "max-stop-chars"), i(v, "max-client-entries"), i(v, "max-client-bytes"),
+                i(v, "max-path-chars"), i(v, "dead-letter-raw-bytes"), i(v, "max-message-bytes"));
     }
 
     /** Avro schemas (.avsc) in a directory: PromptRequest versions producers may write with. */

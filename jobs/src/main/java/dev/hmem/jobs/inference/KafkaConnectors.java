@@ -57,6 +57,7 @@ public final class KafkaConnectors {
                 .setProperty("linger.ms", Integer.toString(o.lingerMs()))
                 .setProperty("batch.size", Integer.toString(o.batchBytes()))
                 .setProperty("compression.type", o.compression())
+                .setProperty("max.request.size", Integer.toString(o.serving().limits().maxMessageBytes()))
                 .setProperty("enable.idempotence", "true")
                 .setProperty("acks", "all");
         if (o.exactlyOnce()) {

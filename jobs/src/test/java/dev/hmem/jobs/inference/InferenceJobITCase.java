@@ -41,6 +41,7 @@ import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.runtime.testutils.InMemoryReporter;
 import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -53,8 +54,10 @@ import org.junit.jupiter.api.io.TempDir;
 @Timeout(300)
 class InferenceJobITCase {
 
+    static final InMemoryReporter METRICS = InMemoryReporter.createWithRetainedMetrics();
+
     @RegisterExtension
-    static final MiniClusterExtension FLINK = TestCluster.miniCluster(4);
+    static final MiniClusterExtension FLINK = TestCluster.miniCluster(4, METRICS);
 
     @TempDir
     static Path tmp;
@@ -189,6 +192,13 @@ class InferenceJobITCase {
         byte[] truncated = TestCluster.encode(List.of(TestCluster.prompt("cut", QUESTIONS[3]).build())).get(0);
         records.add(java.util.Arrays.copyOf(truncated, truncated.length - 6));
         records.add(TestCluster.encode(List.of(TestCluster.prompt("good2", QUESTIONS[4]).build())).get(0));
+        // 24 bytes claiming a stop list of two billion strings: once an uncaught exception or an
+        // out-of-memory error in the decoder, failing the task on every replay.
+        byte[] small = TestCluster.encode(List.of(PromptRequest.newBuilder().setId("a").setText("b").build())).get(0);
+        byte[] bomb = java.util.Arrays.copyOf(small, 24);
+        System.arraycopy(new byte[] {(byte) 0xFE, (byte) 0xFF, (byte) 0xFF, (byte) 0xFF, 0x0F}, 0, bomb, 19, 5);
+        records.add(bomb);
+        records.add(TestCluster.encode(List.of(TestCluster.prompt("good3", QUESTIONS[5]).build())).get(0));
         TestCluster.produce(kafka, o.promptsTopic(), records);
         runBounded(o);
 
@@ -199,23 +209,25 @@ class InferenceJobITCase {
             assertThat(d.getTopic()).isEqualTo(o.promptsTopic());
             assertThat(d.getRaw().remaining()).isPositive();
         }
-        assertThat(dead).hasSize(6);
+        assertThat(dead).hasSize(7);
         assertThat(why.get("hot")).contains("temperature");
         assertThat(why.get("long")).contains("tokens but the context holds 128");
         assertThat(why.get("empty")).contains("prompt is empty");
         assertThat(why.get("nopath")).contains("memory path 9.9.9.9").contains("the tree only 2");
         assertThat(why.values()).anyMatch(e -> e.contains("not an Avro single-object encoded PromptRequest"));
         assertThat(why.values()).anyMatch(e -> e.contains("malformed PromptRequest body"));
+        assertThat(why.values()).anyMatch(e -> e.contains("(stop)") && e.contains("bytes remain"));
 
         Map<String, GenerationResult> results = new HashMap<>();
         for (GenerationResult r : TestCluster.results(kafka, o.resultsTopic())) results.put(r.getId(), r);
         assertThat(results.get("good1").getError()).isNull();
         assertThat(results.get("good2").getError()).isNull();
         assertThat(results.get("good2").getText()).isNotNull();
+        assertThat(results.get("good3").getError()).as("a prompt after the collection bomb").isNull();
         // Clients of decodable but invalid requests get an error result naming the problem.
         assertThat(results.get("hot").getFinishReason()).isEqualTo("error");
         assertThat(results.get("long").getError()).contains("context");
-        assertThat(results).hasSize(6);
+        assertThat(results).hasSize(7);
     }
 
     static final AtomicBoolean FAILED = new AtomicBoolean();
@@ -261,9 +273,15 @@ class InferenceJobITCase {
         }
 
         assertThat(FAILED.get()).as("the induced failure happened").isTrue();
+        // The restored generate operators took over prompts that were in flight at the checkpoint:
+        // those are answered from operator state alone (the source resumes after them), so the
+        // exactly-once check below covers them.
+        assertThat(TestCluster.counterSum(METRICS, job.getJobID(), "restoredPrompts"))
+                .as("prompts restored from a checkpoint into the generate operators").isPositive();
         List<GenerationResult> results = TestCluster.results(kafka, o.resultsTopic());
         List<String> ids = results.stream().map(GenerationResult::getId).toList();
         assertThat(new HashSet<>(ids)).hasSize(ids.size());
         assertThat(ids).containsExactlyInAnyOrderElementsOf(prompts.stream().map(PromptRequest::getId).toList());
+        assertThat(TestCluster.deadLetters(kafka, o.deadLetterTopic())).isEmpty();
     }
 }

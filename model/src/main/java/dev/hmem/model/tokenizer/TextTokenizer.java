@@ -46,6 +46,19 @@ public final class TextTokenizer implements AutoCloseable {
         return tokenizer.decode(l, true);
     }
 
+    /**
+     * UTF-8 bytes of the longest text one token of {@code vocab} decodes to (a byte-level token
+     * that is part of a character decodes as U+FFFD, 3 bytes): bounds the size of generated text.
+     */
+    public int maxTokenBytes(int vocab) {
+        int max = 0;
+        for (long id = 0; id < vocab; id++) {
+            String s = tokenizer.decode(new long[] {id}, false);
+            max = Math.max(max, s.getBytes(java.nio.charset.StandardCharsets.UTF_8).length);
+        }
+        return max;
+    }
+
     @Override
     public void close() {
         tokenizer.close();

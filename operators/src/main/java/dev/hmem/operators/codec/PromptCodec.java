@@ -3,13 +3,13 @@ package dev.hmem.operators.codec;
 import dev.hmem.schemas.PromptRequest;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.HashMap;
 import java.util.List;
-import org.apache.avro.AvroRuntimeException;
+import java.util.Map;
 import org.apache.avro.Schema;
-import org.apache.avro.message.BadHeaderException;
+import org.apache.avro.SchemaNormalization;
 import org.apache.avro.message.BinaryMessageDecoder;
 import org.apache.avro.message.BinaryMessageEncoder;
-import org.apache.avro.message.MissingSchemaException;
 import org.apache.avro.specific.SpecificData;
 
 /**
@@ -18,23 +18,38 @@ import org.apache.avro.specific.SpecificData;
  * the current schema is always known, and other versions producers use (older ones, or a subset
  * a client in another language writes) can be registered, each resolved into the current schema
  * with Avro's schema-resolution rules (docs/SCHEMAS.md).
+ *
+ * <p>Whatever the bytes, {@link #decode} returns a request or throws {@link InvalidRecordException}:
+ * a record over {@code maxRecordBytes} is not looked at, every length and count in the body is
+ * checked against the record's own size before Avro allocates anything ({@link AvroBounds}), and any
+ * other exception the decoder raises becomes the record's error. Only a fatal VM error escapes.
  */
 public final class PromptCodec {
 
     private static final BinaryMessageEncoder<PromptRequest> ENCODER = PromptRequest.getEncoder();
+    private static final int HEADER = 10;
 
     private final BinaryMessageDecoder<PromptRequest> decoder;
+    private final Map<Long, Schema> writers = new HashMap<>();
+    private final int maxRecordBytes;
 
     /** A codec knowing the current schema and {@code writerSchemas} (Avro JSON). */
-    public PromptCodec(List<String> writerSchemas) {
+    public PromptCodec(List<String> writerSchemas, int maxRecordBytes) {
+        this.maxRecordBytes = maxRecordBytes;
         decoder = new BinaryMessageDecoder<>(SpecificData.get(), PromptRequest.getClassSchema());
+        writers.put(SchemaNormalization.parsingFingerprint64(PromptRequest.getClassSchema()), PromptRequest.getClassSchema());
         for (String json : writerSchemas) {
             Schema s = new Schema.Parser().parse(json);
             if (!s.getFullName().equals(PromptRequest.getClassSchema().getFullName())) {
                 throw new IllegalArgumentException("writer schema " + s.getFullName() + " is not a PromptRequest");
             }
             decoder.addSchema(s);
+            writers.put(SchemaNormalization.parsingFingerprint64(s), s);
         }
+    }
+
+    public PromptCodec(List<String> writerSchemas) {
+        this(writerSchemas, RecordLimits.DEFAULTS.maxRecordBytes());
     }
 
     public PromptCodec() {
@@ -46,22 +61,32 @@ public final class PromptCodec {
         if (bytes == null || bytes.length == 0) {
             throw new InvalidRecordException("empty record (no value)");
         }
-        if (bytes.length < 10 || (bytes[0] & 0xff) != 0xC3 || (bytes[1] & 0xff) != 0x01) {
+        if (bytes.length > maxRecordBytes) {
+            throw new InvalidRecordException("record has " + bytes.length + " bytes, the limit is " + maxRecordBytes);
+        }
+        if (bytes.length < HEADER || (bytes[0] & 0xff) != 0xC3 || (bytes[1] & 0xff) != 0x01) {
             throw new InvalidRecordException(String.format(
                     "not an Avro single-object encoded PromptRequest: expected header C3 01 + 8-byte schema fingerprint, "
                             + "got %d bytes starting %s", bytes.length, hex(bytes, 4)));
         }
-        try {
-            return decoder.decode(bytes);
-        } catch (MissingSchemaException e) {
-            throw new InvalidRecordException("unknown writer schema fingerprint " + hex(bytes, 10).substring(6)
+        long fingerprint = ByteBuffer.wrap(bytes, 2, 8).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong();
+        Schema writer = writers.get(fingerprint);
+        if (writer == null) {
+            throw new InvalidRecordException("unknown writer schema fingerprint " + hex(bytes, HEADER).substring(6)
                     + ": not a PromptRequest schema this job knows (register it with --writer-schemas, docs/SCHEMAS.md)");
-        } catch (BadHeaderException e) {
-            throw new InvalidRecordException("bad single-object header: " + e.getMessage());
-        } catch (IOException | AvroRuntimeException | IndexOutOfBoundsException e) {
-            throw new InvalidRecordException("malformed PromptRequest body: " + e.getClass().getSimpleName()
-                    + (e.getMessage() == null ? "" : ": " + e.getMessage()));
         }
+        AvroBounds.check(writer, bytes, HEADER);
+        PromptRequest p;
+        try {
+            p = decoder.decode(bytes);
+        } catch (Throwable e) {
+            Failures.rethrowIfFatal(e);
+            throw new InvalidRecordException("malformed PromptRequest body: " + Failures.describe(e));
+        }
+        if (p == null || p.getId() == null || p.getText() == null) {
+            throw new InvalidRecordException("malformed PromptRequest body: id or text missing");
+        }
+        return p;
     }
 
     public static byte[] encode(PromptRequest r) {

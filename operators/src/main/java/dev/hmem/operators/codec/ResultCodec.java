@@ -51,7 +51,8 @@ public final class ResultCodec {
         DeadLetter a = DeadLetter.newBuilder()
                 .setRaw(ByteBuffer.wrap(d.raw() == null ? new byte[0] : d.raw())).setTopic(d.topic())
                 .setPartition(d.partition()).setOffset(d.offset()).setStage(d.stage()).setError(d.error())
-                .setRequestId(d.requestId()).setFailedAt(Instant.ofEpochMilli(d.failedAt())).build();
+                .setRequestId(d.requestId()).setFailedAt(Instant.ofEpochMilli(d.failedAt()))
+                .setRawSize(d.rawSize()).setRawTruncated(d.rawTruncated()).setRawSha256(d.rawSha256()).build();
         try {
             return bytes(a.toByteBuffer());
         } catch (IOException e) {

@@ -9,11 +9,14 @@ import dev.hmem.model.memory.BlockId;
 import dev.hmem.model.memory.MemoryBank;
 import dev.hmem.model.memory.MemoryBlock;
 import dev.hmem.model.memory.MemoryPath;
+import dev.hmem.operators.codec.Failures;
+import dev.hmem.operators.codec.RecordLimits;
 import dev.hmem.operators.records.PromptTask;
 import dev.hmem.operators.records.ResultRecord;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -23,7 +26,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BiConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -32,18 +34,47 @@ import org.slf4j.LoggerFactory;
  * driven by a dedicated thread so the Flink task thread only hands prompts in and results out
  * (the pattern of Flink's async I/O operator). Prompts start loading their blocks the moment they
  * arrive (prefetch); the {@link BatchScheduler} admits the ones whose blocks are ready, favouring
- * paths already in the batch; finished answers go to {@code onResult} from the engine thread.
+ * paths already in the batch; finished answers go to the {@link Listener} from the engine thread.
+ *
+ * <p>A step that fails does not take the subtask down: the generator is discarded and its prompts
+ * are retried once together, then bisected ({@link FaultIsolation}) until the prompt that fails
+ * alone is found; it is answered with an error and reported as poisoned, all others are answered
+ * normally. Should a trivial canary generation fail too, the engine itself is broken and it fails.
+ *
+ * <p>{@link #close()} stops the engine thread and the block loaders and waits for both to finish,
+ * whatever interrupts arrive, before the cache's native memory is freed; only then may the owner
+ * close the bank and the anchor.
  */
 public final class GenerationEngine implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(GenerationEngine.class);
 
+    /** What the engine reports, on its own thread. */
+    public interface Listener {
+        /** The answer to a prompt (an error result when its memory could not be loaded). */
+        void result(String uid, ResultRecord result);
+
+        /** A prompt the generator failed on even alone: answer it with {@code error} and dead-letter it. */
+        void poisoned(PromptTask task, String error);
+
+        /** The engine stopped for good; every prompt not yet answered stays unanswered. */
+        void failed(Throwable cause);
+    }
+
+    /**
+     * Fault injection for tests: runs on the engine thread before every step with the uids in the
+     * generator. Serializable, since the operator that carries it is shipped with the job.
+     */
+    public interface StepProbe extends java.io.Serializable {
+        void beforeStep(Set<String> uids) throws Exception;
+
+        StepProbe NONE = uids -> { };
+    }
+
     private final ServingConfig config;
     private final EngineMetrics metrics;
-    /** (prompt uid, result), called on the engine thread. */
-    private final BiConsumer<String, ResultRecord> onResult;
-    /** Called once, on the engine thread, if the engine dies. */
-    private final java.util.function.Consumer<Throwable> onFailure;
+    private final Listener listener;
+    private final StepProbe probe;
     private final LinkedBlockingQueue<PromptTask> incoming = new LinkedBlockingQueue<>();
     private final ExecutorService loaders;
     private final Anchor anchor;
@@ -55,6 +86,7 @@ public final class GenerationEngine implements AutoCloseable {
     private volatile Throwable failure;
     private volatile int queuedCount;
     private volatile int batchRows;
+    private volatile long poisonedCount;
 
     /** A prompt waiting for a slot, its blocks loading since it arrived. */
     private static final class Waiting {
@@ -71,16 +103,24 @@ public final class GenerationEngine implements AutoCloseable {
         }
     }
 
-    /** What the engine remembers about a sequence in the generator, for its result. */
-    private record InFlight(Waiting waiting, long admitNanos, int hits) {}
+    /** A prompt in the generator: what its result needs, and its blocks (retained by the generator). */
+    private record InFlight(Waiting waiting, List<MemoryBlock> blocks, long admitNanos, int hits) {
+        String uid() {
+            return waiting.task.uid();
+        }
+    }
 
     public GenerationEngine(ServingConfig config, MemoryBank bank, Anchor anchor, EngineMetrics metrics,
-                            BiConsumer<String, ResultRecord> onResult, java.util.function.Consumer<Throwable> onFailure,
-                            String threadName) {
+                            Listener listener, String threadName) {
+        this(config, bank, anchor, metrics, listener, StepProbe.NONE, threadName);
+    }
+
+    public GenerationEngine(ServingConfig config, MemoryBank bank, Anchor anchor, EngineMetrics metrics,
+                            Listener listener, StepProbe probe, String threadName) {
         this.config = config;
         this.metrics = metrics;
-        this.onResult = onResult;
-        this.onFailure = onFailure;
+        this.listener = listener;
+        this.probe = probe;
         this.anchor = anchor;
         this.bank = bank;
         this.loaders = Executors.newFixedThreadPool(config.loaderThreads(), r -> {
@@ -117,17 +157,33 @@ public final class GenerationEngine implements AutoCloseable {
         return batchRows;
     }
 
+    /** Prompts answered with an error because generation failed on them alone. */
+    public long poisoned() {
+        return poisonedCount;
+    }
+
     public BlockCache cache() {
         return cache;
     }
 
-    private void run() {
-        try (BatchGenerator generator = new BatchGenerator(anchor.transformer(), anchor.tokenizer()::decode,
-                config.maxBatch(), config.context() > 0 ? config.context() : anchor.config().maxPositions(), 2048)
+    /** Whether the engine thread is still alive (false once {@link #close()} returned). */
+    public boolean isAlive() {
+        return thread.isAlive();
+    }
+
+    private BatchGenerator newGenerator() {
+        return new BatchGenerator(anchor.transformer(), anchor.tokenizer()::decode, config.maxBatch(),
+                config.context() > 0 ? config.context() : anchor.config().maxPositions(), 2048)
                 .maxDistinctPaths(config.maxPathsPerBatch())
-                .prefillGrouping(config.prefillMinFreeSlots(), config.prefillMaxDelayMs())) {
+                .prefillGrouping(config.prefillMinFreeSlots(), config.prefillMaxDelayMs());
+    }
+
+    private void run() {
+        BatchGenerator generator = null;
+        try {
+            generator = newGenerator();
             List<Waiting> waiting = new ArrayList<>();
-            Map<String, InFlight> inFlight = new HashMap<>();
+            Map<String, InFlight> inFlight = new LinkedHashMap<>();
             while (running) {
                 drain(waiting, generator.isIdle() && waiting.isEmpty());
                 admit(waiting, inFlight, generator);
@@ -136,21 +192,129 @@ public final class GenerationEngine implements AutoCloseable {
                     if (!waiting.isEmpty()) awaitAnyReady(waiting);
                     continue;
                 }
-                List<Completion> done = generator.step();
+                List<Completion> done;
+                try {
+                    probe.beforeStep(inFlight.keySet());
+                    done = generator.step();
+                } catch (Throwable e) {
+                    Failures.rethrowIfFatal(e);
+                    // Hold every prompt's blocks here: discarding the generator releases its holds.
+                    for (InFlight f : inFlight.values()) for (MemoryBlock b : f.blocks()) b.retain();
+                    discard(generator);
+                    generator = null;
+                    recover(new ArrayList<>(inFlight.values()), e);
+                    inFlight.clear();
+                    generator = newGenerator();
+                    continue;
+                }
                 batchRows = generator.lastStep().decodeRows();
                 if (batchRows > 0) metrics.batch(batchRows);
-                for (Completion c : done) {
-                    InFlight f = inFlight.remove(c.id());
-                    metrics.tokens(c.tokens().length);
-                    onResult.accept(f.waiting.task.uid(), result(f, c));
+                for (Completion c : done) answer(inFlight.remove(c.id()), c);
+            }
+        } catch (Throwable t) {
+            if (running) {
+                failure = t;
+                LOG.error("generation engine failed", t);
+                try {
+                    listener.failed(t);
+                } catch (Throwable ignored) {
+                    // the owner is shutting down: nobody is left to tell
                 }
             }
-            generator.cancelAll();
-        } catch (Throwable t) {
-            failure = t;
-            LOG.error("generation engine failed", t);
-            onFailure.accept(t);
+        } finally {
+            // Native memory of the generator is freed on the thread that used it, before close() returns.
+            if (generator != null) discard(generator);
         }
+    }
+
+    private void answer(InFlight f, Completion c) {
+        metrics.tokens(c.tokens().length);
+        listener.result(f.uid(), result(f, c));
+    }
+
+    /**
+     * After a failed step: the generator is gone, and each prompt's blocks are held (retained once)
+     * by the engine while the prompts are retried and, if need be, bisected.
+     */
+    private void recover(List<InFlight> suspects, Throwable cause) {
+        LOG.warn("a generation step failed with {} prompts in the batch; retrying them, then isolating the cause",
+                suspects.size(), cause);
+        Set<InFlight> held = new HashSet<>(suspects);
+        int runs = FaultIsolation.isolate(suspects, group -> runAlone(group, held), (f, why) -> {
+            held.remove(f);
+            release(f.blocks());
+            poison(f.waiting.task, "generation failed on this prompt (also when run alone): " + Failures.describe(why));
+        }, () -> running);
+        for (InFlight f : held) release(f.blocks());  // shutdown came first: they stay pending in Flink state
+        LOG.info("fault isolation finished after {} runs", runs);
+    }
+
+    private void poison(PromptTask t, String error) {
+        poisonedCount++;
+        LOG.warn("prompt {} ({}) poisoned: {}", t.id(), t.uid(), error);
+        checkCanary();
+        listener.poisoned(t, error);
+    }
+
+    /**
+     * A one-token generation without memory: if even that fails, the fault is in the engine (a
+     * broken native library, exhausted native memory), not in the prompt, and the subtask must fail.
+     */
+    private void checkCanary() {
+        int bos = anchor.config().bosTokenId() >= 0 ? anchor.config().bosTokenId() : 0;
+        try (BatchGenerator g = newGenerator()) {
+            g.submit(GenerationRequest.plain("canary", new int[] {bos}, SamplingParams.greedy(1)));
+            while (!g.isIdle()) {
+                probe.beforeStep(Set.of("canary"));
+                g.step();
+            }
+        } catch (Throwable e) {
+            Failures.rethrowIfFatal(e);
+            throw new IllegalStateException("the generation engine is broken: a one-token canary failed too", e);
+        }
+    }
+
+    /** Runs {@code group} to completion in a fresh generator, answering each prompt as it finishes. */
+    private FaultIsolation.Outcome<InFlight> runAlone(List<InFlight> group, Set<InFlight> held) {
+        Map<String, InFlight> left = new LinkedHashMap<>();
+        BatchGenerator g = null;
+        try {
+            g = newGenerator();
+            for (InFlight f : group) {
+                for (MemoryBlock b : f.blocks()) b.retain();  // the generator's own hold, released when it ends
+                left.put(f.uid(), f);
+                g.submit(request(f.waiting.task, f.blocks()));
+            }
+            while (!g.isIdle() && running) {
+                probe.beforeStep(left.keySet());
+                for (Completion c : g.step()) {
+                    InFlight f = left.remove(c.id());
+                    held.remove(f);
+                    release(f.blocks());
+                    answer(f, c);
+                }
+            }
+            discard(g);
+            return FaultIsolation.Outcome.done();
+        } catch (Throwable e) {
+            Failures.rethrowIfFatal(e);
+            if (g != null) discard(g);
+            return new FaultIsolation.Outcome<>(new ArrayList<>(left.values()), e);
+        }
+    }
+
+    /** Closes a generator that may be in any state; it releases the blocks of its sequences. */
+    private static void discard(BatchGenerator g) {
+        try {
+            g.close();
+        } catch (Throwable e) {
+            Failures.rethrowIfFatal(e);
+            LOG.warn("discarding a failed generator left resources behind", e);
+        }
+    }
+
+    private static void release(List<MemoryBlock> blocks) {
+        for (MemoryBlock b : blocks) b.release();
     }
 
     private void drain(List<Waiting> waiting, boolean block) throws InterruptedException {
@@ -204,21 +368,25 @@ public final class GenerationEngine implements AutoCloseable {
             blocks = w.blocks.join();
         } catch (CompletionException e) {
             Throwable cause = e.getCause() != null ? e.getCause() : e;
-            onResult.accept(t.uid(), ResultRecord.error(t.id(), "memory " + t.path() + " unavailable: " + cause.getMessage(),
-                    t.client(), t.createdAt(), anchor.fingerprint()));
+            listener.result(t.uid(), ResultRecord.error(t.id(), RecordLimits.error("memory " + t.path() + " unavailable: "
+                    + Failures.describe(cause)), t.client(), t.createdAt(), anchor.fingerprint()));
             return;
         }
-        SamplingParams params = new SamplingParams(t.maxNewTokens(), t.temperature(), t.topK(), t.topP(), t.seed(),
-                List.of(t.stop()), false);
         try {
-            generator.submit(new GenerationRequest(t.uid(), t.tokens(), params, blocks, t.path()));
+            generator.submit(request(t, blocks));
         } catch (IllegalArgumentException e) {
-            for (MemoryBlock b : blocks) b.release();
-            onResult.accept(t.uid(), ResultRecord.error(t.id(), e.getMessage(), t.client(), t.createdAt(), anchor.fingerprint()));
+            release(blocks);
+            poison(t, e.getMessage());
             return;
         }
         metrics.queued((now - w.arrivalNanos) / 1e6);
-        inFlight.put(t.uid(), new InFlight(w, now, blocks.size() - w.misses));
+        inFlight.put(t.uid(), new InFlight(w, blocks, now, blocks.size() - w.misses));
+    }
+
+    private static GenerationRequest request(PromptTask t, List<MemoryBlock> blocks) {
+        SamplingParams params = new SamplingParams(t.maxNewTokens(), t.temperature(), t.topK(), t.topP(), t.seed(),
+                List.of(t.stop()), false);
+        return new GenerationRequest(t.uid(), t.tokens(), params, blocks, t.path());
     }
 
     private void awaitAnyReady(List<Waiting> waiting) throws InterruptedException {
@@ -249,11 +417,42 @@ public final class GenerationEngine implements AutoCloseable {
                 f.hits, f.waiting.misses, null, t.client(), t.createdAt(), now);
     }
 
+    /**
+     * Stops the engine thread after its current step and the block loaders after their current
+     * read, waits for both however long that takes (an interrupt is remembered, not obeyed: freeing
+     * native memory that a step still reads would crash the process), then frees the cache.
+     */
     @Override
-    public void close() throws Exception {
+    public void close() {
         running = false;
-        thread.join(10_000);
+        boolean interrupted = false;
+        interrupted |= joinFully(thread);
         loaders.shutdownNow();
-        if (cache != null) cache.close();
+        while (!loaders.isTerminated()) {
+            try {
+                if (!loaders.awaitTermination(10, TimeUnit.SECONDS)) LOG.warn("waiting for block loaders to stop");
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        try {
+            if (cache != null) cache.close();
+        } finally {
+            if (interrupted) Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Joins {@code t} until it has ended; returns whether an interrupt arrived meanwhile. */
+    private static boolean joinFully(Thread t) {
+        boolean interrupted = false;
+        while (t.isAlive()) {
+            try {
+                t.join(10_000);
+                if (t.isAlive()) LOG.warn("waiting for {} to finish its step", t.getName());
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        return interrupted;
     }
 }

@@ -1,6 +1,7 @@
 package dev.hmem.operators.engine;
 
 import dev.hmem.model.generate.BatchGenerator;
+import dev.hmem.operators.codec.RecordLimits;
 import java.io.Serializable;
 
 /**
@@ -10,6 +11,7 @@ import java.io.Serializable;
  *
  * @param bankDir            bank location (local path or any Flink file system URI); null = anchor only
  * @param context            tokens per sequence (prompt + generated); 0 = the model's maximum
+ * @param limits             sizes of the parts of a request (and so of results and dead letters)
  * @param maxBatch           sequences decoded together at most per subtask
  * @param maxPathsPerBatch   distinct memory paths in one batch at most (bounds memory-branch work)
  * @param maxQueued          prompts buffered per subtask before the input is back-pressured
@@ -28,7 +30,7 @@ import java.io.Serializable;
  * @param maxParallelism     the job's max parallelism (key groups)
  */
 public record ServingConfig(
-        String modelDir, String bankDir, int context, int defaultMaxNewTokens, int maxNewTokensLimit, int maxPromptChars,
+        String modelDir, String bankDir, int context, int defaultMaxNewTokens, int maxNewTokensLimit, RecordLimits limits,
         int maxBatch, int maxPathsPerBatch, int maxQueued, long maxWaitMs, int prefillMinFree, long prefillMaxDelayMs,
         long cacheBytes, int pinnedLevels, int loaderThreads, int torchThreads,
         int routeBatch, long routeTimeoutMs, boolean affinityRouting, int generateParallelism, int maxParallelism)
@@ -39,7 +41,7 @@ public record ServingConfig(
         require(context >= 0, "context must be >= 0 (0 = the model's), got %s", context);
         require(defaultMaxNewTokens >= 1 && defaultMaxNewTokens <= maxNewTokensLimit,
                 "default max new tokens must be in [1, %s], got %s", maxNewTokensLimit, defaultMaxNewTokens);
-        require(maxPromptChars >= 1, "max prompt chars must be >= 1, got %s", maxPromptChars);
+        require(limits != null, "record limits are required");
         require(maxBatch >= 1 && maxBatch <= 1024, "max batch must be in [1, 1024], got %s", maxBatch);
         require(maxPathsPerBatch >= 1, "max paths per batch must be >= 1, got %s", maxPathsPerBatch);
         require(maxQueued >= 1, "max queued must be >= 1, got %s", maxQueued);
@@ -64,7 +66,7 @@ public record ServingConfig(
 
     /** Defaults for everything but the model and bank (tests and the demo adjust from here). */
     public static ServingConfig defaults(String modelDir, String bankDir) {
-        return new ServingConfig(modelDir, bankDir, 0, 64, 1024, 16_384, 32, 32, 256, 2_000, 0, BatchGenerator.DEFAULT_PREFILL_MAX_DELAY_MS,
+        return new ServingConfig(modelDir, bankDir, 0, 64, 1024, RecordLimits.DEFAULTS, 32, 32, 256, 2_000, 0, BatchGenerator.DEFAULT_PREFILL_MAX_DELAY_MS,
                 512L << 20, 1, 2, 1, 32, 20, true, 1, 128);
     }
 
@@ -74,37 +76,37 @@ public record ServingConfig(
     }
 
     public ServingConfig withParallelism(int generate, int max) {
-        return new ServingConfig(modelDir, bankDir, context, defaultMaxNewTokens, maxNewTokensLimit, maxPromptChars,
+        return new ServingConfig(modelDir, bankDir, context, defaultMaxNewTokens, maxNewTokensLimit, limits,
                 maxBatch, maxPathsPerBatch, maxQueued, maxWaitMs, prefillMinFree, prefillMaxDelayMs, cacheBytes, pinnedLevels,
                 loaderThreads, torchThreads, routeBatch, routeTimeoutMs, affinityRouting, generate, max);
     }
 
     public ServingConfig withBatching(int maxBatch, int maxPathsPerBatch) {
-        return new ServingConfig(modelDir, bankDir, context, defaultMaxNewTokens, maxNewTokensLimit, maxPromptChars,
+        return new ServingConfig(modelDir, bankDir, context, defaultMaxNewTokens, maxNewTokensLimit, limits,
                 maxBatch, maxPathsPerBatch, maxQueued, maxWaitMs, prefillMinFree, prefillMaxDelayMs, cacheBytes, pinnedLevels,
                 loaderThreads, torchThreads, routeBatch, routeTimeoutMs, affinityRouting, generateParallelism, maxParallelism);
     }
 
     public ServingConfig withCache(long bytes, int pinned) {
-        return new ServingConfig(modelDir, bankDir, context, defaultMaxNewTokens, maxNewTokensLimit, maxPromptChars,
+        return new ServingConfig(modelDir, bankDir, context, defaultMaxNewTokens, maxNewTokensLimit, limits,
                 maxBatch, maxPathsPerBatch, maxQueued, maxWaitMs, prefillMinFree, prefillMaxDelayMs, bytes, pinned,
                 loaderThreads, torchThreads, routeBatch, routeTimeoutMs, affinityRouting, generateParallelism, maxParallelism);
     }
 
     public ServingConfig withRouting(boolean affinity) {
-        return new ServingConfig(modelDir, bankDir, context, defaultMaxNewTokens, maxNewTokensLimit, maxPromptChars,
+        return new ServingConfig(modelDir, bankDir, context, defaultMaxNewTokens, maxNewTokensLimit, limits,
                 maxBatch, maxPathsPerBatch, maxQueued, maxWaitMs, prefillMinFree, prefillMaxDelayMs, cacheBytes, pinnedLevels,
                 loaderThreads, torchThreads, routeBatch, routeTimeoutMs, affinity, generateParallelism, maxParallelism);
     }
 
-    public ServingConfig withLimits(int context, int defaultMaxNewTokens, int maxPromptChars) {
-        return new ServingConfig(modelDir, bankDir, context, defaultMaxNewTokens, maxNewTokensLimit, maxPromptChars,
+    public ServingConfig withLimits(int context, int defaultMaxNewTokens, RecordLimits limits) {
+        return new ServingConfig(modelDir, bankDir, context, defaultMaxNewTokens, maxNewTokensLimit, limits,
                 maxBatch, maxPathsPerBatch, maxQueued, maxWaitMs, prefillMinFree, prefillMaxDelayMs, cacheBytes, pinnedLevels,
                 loaderThreads, torchThreads, routeBatch, routeTimeoutMs, affinityRouting, generateParallelism, maxParallelism);
     }
 
     public ServingConfig withThreads(int torch, int loaders) {
-        return new ServingConfig(modelDir, bankDir, context, defaultMaxNewTokens, maxNewTokensLimit, maxPromptChars,
+        return new ServingConfig(modelDir, bankDir, context, defaultMaxNewTokens, maxNewTokensLimit, limits,
                 maxBatch, maxPathsPerBatch, maxQueued, maxWaitMs, prefillMinFree, prefillMaxDelayMs, cacheBytes, pinnedLevels,
                 loaders, torch, routeBatch, routeTimeoutMs, affinityRouting, generateParallelism, maxParallelism);
     }

@@ -6,7 +6,9 @@ import dev.hmem.model.anchor.Anchor;
 import dev.hmem.model.memory.MemoryBank;
 import dev.hmem.operators.engine.GenerationEngine;
 import dev.hmem.operators.engine.ServingConfig;
+import dev.hmem.operators.codec.RecordLimits;
 import dev.hmem.operators.memory.BankStores;
+import dev.hmem.operators.records.DeadLetterRecord;
 import dev.hmem.operators.records.PromptTask;
 import dev.hmem.operators.records.ResultRecord;
 import java.nio.file.Path;
@@ -18,6 +20,7 @@ import org.apache.flink.api.common.operators.MailboxExecutor;
 import org.apache.flink.api.common.state.ListState;
 import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.Gauge;
 import org.apache.flink.runtime.state.StateInitializationContext;
 import org.apache.flink.runtime.state.StateSnapshotContext;
@@ -33,13 +36,17 @@ import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
  * checkpointed state — like Flink's async I/O operator — so after a failure those prompts are
  * generated again and, with the transactional sink, each result is published exactly once.
  * When more than {@code maxQueued} prompts are outstanding, input waits: back-pressure reaches
- * the Kafka source instead of memory filling up.
+ * the Kafka source instead of memory filling up. A prompt the engine cannot generate even alone
+ * is answered with an error result and sent to the dead letters (stage "generate", without its
+ * raw bytes, which routing dropped: its topic, partition and offset locate it).
  */
 public final class GenerateOperator extends AbstractStreamOperator<ResultRecord>
         implements OneInputStreamOperator<PromptTask, ResultRecord>, BoundedOneInput {
 
     private final ServingConfig config;
+    private final GenerationEngine.StepProbe probe;
     private transient MailboxExecutor mailbox;
+    private transient Counter deadLetters;
     private transient ListState<PromptTask> pendingState;
     private transient Map<String, PromptTask> pending;  // uid -> accepted, result not emitted (task thread only)
     private transient List<PromptTask> restored;
@@ -48,7 +55,13 @@ public final class GenerateOperator extends AbstractStreamOperator<ResultRecord>
     private transient GenerationEngine engine;
 
     public GenerateOperator(ServingConfig config) {
+        this(config, GenerationEngine.StepProbe.NONE);
+    }
+
+    /** With a fault-injection probe (tests): it runs before every generation step. */
+    GenerateOperator(ServingConfig config, GenerationEngine.StepProbe probe) {
         this.config = config;
+        this.probe = probe;
     }
 
     @Override
@@ -79,13 +92,13 @@ public final class GenerateOperator extends AbstractStreamOperator<ResultRecord>
             bank = BankStores.open(config.bankDir());
             bank.checkAnchor(anchor.weights());
         }
+        checkResultsFit();
         FlinkEngineMetrics metrics = new FlinkEngineMetrics(getMetricGroup());
-        // An engine failure fails the task through its mailbox, so nothing waits on a dead engine.
-        engine = new GenerationEngine(config, bank, anchor, metrics, this::fromEngine,
-                t -> mailbox.execute(() -> {
-                    throw new IllegalStateException("generation engine failed: " + t.getMessage(), t);
-                }, "engine failure"),
+        deadLetters = getMetricGroup().counter("deadLetters");
+        engine = new GenerationEngine(config, bank, anchor, metrics, new EngineListener(), probe,
                 "hmem-generate-" + getRuntimeContext().getTaskInfo().getIndexOfThisSubtask());
+        getMetricGroup().counter("restoredPrompts").inc(restored.size());
+        getMetricGroup().gauge("poisonedPrompts", (Gauge<Long>) engine::poisoned);
         getMetricGroup().gauge("queued", (Gauge<Integer>) engine::queued);
         getMetricGroup().gauge("runningBatch", (Gauge<Integer>) engine::batchRows);
         getMetricGroup().gauge("pending", (Gauge<Integer>) () -> pending.size());
@@ -112,14 +125,55 @@ public final class GenerateOperator extends AbstractStreamOperator<ResultRecord>
         engine.submit(t);
     }
 
-    /** Called on the engine thread: the result is emitted on the task thread. */
-    private void fromEngine(String uid, ResultRecord r) {
-        mailbox.execute(() -> emit(uid, r), "emit result");
+    /**
+     * Refuses to start when the largest result these limits allow would not fit in a Kafka message:
+     * a result that cannot be written would fail the sink, and the job with it, on every replay.
+     */
+    private void checkResultsFit() {
+        RecordLimits limits = config.limits();
+        int versionChars = anchor.fingerprint().length() + 1
+                + (bank == null ? 0 : bank.manifest().anchor().fingerprint().length() + bank.manifest().description().length());
+        long worst = limits.maxResultBytes(config.maxNewTokensLimit(),
+                anchor.tokenizer().maxTokenBytes(anchor.config().vocabSize()), versionChars);
+        if (worst > limits.maxMessageBytes()) {
+            throw new IllegalArgumentException(String.format("a result may take up to %,d bytes with these limits "
+                    + "(max new tokens %d, client map %d bytes, ...) but Kafka messages are limited to %,d bytes: lower "
+                    + "--max-new-tokens-limit or raise --max-message-bytes (and the producer's max.request.size)",
+                    worst, config.maxNewTokensLimit(), limits.maxClientBytes(), limits.maxMessageBytes()));
+        }
     }
 
-    private void emit(String uid, ResultRecord r) {
+    /** The engine's reports, moved onto the task thread through its mailbox. */
+    private final class EngineListener implements GenerationEngine.Listener {
+        @Override
+        public void result(String uid, ResultRecord r) {
+            mailbox.execute(() -> emit(uid, r, null), "emit result");
+        }
+
+        @Override
+        public void poisoned(PromptTask t, String error) {
+            ResultRecord r = ResultRecord.error(t.id(), RecordLimits.error(error), t.client(), t.createdAt(), anchor.fingerprint());
+            DeadLetterRecord d = DeadLetterRecord.of(t, "generate", error, config.limits());
+            mailbox.execute(() -> emit(t.uid(), r, d), "emit poisoned prompt");
+        }
+
+        @Override
+        public void failed(Throwable cause) {
+            // Fails the task through its mailbox, so nothing waits on a dead engine.
+            mailbox.execute(() -> {
+                throw new IllegalStateException("generation engine failed: " + cause.getMessage(), cause);
+            }, "engine failure");
+        }
+    }
+
+    private void emit(String uid, ResultRecord r, DeadLetterRecord dead) {
         // A result for a prompt no longer pending belongs to a generation before a restore: drop it.
-        if (pending.remove(uid) != null) output.collect(new StreamRecord<>(r));
+        if (pending.remove(uid) == null) return;
+        output.collect(new StreamRecord<>(r));
+        if (dead != null) {
+            deadLetters.inc();
+            output.collect(DecodePromptFunction.DEAD_LETTERS, new StreamRecord<>(dead));
+        }
     }
 
     @Override
@@ -146,11 +200,18 @@ public final class GenerateOperator extends AbstractStreamOperator<ResultRecord>
         }
     }
 
+    /** The engine first, fully stopped: only then are the bank and anchor it reads freed. */
     @Override
     public void close() throws Exception {
-        if (engine != null) engine.close();
-        if (bank != null) bank.close();
-        if (anchor != null) anchor.close();
-        super.close();
+        try {
+            if (engine != null) engine.close();
+        } finally {
+            engine = null;
+            if (bank != null) bank.close();
+            if (anchor != null) anchor.close();
+            bank = null;
+            anchor = null;
+            super.close();
+        }
     }
 }

@@ -5,26 +5,24 @@ import dev.hmem.model.memory.MemoryPath;
 import dev.hmem.model.router.MiniLmEmbedder;
 import dev.hmem.operators.engine.ServingConfig;
 import dev.hmem.operators.memory.BankStores;
-import dev.hmem.operators.records.DeadLetterRecord;
+import dev.hmem.operators.codec.Failures;
 import dev.hmem.operators.records.PromptTask;
-import dev.hmem.operators.records.RawRecord;
-import dev.hmem.operators.records.ResultRecord;
-import dev.hmem.operators.routing.SubtaskAffinity;
-import dev.hmem.operators.routing.SubtaskKeys;
 import java.util.ArrayList;
 import java.util.List;
+import org.apache.flink.metrics.Counter;
 import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
 import org.apache.flink.streaming.api.operators.BoundedOneInput;
 import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.util.OutputTag;
 
 /**
- * Routes prompts to their memory path and picks the generate subtask for each. Prompts are
- * embedded in batches (up to {@code routeBatch}, or whatever arrived within {@code routeTimeoutMs}),
- * since MiniLM costs little more for 32 sentences than for one; the batch is flushed before every
- * checkpoint barrier, so routing holds no state. Placement follows the path's level-1 cluster with
- * bounded-load spill-over ({@link SubtaskAffinity}), or round-robin for the naive baseline. A
- * forced path that is not in the tree is dead-lettered (with an error result for the client).
+ * Routes prompts to their memory path. Prompts are embedded in batches (up to
+ * {@code routeBatch}, or whatever arrived within {@code routeTimeoutMs}), since MiniLM costs little
+ * more for 32 sentences than for one; the batch is flushed before every checkpoint barrier, so
+ * routing holds no state. Which generate subtask serves the path is the job's partitioner's
+ * choice ({@link dev.hmem.operators.routing.AffinityPartitioner}). A forced path that is not in the tree, or a prompt that cannot be embedded, is dead-lettered (with
+ * an error result for the client); the others flow on.
  */
 public final class RouteOperator extends AbstractStreamOperator<PromptTask>
         implements OneInputStreamOperator<PromptTask, PromptTask>, BoundedOneInput {
@@ -32,11 +30,9 @@ public final class RouteOperator extends AbstractStreamOperator<PromptTask>
     private final ServingConfig config;
     private transient MemoryBank bank;
     private transient MiniLmEmbedder embedder;
-    private transient SubtaskAffinity affinity;
-    private transient int[] keys;
     private transient List<PromptTask> buffer;
     private transient boolean timerSet;
-    private transient long roundRobin;
+    private transient Counter deadLetters;
 
     public RouteOperator(ServingConfig config) {
         this.config = config;
@@ -46,8 +42,7 @@ public final class RouteOperator extends AbstractStreamOperator<PromptTask>
     public void open() throws Exception {
         super.open();
         buffer = new ArrayList<>();
-        keys = SubtaskKeys.forParallelism(config.generateParallelism(), config.maxParallelism());
-        affinity = new SubtaskAffinity(config.generateParallelism(), 1.25, 256);
+        deadLetters = getMetricGroup().counter("deadLetters");
         if (config.bankDir() != null) {
             bank = BankStores.open(config.bankDir());
             embedder = MiniLmEmbedder.load(1);
@@ -57,56 +52,68 @@ public final class RouteOperator extends AbstractStreamOperator<PromptTask>
     @Override
     public void processElement(StreamRecord<PromptTask> element) {
         PromptTask t = element.getValue();
-        if (bank == null || t.noMemory()) {
-            emit(t, "none", 0);
-        } else if (t.forcedPath() != null && !t.forcedPath().isEmpty()) {
-            try {
+        try {
+            if (bank == null || t.noMemory()) {
+                emit(t, "none", 0);
+            } else if (t.forcedPath() != null && !t.forcedPath().isEmpty()) {
                 emit(t, bank.validate(MemoryPath.parse(t.forcedPath())).toString(), 0);
-            } catch (IllegalArgumentException e) {
-                RawRecord raw = new RawRecord(t.raw(), t.topic(), t.partition(), t.offset(), t.createdAt());
-                output.collect(DecodePromptFunction.DEAD_LETTERS,
-                        new StreamRecord<>(DeadLetterRecord.of(raw, "route", e.getMessage(), t.id())));
-                output.collect(ValidatePromptFunction.ERROR_RESULTS,
-                        new StreamRecord<>(ResultRecord.error(t.id(), e.getMessage(), t.client(), t.createdAt(), "")));
-            }
-        } else {
-            buffer.add(t);
-            if (buffer.size() >= config.routeBatch()) {
-                flush();
-            } else if (!timerSet) {
-                timerSet = true;
-                long at = getProcessingTimeService().getCurrentProcessingTime() + config.routeTimeoutMs();
-                getProcessingTimeService().registerTimer(at, ts -> {
-                    timerSet = false;
+            } else {
+                buffer.add(t);
+                if (buffer.size() >= config.routeBatch()) {
                     flush();
-                });
+                } else if (!timerSet) {
+                    timerSet = true;
+                    long at = getProcessingTimeService().getCurrentProcessingTime() + config.routeTimeoutMs();
+                    getProcessingTimeService().registerTimer(at, ts -> {
+                        timerSet = false;
+                        flush();
+                    });
+                }
+            }
+        } catch (Throwable e) {
+            Failures.rethrowIfFatal(e);
+            refuse(t, e instanceof IllegalArgumentException ? e.getMessage() : "cannot route: " + Failures.describe(e));
+        }
+    }
+
+    /**
+     * Embeds the buffered prompts in one MiniLM call. Should that call fail, each prompt is embedded
+     * on its own, so only a prompt that fails alone is refused and the rest are routed.
+     */
+    private void flush() {
+        if (buffer.isEmpty()) return;
+        List<PromptTask> batch = new ArrayList<>(buffer);
+        buffer.clear();
+        long t0 = System.nanoTime();
+        float[][] emb = null;
+        try {
+            emb = embedder.embed(batch.stream().map(PromptTask::text).toList());
+        } catch (Throwable e) {
+            Failures.rethrowIfFatal(e);
+        }
+        double ms = (System.nanoTime() - t0) / 1e6 / batch.size();
+        for (int i = 0; i < batch.size(); i++) {
+            PromptTask t = batch.get(i);
+            try {
+                float[] e = emb != null ? emb[i] : embedder.embed(List.of(t.text()))[0];
+                emit(t, bank.tree().route(e).toString(), ms);
+            } catch (Throwable e) {
+                Failures.rethrowIfFatal(e);
+                refuse(t, "cannot route: " + Failures.describe(e));
             }
         }
     }
 
-    private void flush() {
-        if (buffer.isEmpty()) return;
-        long t0 = System.nanoTime();
-        List<String> texts = new ArrayList<>(buffer.size());
-        for (PromptTask t : buffer) texts.add(t.text());
-        float[][] emb = embedder.embed(texts);
-        double ms = (System.nanoTime() - t0) / 1e6 / buffer.size();
-        for (int i = 0; i < buffer.size(); i++) {
-            emit(buffer.get(i), bank.tree().route(emb[i]).toString(), ms);
-        }
-        buffer.clear();
+    private void refuse(PromptTask t, String problem) {
+        ValidatePromptFunction.refuse(t, "route", problem, config.limits(), deadLetters, this::side);
+    }
+
+    private <X> void side(OutputTag<X> tag, X value) {
+        output.collect(tag, new StreamRecord<>(value));
     }
 
     private void emit(PromptTask t, String path, double routeMs) {
-        int subtask;
-        if (!config.affinityRouting()) {
-            subtask = (int) (roundRobin++ % keys.length);
-        } else if (path.equals("none")) {
-            subtask = affinity.leastLoaded();
-        } else {
-            subtask = affinity.assign(path.equals("generic") ? path : MemoryPath.parse(path).prefix(1).toString());
-        }
-        output.collect(new StreamRecord<>(t.withRoute(path, keys[subtask], routeMs)));
+        output.collect(new StreamRecord<>(t.withRoute(path, routeMs)));
     }
 
     @Override

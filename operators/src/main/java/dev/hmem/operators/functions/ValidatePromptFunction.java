@@ -4,13 +4,15 @@ import dev.hmem.model.config.ModelConfig;
 import dev.hmem.model.generate.SamplingParams;
 import dev.hmem.model.memory.MemoryPath;
 import dev.hmem.model.tokenizer.TextTokenizer;
+import dev.hmem.operators.codec.Failures;
+import dev.hmem.operators.codec.RecordLimits;
 import dev.hmem.operators.engine.ServingConfig;
 import dev.hmem.operators.records.DeadLetterRecord;
 import dev.hmem.operators.records.PromptTask;
-import dev.hmem.operators.records.RawRecord;
 import dev.hmem.operators.records.ResultRecord;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.streaming.api.functions.ProcessFunction;
@@ -18,9 +20,10 @@ import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
 
 /**
- * Checks a decoded prompt before any model work: sampling parameters in range, prompt not empty,
- * not longer than the character limit or (tokenized) the context. A prompt that fails becomes a
- * dead letter (for operators) and an error result (for the client waiting on its id).
+ * Checks a decoded prompt before any model work: every part within its {@link RecordLimits},
+ * sampling parameters in range, prompt not empty and (tokenized) within the context. A prompt that
+ * fails — or whose check throws, for whatever reason — becomes a dead letter (for operators) and an
+ * error result (for the client waiting on its id, when the id itself is usable).
  */
 public final class ValidatePromptFunction extends ProcessFunction<PromptTask, PromptTask> {
 
@@ -46,33 +49,67 @@ public final class ValidatePromptFunction extends ProcessFunction<PromptTask, Pr
 
     @Override
     public void processElement(PromptTask t, Context ctx, Collector<PromptTask> out) {
-        String problem = check(t);
+        String problem;
         int[] tokens = null;
-        if (problem == null) {
-            tokens = tokenizer.encode(t.text());
-            if (tokens.length >= context) {
-                problem = "prompt has " + tokens.length + " tokens but the context holds " + context
-                        + " (prompt plus at least one generated token)";
+        try {
+            problem = check(t);
+            if (problem == null) {
+                tokens = tokenizer.encode(t.text());
+                if (tokens.length >= context) {
+                    problem = "prompt has " + tokens.length + " tokens but the context holds " + context
+                            + " (prompt plus at least one generated token)";
+                }
             }
+        } catch (Throwable e) {
+            Failures.rethrowIfFatal(e);
+            problem = "cannot validate: " + Failures.describe(e);
         }
         if (problem != null) {
-            deadLetters.inc();
-            RawRecord raw = new RawRecord(t.raw(), t.topic(), t.partition(), t.offset(), t.createdAt());
-            ctx.output(DecodePromptFunction.DEAD_LETTERS, DeadLetterRecord.of(raw, "validate", problem, t.id()));
-            ctx.output(ERROR_RESULTS, ResultRecord.error(t.id(), problem, t.client(), t.createdAt(), ""));
+            refuse(t, "validate", problem, config.limits(), deadLetters, ctx::output);
             return;
         }
         out.collect(t.withTokens(tokens));
     }
 
+    /**
+     * Sends {@code t} to the dead letters and, when its id can be echoed, an error result to the
+     * client waiting on it. The client map is echoed only if it is within its limits.
+     */
+    static void refuse(PromptTask t, String stage, String problem, RecordLimits limits, Counter deadLetters,
+                       SideOutput out) {
+        deadLetters.inc();
+        out.emit(DecodePromptFunction.DEAD_LETTERS, DeadLetterRecord.of(t, stage, problem, limits));
+        if (idProblem(t.id(), limits) == null) {
+            Map<String, String> client = clientProblem(t.client(), limits) == null ? t.client() : Map.of();
+            out.emit(ERROR_RESULTS, ResultRecord.error(t.id(), RecordLimits.error(problem), client, t.createdAt(), ""));
+        }
+    }
+
+    /** Where refused prompts go: the process function's or the operator's side outputs. */
+    @FunctionalInterface
+    interface SideOutput {
+        <X> void emit(OutputTag<X> tag, X value);
+    }
+
     /** The first thing wrong with the request, or null. */
     String check(PromptTask t) {
-        if (t.id() == null || t.id().isEmpty()) return "request id is empty";
+        RecordLimits lim = config.limits();
+        String p = idProblem(t.id(), lim);
+        if (p != null) return p;
+        if ((p = clientProblem(t.client(), lim)) != null) return p;
         if (t.text() == null || t.text().isBlank()) return "prompt is empty";
-        if (t.text().length() > config.maxPromptChars()) {
-            return "prompt has " + t.text().length() + " characters, the limit is " + config.maxPromptChars();
+        if (t.text().length() > lim.maxPromptChars()) {
+            return "prompt has " + t.text().length() + " characters, the limit is " + lim.maxPromptChars();
         }
-        if (t.maxNewTokens() > config.maxNewTokensLimit()) {
+        if (t.stop().length > lim.maxStopStrings()) {
+            return "stop list has " + t.stop().length + " strings, the limit is " + lim.maxStopStrings();
+        }
+        for (String s : t.stop()) {
+            if (s != null && s.length() > lim.maxStopChars()) {
+                return "a stop string has " + s.length() + " characters, the limit is " + lim.maxStopChars();
+            }
+        }
+        if (t.maxNewTokens() < 1 || t.maxNewTokens() > config.maxNewTokensLimit()) {
             return "max_new_tokens must be in [1, " + config.maxNewTokensLimit() + "], got " + t.maxNewTokens();
         }
         try {
@@ -81,6 +118,9 @@ public final class ValidatePromptFunction extends ProcessFunction<PromptTask, Pr
             return e.getMessage();
         }
         if (t.forcedPath() != null && !t.forcedPath().isEmpty()) {
+            if (t.forcedPath().length() > lim.maxPathChars()) {
+                return "memory_path has " + t.forcedPath().length() + " characters, the limit is " + lim.maxPathChars();
+            }
             if (t.noMemory()) return "memory_path and no_memory are both set; choose one";
             try {
                 MemoryPath.parse(t.forcedPath());
@@ -90,6 +130,31 @@ public final class ValidatePromptFunction extends ProcessFunction<PromptTask, Pr
             if (config.bankDir() == null) return "memory_path given but the job serves no memory bank";
         }
         return null;
+    }
+
+    static String idProblem(String id, RecordLimits lim) {
+        if (id == null || id.isEmpty()) return "request id is empty";
+        if (id.length() > lim.maxIdChars()) return "request id has " + id.length() + " characters, the limit is " + lim.maxIdChars();
+        return null;
+    }
+
+    static String clientProblem(Map<String, String> client, RecordLimits lim) {
+        if (client == null) return null;
+        if (client.size() > lim.maxClientEntries()) {
+            return "client map has " + client.size() + " entries, the limit is " + lim.maxClientEntries();
+        }
+        long bytes = 0;
+        for (Map.Entry<String, String> e : client.entrySet()) {
+            bytes += utf8(e.getKey()) + utf8(e.getValue());
+        }
+        if (bytes > lim.maxClientBytes()) {
+            return "client map has " + bytes + " bytes of keys and values, the limit is " + lim.maxClientBytes();
+        }
+        return null;
+    }
+
+    private static long utf8(String s) {
+        return s == null ? 0 : s.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
     }
 
     @Override

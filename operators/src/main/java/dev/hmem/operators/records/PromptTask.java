@@ -12,7 +12,6 @@ import java.util.Map;
  * @param seed        sampling seed (derived from the id when the request has none)
  * @param forcedPath  a path the request asked for, or null
  * @param path        the memory path ("3.11.7"), "none" or "generic", set by routing
- * @param routeKey    key that places the task on a generate subtask, set by routing
  * @param createdAt   client's creation time (or the Kafka timestamp), epoch ms
  * @param receivedAt  when the job decoded it, epoch ms
  * @param routeMs     this prompt's share of its routing batch
@@ -21,16 +20,16 @@ public record PromptTask(
         String uid, String id, String text, byte[] raw, String topic, int partition, long offset,
         int[] tokens, int maxNewTokens, double temperature, int topK, double topP, long seed, String[] stop,
         String forcedPath, boolean noMemory, Map<String, String> client, long createdAt, long receivedAt,
-        String path, int routeKey, double routeMs) {
+        String path, double routeMs) {
 
     public PromptTask withTokens(int[] ids) {
         return new PromptTask(uid, id, text, raw, topic, partition, offset, ids, maxNewTokens, temperature, topK, topP,
-                seed, stop, forcedPath, noMemory, client, createdAt, receivedAt, path, routeKey, routeMs);
+                seed, stop, forcedPath, noMemory, client, createdAt, receivedAt, path, routeMs);
     }
 
     /** Routed: the raw bytes are no longer needed downstream and are dropped. */
-    public PromptTask withRoute(String memoryPath, int key, double ms) {
+    public PromptTask withRoute(String memoryPath, double ms) {
         return new PromptTask(uid, id, text, null, topic, partition, offset, tokens, maxNewTokens, temperature, topK, topP,
-                seed, stop, forcedPath, noMemory, client, createdAt, receivedAt, memoryPath, key, ms);
+                seed, stop, forcedPath, noMemory, client, createdAt, receivedAt, memoryPath, ms);
     }
 }

@@ -30,6 +30,10 @@ public final class SubtaskAffinity {
         this.load = new double[subtasks];
     }
 
+    public int subtasks() {
+        return subtasks;
+    }
+
     /** The subtask for the next prompt of {@code cluster}. */
     public int assign(String cluster) {
         int chosen = -1;

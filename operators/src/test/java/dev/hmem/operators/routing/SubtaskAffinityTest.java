@@ -7,7 +7,6 @@ import java.util.HashSet;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
-import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
 import org.junit.jupiter.api.Test;
 
 class SubtaskAffinityTest {
@@ -50,15 +49,5 @@ class SubtaskAffinityTest {
         int max = 0;
         for (int s = 1; s < 4; s++) if (load[s] > load[max]) max = s;
         assertThat(load[first]).isGreaterThanOrEqualTo((int) (0.8 * load[max]));
-    }
-
-    @Test
-    void keysLandOnTheirSubtask() {
-        for (int p : new int[] {1, 2, 3, 7}) {
-            int[] keys = SubtaskKeys.forParallelism(p, 128);
-            for (int s = 0; s < p; s++) {
-                assertThat(KeyGroupRangeAssignment.assignKeyToParallelOperator(keys[s], 128, p)).isEqualTo(s);
-            }
-        }
     }
 }
