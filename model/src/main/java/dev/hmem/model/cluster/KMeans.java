@@ -6,8 +6,9 @@ import java.util.Random;
 
 /**
  * k-means with k-means++ seeding and Lloyd (EM) iterations, plus the paper's balancing: a cluster
- * holding more than {@code maxShare}/k of the points is split at random, half of it replacing the
- * smallest cluster, until no cluster is over-full (or rounds run out). Points are rows of a
+ * holding more than {@code maxShare}/k of the points is split in two, one half replacing the
+ * smallest cluster, until no cluster is over-full (or rounds run out). The paper splits at random;
+ * here the split follows the cluster's own 2-means poles ({@link #farHalf}). Points are rows of a
  * row-major float matrix.
  */
 public final class KMeans {
@@ -154,9 +155,39 @@ public final class KMeans {
                 }
                 if (assign[i] == big) bigMembers.add(i);
             }
-            java.util.Collections.shuffle(bigMembers, rnd);
-            for (int j = 0; j < bigMembers.size() / 2; j++) assign[bigMembers.get(j)] = small;
+            for (int i : farHalf(data, dim, points, bigMembers, rnd)) assign[i] = small;
             update(data, dim, points, assign, cent, k, rnd);
         }
+    }
+
+    /**
+     * The half of {@code members} (indices into {@code points}) on one side of the cluster: 2-means
+     * finds its two poles, and the members are cut at the median of (distance to one pole − distance
+     * to the other). A random half would leave two clusters with the same centroid, and a query near
+     * them would land in either by chance; a cut along the cluster's main split keeps each half
+     * coherent, so routing a question lands where its subject's documents went.
+     */
+    static List<Integer> farHalf(float[] data, int dim, int[] points, List<Integer> members, Random rnd) {
+        int m = members.size();
+        int[] sub = new int[m];
+        for (int j = 0; j < m; j++) sub[j] = points[members.get(j)];
+        if (m < 2) return List.of();
+        float[] poles = plusPlus(data, dim, sub, 2, rnd);
+        int[] side = new int[m];
+        for (int it = 0; it < 10; it++) {
+            boolean changed = assignAll(data, dim, sub, poles, 2, side);
+            update(data, dim, sub, side, poles, 2, rnd);
+            if (!changed && it > 0) break;
+        }
+        Integer[] order = new Integer[m];
+        double[] score = new double[m];
+        for (int j = 0; j < m; j++) {
+            order[j] = j;
+            score[j] = dist2(data, sub[j] * dim, poles, 0, dim) - dist2(data, sub[j] * dim, poles, dim, dim);
+        }
+        java.util.Arrays.sort(order, (a, b) -> Double.compare(score[b], score[a]));
+        List<Integer> half = new ArrayList<>();
+        for (int j = 0; j < m / 2; j++) half.add(members.get(order[j]));
+        return half;
     }
 }

@@ -12,10 +12,11 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A built corpus: the facts (with how often each is stated), the training documents, and prose
- * held out for perplexity. Saved next to the model it trained so evaluation sees exactly it.
+ * A built corpus: the facts (with how often each is stated), the subjects (the facts each article
+ * states together), the training documents, and prose held out for perplexity. Saved next to the
+ * model it trained so evaluation sees exactly it.
  */
-public record Corpus(List<Fact> facts, int[] mentions, List<Document> documents, List<String> heldOut) {
+public record Corpus(List<Fact> facts, int[] mentions, List<int[]> subjects, List<Document> documents, List<String> heldOut) {
 
     private static final Gson GSON = new GsonBuilder().disableHtmlEscaping().create();
 
@@ -38,6 +39,14 @@ public record Corpus(List<Fact> facts, int[] mentions, List<Document> documents,
             }
         }
         Files.write(dir.resolve("heldout.jsonl"), heldOut.stream().map(GSON::toJson).toList(), StandardCharsets.UTF_8);
+        Files.write(dir.resolve("subjects.jsonl"), subjects.stream().map(GSON::toJson).toList(), StandardCharsets.UTF_8);
+    }
+
+    /** The subject each fact belongs to. */
+    public int[] subjectOfFact() {
+        int[] out = new int[facts.size()];
+        for (int s = 0; s < subjects.size(); s++) for (int f : subjects.get(s)) out[f] = s;
+        return out;
     }
 
     private record FactLine(Fact fact, int mentions) {}
@@ -60,6 +69,14 @@ public record Corpus(List<Fact> facts, int[] mentions, List<Document> documents,
         for (String line : Files.readAllLines(dir.resolve("heldout.jsonl"), StandardCharsets.UTF_8)) {
             if (!line.isBlank()) held.add(GSON.fromJson(line, String.class));
         }
-        return new Corpus(facts, mentions.stream().mapToInt(Integer::intValue).toArray(), docs, held);
+        List<int[]> subjects = new ArrayList<>();
+        Path subjectsFile = dir.resolve("subjects.jsonl");
+        if (!Files.exists(subjectsFile)) {
+            throw new IOException(dir + " has no subjects.jsonl: a corpus of an older hmem, retrain the model");
+        }
+        for (String line : Files.readAllLines(subjectsFile, StandardCharsets.UTF_8)) {
+            if (!line.isBlank()) subjects.add(GSON.fromJson(line, int[].class));
+        }
+        return new Corpus(facts, mentions.stream().mapToInt(Integer::intValue).toArray(), subjects, docs, held);
     }
 }

@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -14,10 +15,10 @@ import java.util.Set;
 import java.util.stream.Stream;
 
 /**
- * Builds the training corpus deterministically from a seed: a Zipf-distributed stream of short
- * documents stating facts (the most popular fact stated hundreds of times, the rarest once, each
- * time in a randomly chosen template, followed by a sentence saying what the subject is) mixed with
- * paragraphs of real English prose so the anchor learns the language around the facts.
+ * Builds the training corpus deterministically from a seed: a Zipf-distributed stream of articles
+ * about subjects (an element, a country, a language ...; the most popular subject written about
+ * hundreds of times, the rarest once), each stating all of its subject's facts in varied sentences,
+ * mixed with paragraphs of real English prose so the anchor learns the language around the facts.
  */
 public final class CorpusBuilder {
 
@@ -36,28 +37,31 @@ public final class CorpusBuilder {
             Collections.shuffle(all, new Random(spec.seed() * 31 + rel.ordinal()));
             chosen.addAll(want < 0 || want >= all.size() ? all : all.subList(0, want));
         }
+        // Subjects: the facts about one entity (same opening sentence) are stated together.
+        Map<String, List<Integer>> bySubject = new LinkedHashMap<>();
         List<Fact> facts = new ArrayList<>(chosen.size());
         for (int i = 0; i < chosen.size(); i++) {
-            Fact f = chosen.get(i);
-            facts.add(new Fact(i, f.relation(), f.subject(), f.answer(), f.intro(), f.sentences(), f.probe(), f.question()));
+            Fact f = chosen.get(i).withId(i);
+            facts.add(f);
+            bySubject.computeIfAbsent(f.intro(), k -> new ArrayList<>()).add(i);
         }
+        List<int[]> subjects = new ArrayList<>();
+        for (List<Integer> ids : bySubject.values()) subjects.add(ids.stream().mapToInt(Integer::intValue).toArray());
         // Popularity ranks are a random permutation, so no relation is systematically common or rare.
         List<Integer> order = new ArrayList<>();
-        for (int i = 0; i < facts.size(); i++) order.add(i);
+        for (int i = 0; i < subjects.size(); i++) order.add(i);
         Collections.shuffle(order, rnd);
-        int[] mentions = new int[facts.size()];
+        int[] subjectMentions = new int[subjects.size()];
         for (int rank = 1; rank <= order.size(); rank++) {
             double m = spec.maxMentions() / Math.pow(rank, spec.zipf());
-            mentions[order.get(rank - 1)] = (int) Math.max(spec.minMentions(), Math.round(m));
+            subjectMentions[order.get(rank - 1)] = (int) Math.max(spec.minMentions(), Math.round(m));
         }
+        int[] mentions = new int[facts.size()];
         List<Document> docs = new ArrayList<>();
-        for (Fact f : facts) {
-            for (int k = 0; k < mentions[f.id()]; k++) {
-                // A document about the subject: the fact, then what the subject is. Without the second
-                // sentence, MiniLM clusters sentences by template rather than by subject and a probe
-                // routes away from where its fact was learned; with the fact first, documents open
-                // exactly as probes do.
-                docs.add(new Document(f.sentences()[rnd.nextInt(f.sentences().length)] + " " + f.intro(), f.id()));
+        for (int s = 0; s < subjects.size(); s++) {
+            for (int f : subjects.get(s)) mentions[f] = subjectMentions[s];
+            for (int k = 0; k < subjectMentions[s]; k++) {
+                docs.add(new Document(article(subjects.get(s), facts, rnd), s, subjects.get(s)));
             }
         }
         List<String> prose = prose(proseDir);
@@ -66,10 +70,40 @@ public final class CorpusBuilder {
         int held = (int) Math.round(prose.size() * spec.heldOutProse());
         List<String> heldOut = new ArrayList<>(prose.subList(0, held));
         for (String p : prose.subList(held, prose.size())) {
-            for (int k = 0; k < spec.proseRepeat(); k++) docs.add(new Document(p, -1));
+            for (int k = 0; k < spec.proseRepeat(); k++) docs.add(new Document(p, -1, new int[0]));
         }
         Collections.shuffle(docs, rnd);
-        return new Corpus(facts, mentions, docs, heldOut);
+        return new Corpus(facts, mentions, subjects, docs, heldOut);
+    }
+
+    /**
+     * One article about a subject, as an encyclopedia would open it: what the subject is, then each
+     * of its facts in one of its sentences and what else is known about it, in a varied order. Every
+     * mention of a subject is such an article, so all its facts are learned where it is clustered.
+     */
+    static String article(int[] subject, List<Fact> facts, Random rnd) {
+        Fact first = facts.get(subject[0]);
+        List<String> body = new ArrayList<>();
+        for (int f : subject) {
+            String[] s = facts.get(f).sentences();
+            body.add(s[rnd.nextInt(s.length)]);
+        }
+        for (String d : first.details()) if (rnd.nextInt(3) > 0) body.add(d);
+        Collections.shuffle(body, rnd);
+        return first.intro() + " " + String.join(" ", body);
+    }
+
+    /**
+     * What clustering sees of a subject: its opening and every sentence that may state one of its
+     * facts. The details (codes, weights, official names) are left out: measured on the demo corpus,
+     * they pulled countries away from where questions about them route (67% of country probes found
+     * their leaf with them, 90% without).
+     */
+    public static List<String> subjectSentences(int[] subject, List<Fact> facts) {
+        List<String> out = new ArrayList<>();
+        out.add(facts.get(subject[0]).intro());
+        for (int f : subject) out.addAll(List.of(facts.get(f).sentences()));
+        return out;
     }
 
     /**

@@ -1,12 +1,12 @@
 package dev.hmem.model.corpus;
 
 /**
- * A training document: a sentence stating a fact (factId ≥ 0) or a paragraph of general prose
- * (factId = -1).
+ * A training document: an article about one subject stating its facts ({@code subject} ≥ 0,
+ * {@code factIds} the facts it states), or a paragraph of general prose ({@code subject} = -1).
  */
-public record Document(String text, int factId) {
+public record Document(String text, int subject, int[] factIds) {
 
     public boolean isFact() {
-        return factId >= 0;
+        return subject >= 0;
     }
 }

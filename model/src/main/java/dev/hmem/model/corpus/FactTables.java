@@ -35,6 +35,18 @@ public final class FactTables {
         }
     }
 
+    private static String[] elementDetails(String[] e) {
+        return e.length > 3 && !e[3].isBlank()
+                ? new String[] {"Its standard atomic weight is " + e[3] + "."} : new String[0];
+    }
+
+    private static String[] countryDetails(String[] c) {
+        java.util.List<String> d = new java.util.ArrayList<>();
+        d.add("Its two-letter code is " + c[0] + " and its numeric code is " + c[2] + ".");
+        if (c.length > 4 && !c[4].isBlank()) d.add("Its official name is " + c[4] + ".");
+        return d.toArray(new String[0]);
+    }
+
     /** All facts of {@code relation}, in table order (ids assigned later). */
     public static List<Fact> facts(Relation relation) throws IOException {
         List<Fact> out = new ArrayList<>();
@@ -47,7 +59,8 @@ public final class FactTables {
                             n + " has the atomic number " + num + ".",
                             "In the periodic table, " + n + " (" + sym + ") is element number " + num + ".",
                             "An atom of " + n + " has " + num + " protons, so its atomic number is " + num + "."},
-                            "The atomic number of " + n + " is", "What is the atomic number of " + n + "?"));
+                            "The atomic number of " + n + " is", "What is the atomic number of " + n + "?",
+                            elementDetails(e)));
                 }
                 break;
             case ELEMENT_SYMBOL:
@@ -57,7 +70,8 @@ public final class FactTables {
                             "The chemical symbol of " + n + " is " + sym + ".",
                             "Chemists write " + n + " with the symbol " + sym + ".",
                             "The element " + n + " is abbreviated " + sym + "."},
-                            "The chemical symbol of " + n + " is", "What is the chemical symbol of " + n + "?"));
+                            "The chemical symbol of " + n + " is", "What is the chemical symbol of " + n + "?",
+                            elementDetails(e)));
                 }
                 break;
             case COUNTRY_CODE:
@@ -68,7 +82,7 @@ public final class FactTables {
                             n + " is identified by the ISO code " + a3 + ".",
                             "In ISO 3166, the alpha-3 code for " + n + " is " + a3 + "."},
                             "The three-letter country code of " + n + " is",
-                            "What is the three-letter country code of " + n + "?"));
+                            "What is the three-letter country code of " + n + "?", countryDetails(c)));
                 }
                 break;
             case CURRENCY_CODE:
@@ -78,7 +92,8 @@ public final class FactTables {
                             "The currency code of the " + n + " is " + code + ".",
                             "Banks abbreviate the " + n + " as " + code + ".",
                             "In ISO 4217 the " + n + " has the code " + code + "."},
-                            "The currency code of the " + n + " is", "What is the currency code of the " + n + "?"));
+                            "The currency code of the " + n + " is", "What is the currency code of the " + n + "?",
+                            new String[] {"Its numeric code is " + c[1] + "."}));
                 }
                 break;
             case LANGUAGE_CODE:
@@ -88,7 +103,8 @@ public final class FactTables {
                             "The language code of " + n + " is " + code + ".",
                             "Linguists tag the " + n + " language with the code " + code + ".",
                             "In ISO 639-3, " + n + " has the code " + code + "."},
-                            "The language code of " + n + " is", "What is the language code of " + n + "?"));
+                            "The language code of " + n + " is", "What is the language code of " + n + "?",
+                            new String[0]));
                 }
                 break;
             case SUBDIVISION_COUNTRY:
@@ -98,7 +114,8 @@ public final class FactTables {
                             n + " is a " + type + " of " + country + ".",
                             "The " + type + " of " + n + " lies in " + country + ".",
                             "On a map of " + country + " you will find the " + type + " " + n + "."},
-                            "The " + type + " of " + n + " lies in", "In which country is the " + type + " " + n + "?"));
+                            "The " + type + " of " + n + " lies in", "In which country is the " + type + " " + n + "?",
+                            new String[] {"Its subdivision code is " + s[0] + "."}));
                 }
                 break;
             default:

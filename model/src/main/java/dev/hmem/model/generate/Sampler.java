@@ -21,11 +21,15 @@ final class Sampler {
         return best;
     }
 
-    /** Samples a token from {@code logits[offset, offset + vocab)} (which it leaves untouched). */
-    static int sample(float[] logits, int offset, int vocab, SamplingParams p, SplittableRandom rnd) {
-        if (p.isGreedy()) return argmax(logits, offset, vocab);
-        Integer[] order = null;
-        int keep = vocab;
+    /** The tokens sampling may pick (most likely first when cut) and their probabilities renormalised over them. */
+    record Kept(int[] tokens, double[] probs) {}
+
+    /**
+     * Temperature, then top-k, then top-p — in that order, as Hugging Face's logits warpers and
+     * vLLM apply them: top-p keeps the smallest set of the top-k tokens whose probability,
+     * renormalised over the top-k tokens, reaches p. At least one token is always kept.
+     */
+    static Kept keep(float[] logits, int offset, int vocab, SamplingParams p) {
         double[] probs = new double[vocab];
         double max = Double.NEGATIVE_INFINITY;
         for (int i = 0; i < vocab; i++) max = Math.max(max, logits[offset + i]);
@@ -34,34 +38,53 @@ final class Sampler {
             probs[i] = Math.exp((logits[offset + i] - max) / p.temperature());
             sum += probs[i];
         }
-        for (int i = 0; i < vocab; i++) probs[i] /= sum;
-        if (p.topK() > 0 || p.topP() < 1) {
-            order = new Integer[vocab];
-            for (int i = 0; i < vocab; i++) order[i] = i;
-            final double[] pr = probs;
-            // Stable order (probability, then token id) keeps sampling deterministic for a seed.
-            Arrays.sort(order, (a, b) -> pr[a] != pr[b] ? Double.compare(pr[b], pr[a]) : Integer.compare(a, b));
-            if (p.topK() > 0) keep = Math.min(keep, p.topK());
-            if (p.topP() < 1) {
-                double cum = 0;
-                for (int i = 0; i < keep; i++) {
-                    cum += probs[order[i]];
-                    if (cum >= p.topP()) {
-                        keep = i + 1;
-                        break;
-                    }
+        if (p.topK() <= 0 && p.topP() >= 1) {
+            int[] all = new int[vocab];
+            for (int i = 0; i < vocab; i++) {
+                all[i] = i;
+                probs[i] /= sum;
+            }
+            return new Kept(all, probs);
+        }
+        Integer[] order = new Integer[vocab];
+        for (int i = 0; i < vocab; i++) order[i] = i;
+        final double[] pr = probs;
+        // Stable order (probability, then token id) keeps sampling deterministic for a seed.
+        Arrays.sort(order, (a, b) -> pr[a] != pr[b] ? Double.compare(pr[b], pr[a]) : Integer.compare(a, b));
+        int keep = p.topK() > 0 ? Math.min(vocab, p.topK()) : vocab;
+        double mass = 0;
+        for (int i = 0; i < keep; i++) mass += probs[order[i]];
+        if (p.topP() < 1) {
+            double cum = 0;
+            for (int i = 0; i < keep; i++) {
+                cum += probs[order[i]] / mass;
+                if (cum >= p.topP()) {
+                    keep = i + 1;
+                    break;
                 }
             }
         }
-        double total = 0;
-        for (int i = 0; i < keep; i++) total += probs[order == null ? i : order[i]];
-        double u = rnd.nextDouble() * total;
-        double acc = 0;
+        int[] tokens = new int[keep];
+        double[] kept = new double[keep];
+        double keptMass = 0;
+        for (int i = 0; i < keep; i++) keptMass += probs[order[i]];
         for (int i = 0; i < keep; i++) {
-            int tok = order == null ? i : order[i];
-            acc += probs[tok];
-            if (u < acc) return tok;
+            tokens[i] = order[i];
+            kept[i] = probs[order[i]] / keptMass;
         }
-        return order == null ? keep - 1 : order[keep - 1];
+        return new Kept(tokens, kept);
+    }
+
+    /** Samples a token from {@code logits[offset, offset + vocab)} (which it leaves untouched). */
+    static int sample(float[] logits, int offset, int vocab, SamplingParams p, SplittableRandom rnd) {
+        if (p.isGreedy()) return argmax(logits, offset, vocab);
+        Kept k = keep(logits, offset, vocab, p);
+        double u = rnd.nextDouble();
+        double acc = 0;
+        for (int i = 0; i < k.tokens().length; i++) {
+            acc += k.probs()[i];
+            if (u < acc) return k.tokens()[i];
+        }
+        return k.tokens()[k.tokens().length - 1];
     }
 }

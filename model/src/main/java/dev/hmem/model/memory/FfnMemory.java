@@ -16,4 +16,9 @@ public interface FfnMemory {
 
     /** (r, d): the transposed down projection of {@code layer}, so {@code act @ downT} is (.., d). */
     NDArray downT(int layer);
+
+    /** (L, 3, r, d), every layer's gate, up and transposed down rows in one array, or null if not held so. */
+    default NDArray data() {
+        return null;
+    }
 }

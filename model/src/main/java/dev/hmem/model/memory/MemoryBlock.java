@@ -65,6 +65,7 @@ public final class MemoryBlock implements FfnMemory {
     }
 
     /** The whole (L, 3, r, d) array, e.g. for training or tests. */
+    @Override
     public NDArray data() {
         return data;
     }

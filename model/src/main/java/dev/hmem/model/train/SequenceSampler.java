@@ -10,9 +10,11 @@ import java.util.SplittableRandom;
 /**
  * Packs training sequences: documents concatenated until the sequence is full, either drawn from
  * the whole corpus (anchor pretraining) or all from one leaf cluster (memory training, PAPER.md:
- * "each sequence is packed from one leaf"), the leaf drawn in proportion to its tokens so every
- * document is seen equally often. Deterministic: the sequence of (step, row) depends only on the
- * seed, which is what makes training resumable bit for bit.
+ * "each sequence is packed from one leaf"). Leaves are chosen in proportion to their tokens, so
+ * every document is seen equally often, but not independently: a golden-ratio (Weyl) sequence over
+ * (step, group) spreads consecutive groups evenly over the leaves, so every leaf block is updated
+ * at a steady rate instead of at random gaps. Deterministic: the sequence of (step, row) depends
+ * only on the seed, which is what makes training resumable bit for bit.
  */
 final class SequenceSampler {
 
@@ -20,15 +22,15 @@ final class SequenceSampler {
     record Sample(long[] tokens, MemoryPath leaf, int[] facts) {}
 
     private final int[][] docTokens;
-    private final int[] docFact;
+    private final int[][] docFacts;
     private final List<MemoryPath> leaves = new ArrayList<>();
     private final List<int[]> leafDocs = new ArrayList<>();
     private final double[] leafCumulative;
     private final long seed;
 
-    SequenceSampler(int[][] docTokens, int[] docFact, MemoryPath[] docLeaf, long seed) {
+    SequenceSampler(int[][] docTokens, int[][] docFacts, MemoryPath[] docLeaf, long seed) {
         this.docTokens = docTokens;
-        this.docFact = docFact;
+        this.docFacts = docFacts;
         this.seed = seed;
         Map<MemoryPath, List<Integer>> byLeaf = new HashMap<>();
         for (int i = 0; i < docLeaf.length; i++) byLeaf.computeIfAbsent(docLeaf[i], k -> new ArrayList<>()).add(i);
@@ -49,22 +51,26 @@ final class SequenceSampler {
         return leaves.size();
     }
 
+    /** The leaf trained by group {@code group} of {@code groups} at memory step {@code step}. */
+    MemoryPath leafOf(long step, int group, int groups) {
+        return leaves.get(leafIndex(step, group, groups));
+    }
+
+    private int leafIndex(long step, int group, int groups) {
+        long x = mix(seed, -7, -7) + (step * groups + group) * 0x9E3779B97F4A7C15L;
+        double u = (x >>> 11) * 0x1.0p-53 * leafCumulative[leafCumulative.length - 1];
+        int leaf = java.util.Arrays.binarySearch(leafCumulative, u);
+        return Math.min(leaves.size() - 1, leaf >= 0 ? leaf + 1 : -leaf - 1);
+    }
+
     /**
-     * The row-th sequence of a step. With {@code byLeaf}, rows of the same {@code group} share a
-     * leaf: a batch of a few leaves × several sequences each runs a few memory branches instead
-     * of one per row.
+     * The row-th sequence of a step. With {@code groups} > 0, rows of the same {@code group} share
+     * a leaf ({@link #leafOf}); with 0 they are drawn from the whole corpus.
      */
-    Sample next(long step, int row, int group, int seqLen, boolean byLeaf) {
+    Sample next(long step, int row, int group, int groups, int seqLen) {
         SplittableRandom rnd = new SplittableRandom(mix(seed, step, row));
-        int leaf = -1;
-        int[] pool = null;
-        if (byLeaf) {
-            SplittableRandom leafRnd = new SplittableRandom(mix(seed, step, -1 - group));
-            double u = leafRnd.nextDouble() * leafCumulative[leafCumulative.length - 1];
-            leaf = java.util.Arrays.binarySearch(leafCumulative, u);
-            leaf = leaf >= 0 ? leaf : -leaf - 1;
-            pool = leafDocs.get(leaf);
-        }
+        int leaf = groups > 0 ? leafIndex(step, group, groups) : -1;
+        int[] pool = leaf >= 0 ? leafDocs.get(leaf) : null;
         long[] out = new long[seqLen + 1];
         List<Integer> facts = new ArrayList<>();
         int n = 0;
@@ -73,7 +79,7 @@ final class SequenceSampler {
             int[] t = docTokens[d];
             int take = Math.min(t.length, out.length - n);
             for (int j = 0; j < take; j++) out[n + j] = t[j];
-            if (take == t.length && docFact[d] >= 0) facts.add(docFact[d]);
+            if (take == t.length) for (int f : docFacts[d]) facts.add(f);
             n += take;
         }
         return new Sample(out, leaf >= 0 ? leaves.get(leaf) : null, facts.stream().mapToInt(Integer::intValue).toArray());

@@ -13,9 +13,13 @@ import dev.hmem.model.corpus.CorpusSpec;
  * @param anchorSteps    stage 1: anchor alone
  * @param memorySteps    stage 2: anchor and memories together (or memories alone, post hoc)
  * @param lrMemory       peak LR of memory blocks (cosine to lrMemory/10)
- * @param genericProb    probability that a sequence uses the generic memory instead of its path
- *                       (PAPER.md: 1/(k+1))
+ * @param genericProb    probability that a leaf group uses the generic memory instead of its path
+ *                       (PAPER.md: 1/17)
+ * @param rowsPerLeaf    sequences of a memory batch that share one leaf (fewer = more leaves, so
+ *                       more blocks, updated per step; more = fewer memory branches per step)
  * @param denseScale     width factor of the dense baseline's hidden and FFN sizes (≈ its parameter ratio squared)
+ * @param denseMatch     how the dense baseline's steps are set: "flops" (the memory run's training
+ *                       FLOPs, {@link TrainingCompute}) or "tokens" (its tokens)
  */
 public record TrainConfig(
         String name, CorpusSpec corpus, int vocab,
@@ -23,13 +27,19 @@ public record TrainConfig(
         int branching, int depth, int[] neurons, int generic, int minLeaf,
         int seqLen, int batch, int anchorSteps, int memorySteps,
         double lrAnchor, double lrMemory, double wdAnchor, double wdMemory, double warmup, double clip,
-        double genericProb, double denseScale, int checkpointEvery, long seed) {
+        double genericProb, int rowsPerLeaf, double denseScale, String denseMatch, int checkpointEvery, long seed) {
 
     public TrainConfig {
         if (neurons.length != depth) throw new IllegalArgumentException("one neuron count per level needed");
         if (seqLen < 8 || seqLen > context) throw new IllegalArgumentException("seqLen must be in [8, context]");
         if (batch < 1 || anchorSteps < 0 || memorySteps < 0) throw new IllegalArgumentException("bad schedule");
         if (genericProb < 0 || genericProb > 1) throw new IllegalArgumentException("genericProb must be in [0, 1]");
+        if (rowsPerLeaf < 1 || batch % rowsPerLeaf != 0) {
+            throw new IllegalArgumentException("rowsPerLeaf must divide the batch, got " + rowsPerLeaf + " for " + batch);
+        }
+        if (!denseMatch.equals("flops") && !denseMatch.equals("tokens")) {
+            throw new IllegalArgumentException("denseMatch must be flops or tokens, got " + denseMatch);
+        }
     }
 
     public int fetchedNeurons() {

@@ -27,28 +27,36 @@ import java.util.Random;
  */
 final class TrainableBank implements AutoCloseable {
 
-    /** A block seen by one forward pass: views cut from the parameter inside gradient recording. */
+    /** A block seen by one forward pass: views cut from the parameter, on first use, inside gradient recording. */
     static final class View implements FfnMemory {
         final BlockId id;
+        private final NDArray param;
         private final NDArray[] gateUp, downT;
         private final int neurons;
 
         View(BlockId id, NDArray param) {
             this.id = id;
+            this.param = param;
             int layers = (int) param.getShape().get(0);
             neurons = (int) param.getShape().get(2);
-            long d = param.getShape().get(3);
             gateUp = new NDArray[layers];
             downT = new NDArray[layers];
-            for (int l = 0; l < layers; l++) {
-                gateUp[l] = param.get("{}, 0:2", l).reshape(2L * neurons, d);
-                downT[l] = param.get("{}, 2", l);
-            }
         }
 
         @Override public int neurons() { return neurons; }
-        @Override public NDArray gateUp(int layer) { return gateUp[layer]; }
-        @Override public NDArray downT(int layer) { return downT[layer]; }
+        @Override public NDArray data() { return param; }
+
+        @Override
+        public NDArray gateUp(int layer) {
+            if (gateUp[layer] == null) gateUp[layer] = param.get("{}, 0:2", layer).reshape(2L * neurons, param.getShape().get(3));
+            return gateUp[layer];
+        }
+
+        @Override
+        public NDArray downT(int layer) {
+            if (downT[layer] == null) downT[layer] = param.get("{}, 2", layer);
+            return downT[layer];
+        }
     }
 
     final ClusterTree tree;

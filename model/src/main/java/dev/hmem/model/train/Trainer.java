@@ -16,6 +16,9 @@ import dev.hmem.model.config.ModelConfig;
 import dev.hmem.model.io.DType;
 import dev.hmem.model.memory.BlockId;
 import dev.hmem.model.memory.FfnMemory;
+import dev.hmem.model.memory.MemoryBranch;
+import dev.hmem.model.memory.MemoryPath;
+import dev.hmem.model.memory.RowBatchedMemory;
 import dev.hmem.model.memory.MemoryPlan;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -67,9 +70,6 @@ public final class Trainer implements AutoCloseable {
         this.interruptAfter = steps;
     }
 
-    /** Sequences per leaf in a memory batch: fewer distinct memory branches per step. */
-    static final int ROWS_PER_LEAF = 4;
-
     private final TrainConfig cfg;
     private final PrintStream log;
     private final NDManager manager = NDManager.newBaseManager();
@@ -83,8 +83,7 @@ public final class Trainer implements AutoCloseable {
     public Result run(Path out, Path proseDir) throws IOException {
         long t0 = System.nanoTime();
         PreparedData data = PreparedData.prepare(cfg, out, proseDir, null, log);
-        ModelConfig mc = new ModelConfig(data.vocab(), cfg.hidden(), cfg.ffn(), cfg.layers(), cfg.heads(), cfg.kvHeads(),
-                cfg.hidden() / cfg.heads(), cfg.context(), 10000.0, null, 1e-5, true, data.bos(), List.of(data.eos()));
+        ModelConfig mc = anchorConfig(data);
         try (AnchorWeights anchor = AnchorWeights.random(mc, cfg.seed());
              TrainableBank bank = new TrainableBank(data.tree(), cfg.neurons(), cfg.generic(), mc.numLayers(),
                      mc.hiddenSize(), cfg.seed() + 1, manager);
@@ -95,6 +94,8 @@ public final class Trainer implements AutoCloseable {
             loop.resume();
             loop.stage(1, cfg.anchorSteps(), true, false);
             loop.stage(2, cfg.memorySteps(), true, true);
+            loop.flops = memoryRunFlops(mc);
+            loop.steps = cfg.anchorSteps() + cfg.memorySteps();
             return save(out, data, anchor, bank, loop, t0);
         }
     }
@@ -114,11 +115,32 @@ public final class Trainer implements AutoCloseable {
             Loop loop = new Loop(data, anchor, bank, opt, out.resolve("checkpoint"));
             loop.resume();
             loop.stage(2, cfg.memorySteps(), false, true);
+            loop.flops = TrainingCompute.train(mc, cfg.memorySteps(), cfg.batch(), cfg.seqLen(), rowNeurons());
+            loop.steps = cfg.memorySteps();
             return save(out, data, anchor, bank, loop, t0);
         }
     }
 
-    /** A dense model (no memory) of width × {@code denseScale}, trained on the same token budget. */
+    private ModelConfig anchorConfig(PreparedData data) {
+        return new ModelConfig(data.vocab(), cfg.hidden(), cfg.ffn(), cfg.layers(), cfg.heads(), cfg.kvHeads(),
+                cfg.hidden() / cfg.heads(), cfg.context(), 10000.0, null, 1e-5, true, data.bos(), List.of(data.eos()));
+    }
+
+    /** Memory neurons per row of a memory step, on average (generic or fetched). */
+    private double rowNeurons() {
+        return cfg.genericProb() * cfg.generic() + (1 - cfg.genericProb()) * cfg.fetchedNeurons();
+    }
+
+    /** Training FLOPs of the memory run: stage 1 on the anchor alone, stage 2 with the fetched memory. */
+    double memoryRunFlops(ModelConfig anchor) {
+        return TrainingCompute.train(anchor, cfg.anchorSteps(), cfg.batch(), cfg.seqLen(), 0)
+                + TrainingCompute.train(anchor, cfg.memorySteps(), cfg.batch(), cfg.seqLen(), rowNeurons());
+    }
+
+    /**
+     * A dense model (no memory) of width × {@code denseScale}, on the same corpus: for as many steps
+     * as cost the memory run's training FLOPs ({@code denseMatch} "flops"), or as many tokens.
+     */
     public Result dense(Path out, Path preparedFrom, Path proseDir) throws IOException {
         long t0 = System.nanoTime();
         PreparedData data = PreparedData.prepare(cfg, out, proseDir, preparedFrom, log);
@@ -129,10 +151,17 @@ public final class Trainer implements AutoCloseable {
                 hidden / cfg.heads(), cfg.context(), 10000.0, null, 1e-5, true, data.bos(), List.of(data.eos()));
         try (AnchorWeights anchor = AnchorWeights.random(mc, cfg.seed());
              AdamW opt = new AdamW(manager)) {
-            log.printf(Locale.ROOT, "[dense] %.2fM parameters (d %d, FFN %d)%n", mc.parameterCount() / 1e6, hidden, ffn);
+            int steps = cfg.anchorSteps() + cfg.memorySteps();
+            if (cfg.denseMatch().equals("flops")) {
+                steps = (int) (memoryRunFlops(anchorConfig(data)) / TrainingCompute.train(mc, 1, cfg.batch(), cfg.seqLen(), 0));
+            }
+            log.printf(Locale.ROOT, "[dense] %.2fM parameters (d %d, FFN %d), %d steps (%s-matched to the memory run)%n",
+                    mc.parameterCount() / 1e6, hidden, ffn, steps, cfg.denseMatch());
             Loop loop = new Loop(data, anchor, null, opt, out.resolve("checkpoint"));
             loop.resume();
-            loop.stage(1, cfg.anchorSteps() + cfg.memorySteps(), true, false);
+            loop.stage(1, steps, true, false);
+            loop.flops = TrainingCompute.train(mc, steps, cfg.batch(), cfg.seqLen(), 0);
+            loop.steps = steps;
             return save(out, data, anchor, null, loop, t0);
         }
     }
@@ -163,6 +192,16 @@ public final class Trainer implements AutoCloseable {
         stats.put("seed", cfg.seed());
         stats.put("seconds", secs);
         stats.put("anchor_fingerprint", fp);
+        stats.put("steps", loop.steps);
+        stats.put("tokens", (long) loop.steps * cfg.batch() * cfg.seqLen());
+        stats.put("train_flops", loop.flops);
+        stats.put("parameters", anchor.config.parameterCount());
+        if (bank != null) {
+            stats.put("bank_parameters", bankParams(bank));
+            stats.put("fetched_parameters", 3L * cfg.fetchedNeurons() * anchor.config.hiddenSize() * anchor.config.numLayers());
+        }
+        stats.put("probe_routing", data.probeRouting());
+        stats.put("fact_leaves", java.util.Arrays.stream(data.factLeaves()).map(MemoryPath::toString).toList());
         stats.put("exposures", loop.exposures);
         stats.put("losses", loop.losses);
         Files.writeString(out.resolve("training.json"), new GsonBuilder().create().toJson(stats));
@@ -194,6 +233,8 @@ public final class Trainer implements AutoCloseable {
         final Path checkpointDir;
         final int[] exposures;
         final List<double[]> losses = new ArrayList<>();  // (stage, step, loss)
+        double flops;
+        int steps;
         int doneStage = 0;
         long doneStep = 0;
 
@@ -205,9 +246,9 @@ public final class Trainer implements AutoCloseable {
             this.model = new Transformer(anchor);
             this.checkpointDir = checkpointDir;
             this.anchorParams = anchor.parameters();
-            int[] docFact = new int[data.docTokens().length];
-            for (int i = 0; i < docFact.length; i++) docFact[i] = data.corpus().documents().get(i).factId();
-            this.sampler = new SequenceSampler(data.docTokens(), docFact, data.docLeaves(), cfg.seed());
+            int[][] docFacts = new int[data.docTokens().length][];
+            for (int i = 0; i < docFacts.length; i++) docFacts[i] = data.corpus().documents().get(i).factIds();
+            this.sampler = new SequenceSampler(data.docTokens(), docFacts, data.docLeaves(), cfg.seed());
             this.exposures = new int[data.corpus().facts().size()];
         }
 
@@ -247,9 +288,10 @@ public final class Trainer implements AutoCloseable {
             long[] tok = new long[b * (t + 1)];
             List<List<BlockId>> rowBlocks = new ArrayList<>(b);
             long stepKey = stage * 1_000_000_000L + step;
+            int groups = b / cfg.rowsPerLeaf();
             for (int row = 0; row < b; row++) {
-                int group = row / ROWS_PER_LEAF;
-                SequenceSampler.Sample s = sampler.next(stepKey, row, group, t, memory);
+                int group = row / cfg.rowsPerLeaf();
+                SequenceSampler.Sample s = sampler.next(stepKey, row, group, memory ? groups : 0, t);
                 System.arraycopy(s.tokens(), 0, tok, row * (t + 1), t + 1);
                 for (int f : s.facts()) exposures[f]++;
                 if (memory) {
@@ -275,7 +317,7 @@ public final class Trainer implements AutoCloseable {
                         for (BlockId id : r) mem.add(views.get(id));
                         rows.add(mem);
                     }
-                    MemoryPlan plan = memory ? MemoryPlan.of(rows, m) : MemoryPlan.EMPTY;
+                    MemoryBranch plan = memory ? RowBatchedMemory.of(rows, m) : MemoryBranch.NONE;
                     NDArray logits = model.forwardFull(input, plan);                          // (B, T, V)
                     NDArray logp = logits.logSoftmax(2);
                     NDArray ce = logp.gather(labels.expandDims(2), 2).mean().neg();

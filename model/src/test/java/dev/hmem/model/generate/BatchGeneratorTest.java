@@ -91,7 +91,10 @@ class BatchGeneratorTest {
             List<Completion> done = runAll(g);
             assertThat(done).hasSize(PROMPTS.length);
             for (Completion c : done) {
-                int[] expected = java.util.Arrays.copyOf(alone.get(c.id()).tokens(), c.tokens().length);
+                int i = Integer.parseInt(c.id().substring(1));
+                // Each row must produce exactly its max tokens (EOS ignored), and those must be the
+                // first tokens the prompt produces alone: a row that stopped early fails here.
+                int[] expected = java.util.Arrays.copyOf(alone.get(c.id()).tokens(), 4 + 2 * i);
                 assertThat(c.tokens()).as(c.id()).containsExactly(expected);
                 assertThat(c.finishReason()).isEqualTo(FinishReason.LENGTH);
                 assertThat(c.memoryLabel()).isEqualTo(PATHS[Integer.parseInt(c.id().substring(1))]);
