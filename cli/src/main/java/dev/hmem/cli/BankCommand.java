@@ -1,0 +1,137 @@
+package dev.hmem.cli;
+
+import dev.hmem.model.Progress;
+import dev.hmem.model.anchor.AnchorWeights;
+import dev.hmem.model.config.ModelConfig;
+import dev.hmem.model.io.DType;
+import dev.hmem.model.memory.BankException;
+import dev.hmem.model.memory.BankManifest;
+import dev.hmem.model.memory.BlockId;
+import dev.hmem.model.memory.MemoryBank;
+import dev.hmem.model.memory.MemoryPath;
+import dev.hmem.model.memory.RandomBank;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** Creating, inspecting and verifying memory banks. */
+@Command(name = "bank", description = "Create, inspect and verify memory banks.",
+        subcommands = {BankCommand.CreateRandom.class, BankCommand.Inspect.class, BankCommand.Verify.class})
+final class BankCommand {
+
+    @Command(name = "create-random", mixinStandardHelpOptions = true,
+            description = "A bank of any shape with random blocks and a random tree (tests, benchmarks).")
+    static final class CreateRandom implements Callable<Integer> {
+        @Option(names = "--model", required = true, description = "the anchor the bank belongs to") Path model;
+        @Option(names = "--out", required = true) Path out;
+        @Option(names = "--branching", defaultValue = "16") int branching;
+        @Option(names = "--depth", defaultValue = "3") int depth;
+        @Option(names = "--neurons", split = ",", defaultValue = "64,32,16", description = "r per level, e.g. 64,32,16") int[] neurons;
+        @Option(names = "--generic", defaultValue = "0", description = "neurons of the generic memory (0 = none)") int generic;
+        @Option(names = "--dtype", defaultValue = "f32", description = "f32, bf16 or f16") String dtype;
+        @Option(names = "--zero-down", description = "zero down projections (a fresh memory: output unchanged)") boolean zeroDown;
+        @Option(names = "--seed", defaultValue = "1") long seed;
+
+        @Override
+        public Integer call() throws Exception {
+            ModelConfig c = ModelConfig.load(model);
+            String fingerprint;
+            try (AnchorWeights w = AnchorWeights.load(model, c)) {
+                fingerprint = w.fingerprint;
+            }
+            if (neurons.length != depth) {
+                throw new IllegalArgumentException("--neurons lists " + neurons.length + " levels but --depth is " + depth);
+            }
+            BankManifest m = RandomBank.create(out, new BankManifest.Anchor(fingerprint, c.hiddenSize(), c.numLayers()),
+                    branching, depth, neurons, generic, DType.parse(dtype), zeroDown, seed);
+            System.out.printf(Locale.ROOT, "wrote %s: %s%n", out, summary(m));
+            return 0;
+        }
+    }
+
+    static String summary(BankManifest m) {
+        return String.format(Locale.ROOT, "k=%d depth=%d, %.1fM bank parameters, %d neurons fetched per layer (%.2fM parameters)",
+                m.tree().branching(), m.tree().depth(), m.bankParameters() / 1e6, m.fetchedNeurons(),
+                3.0 * m.fetchedNeurons() * m.anchor().hiddenSize() * m.anchor().numHiddenLayers() / 1e6);
+    }
+
+    @Command(name = "inspect", mixinStandardHelpOptions = true, description = "Describe a bank.")
+    static final class Inspect implements Callable<Integer> {
+        @Option(names = "--bank", required = true) Path bank;
+        @Option(names = "--json", description = "print the manifest") boolean json;
+
+        @Override
+        public Integer call() throws Exception {
+            try (MemoryBank b = MemoryBank.open(bank)) {
+                BankManifest m = b.manifest();
+                if (json) {
+                    System.out.println(Files.readString(bank.resolve(BankManifest.FILE)));
+                    return 0;
+                }
+                System.out.println("bank      " + bank);
+                System.out.println("anchor    " + m.anchor().fingerprint() + " (" + m.anchor().numHiddenLayers() + " layers, d "
+                        + m.anchor().hiddenSize() + ")");
+                System.out.println("tree      k=" + m.tree().branching() + ", depth " + m.tree().depth() + ", "
+                        + m.tree().embeddingModel() + " (" + m.tree().embeddingDim() + "-d)");
+                System.out.println("summary   " + summary(m));
+                System.out.println("level  neurons  blocks  dtype  block bytes  file");
+                List<BankManifest.Level> all = new ArrayList<>(m.levels());
+                if (m.generic() != null) all.add(0, m.generic());
+                for (BankManifest.Level l : all) {
+                    System.out.printf(Locale.ROOT, "%-6s %7d %7d  %-5s %12d  %s%n", l.level() == 0 ? "gen" : l.level(),
+                            l.neurons(), l.nodes(), l.dtype(), l.blockBytes(), l.file());
+                }
+                if (m.description() != null) System.out.println("about     " + m.description());
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "verify", mixinStandardHelpOptions = true,
+            description = "Check every block against its checksum (and, with --model, the anchor pairing).")
+    static final class Verify implements Callable<Integer> {
+        @Option(names = "--bank", required = true) Path bank;
+        @Option(names = "--model", description = "also check the bank belongs to this anchor") Path model;
+
+        @Override
+        public Integer call() throws Exception {
+            try (MemoryBank b = MemoryBank.open(bank)) {
+                if (model != null) {
+                    try (AnchorWeights w = AnchorWeights.load(model, ModelConfig.load(model))) {
+                        b.checkAnchor(w);
+                    }
+                }
+                BankManifest m = b.manifest();
+                List<BlockId> ids = new ArrayList<>();
+                if (m.generic() != null) ids.add(BlockId.GENERIC);
+                for (BankManifest.Level l : m.levels()) {
+                    for (long i = 0; i < l.nodes(); i++) {
+                        ids.add(new BlockId(MemoryPath.fromNodeIndex(i, l.level(), m.tree().branching())));
+                    }
+                }
+                Progress p = Progress.of("verify", ids.size(), "blocks");
+                List<String> bad = new ArrayList<>();
+                for (BlockId id : ids) {
+                    try {
+                        b.readVerified(id);
+                    } catch (BankException e) {
+                        bad.add(e.getMessage());
+                    }
+                    p.advance(1);
+                }
+                if (!bad.isEmpty()) {
+                    bad.forEach(System.out::println);
+                    System.out.println(bad.size() + " of " + ids.size() + " blocks are corrupt");
+                    return 1;
+                }
+                System.out.println("OK: " + ids.size() + " blocks verified" + (model != null ? ", anchor matches" : ""));
+                return 0;
+            }
+        }
+    }
+}

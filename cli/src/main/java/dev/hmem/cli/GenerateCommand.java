@@ -1,0 +1,126 @@
+package dev.hmem.cli;
+
+import com.google.gson.GsonBuilder;
+import dev.hmem.model.anchor.Anchor;
+import dev.hmem.model.generate.BatchGenerator;
+import dev.hmem.model.generate.Completion;
+import dev.hmem.model.generate.GenerationRequest;
+import dev.hmem.model.generate.SamplingParams;
+import dev.hmem.model.memory.MemoryBank;
+import dev.hmem.model.memory.MemoryPath;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** Offline generation: one or more prompts, batched together, each with its own memory. */
+@Command(name = "generate", mixinStandardHelpOptions = true,
+        description = "Generate text for one or more prompts (batched together), with or without memory.")
+final class GenerateCommand implements Callable<Integer> {
+
+    @Option(names = "--model", required = true, description = "anchor directory (Hugging Face layout)") Path model;
+    @Option(names = "--bank", description = "memory bank directory; without it the anchor runs alone") Path bank;
+
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    Input input;
+
+    static final class Input {
+        @Option(names = {"-p", "--prompt"}, description = "prompt text (repeat for a batch)") List<String> prompts;
+        @Option(names = "--tokens", split = ",", description = "prompt as token ids, e.g. 1,2,3") int[] tokens;
+    }
+
+    @ArgGroup(exclusive = true)
+    MemoryChoice memory = new MemoryChoice();
+
+    static final class MemoryChoice {
+        @Option(names = "--memory-path", description = "force this path (e.g. 3.11.7) instead of routing") String path;
+        @Option(names = "--no-memory", description = "plain anchor") boolean none;
+        @Option(names = "--generic-memory", description = "the bank's generic memory") boolean generic;
+    }
+
+    @Mixin SamplingOptions sampling;
+    @Option(names = "--json", description = "print JSON (text, token ids, path, timings)") boolean json;
+    @Option(names = "--threads", defaultValue = "0", description = "PyTorch threads (0 = sized per batch)") int threads;
+
+    @Override
+    public Integer call() throws Exception {
+        Torch.threads(threads);
+        long t0 = System.nanoTime();
+        try (Anchor anchor = Anchor.load(model);
+             MemoryBank memBank = bank == null ? null : MemoryBank.open(bank);
+             MemoryResolver resolver = new MemoryResolver(memBank, anchor)) {
+            long loadMs = (System.nanoTime() - t0) / 1_000_000;
+            List<String> texts = input.prompts != null ? input.prompts : List.of("");
+            List<int[]> prompts = new ArrayList<>();
+            for (String t : texts) prompts.add(input.tokens != null ? input.tokens : anchor.tokenizer().encode(t));
+            SamplingParams params = sampling.params();
+
+            long r0 = System.nanoTime();
+            List<MemoryPath> routed = resolver.paths(texts, memory.path, memory.none, memory.generic);
+            double routeMs = (System.nanoTime() - r0) / 1e6;
+            try (BatchGenerator g = new BatchGenerator(anchor.transformer(), anchor.tokenizer()::decode,
+                    Math.max(1, prompts.size()), anchor.config().maxPositions(), 4096)) {
+                if (threads == 0) g.autoThreads(Runtime.getRuntime().availableProcessors());
+                double memMs = 0;
+                for (int i = 0; i < prompts.size(); i++) {
+                    long m0 = System.nanoTime();
+                    MemoryResolver.Resolved mem = resolver.resolve(routed.get(i), memory.generic);
+                    memMs += (System.nanoTime() - m0) / 1e6;
+                    g.submit(new GenerationRequest(Integer.toString(i), prompts.get(i), params, mem.blocks(), mem.label()));
+                }
+                Map<String, Completion> done = new LinkedHashMap<>();
+                while (!g.isIdle()) for (Completion c : g.step()) done.put(c.id(), c);
+                print(texts, prompts, done, loadMs, routeMs, memMs);
+            }
+        }
+        return 0;
+    }
+
+    private void print(List<String> texts, List<int[]> prompts, Map<String, Completion> done, long loadMs,
+                       double routeMs, double memMs) {
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (int i = 0; i < prompts.size(); i++) {
+            Completion c = done.get(Integer.toString(i));
+            Map<String, Object> m = new LinkedHashMap<>();
+            if (input.prompts != null) m.put("prompt", texts.get(i));
+            m.put("text", c.text());
+            m.put("tokens", c.tokens());
+            m.put("prompt_tokens", c.promptTokens());
+            m.put("memory_path", c.memoryLabel());
+            m.put("finish_reason", c.finishReason().name().toLowerCase(Locale.ROOT));
+            Map<String, Object> t = new LinkedHashMap<>();
+            t.put("model_load_ms", loadMs);
+            t.put("route_ms", round(routeMs));
+            t.put("memory_load_ms", round(memMs));
+            t.put("time_to_first_token_ms", round(c.firstTokenNanos() / 1e6));
+            t.put("time_per_output_token_ms", round(c.timePerOutputTokenNanos() / 1e6));
+            t.put("total_ms", round(c.totalNanos() / 1e6));
+            m.put("timings", t);
+            out.add(m);
+        }
+        if (json) {
+            Object doc = out.size() == 1 ? out.get(0) : out;
+            System.out.println(new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create().toJson(doc));
+            return;
+        }
+        for (Map<String, Object> m : out) {
+            if (m.containsKey("prompt")) System.out.println("> " + m.get("prompt"));
+            System.out.println(m.get("text"));
+            @SuppressWarnings("unchecked") Map<String, Object> t = (Map<String, Object>) m.get("timings");
+            System.out.printf(Locale.ROOT, "[memory %s | %s tokens, %s | first token %s ms, %s ms/token, total %s ms]%n%n",
+                    m.get("memory_path"), ((int[]) m.get("tokens")).length, m.get("finish_reason"),
+                    t.get("time_to_first_token_ms"), t.get("time_per_output_token_ms"), t.get("total_ms"));
+        }
+    }
+
+    static double round(double v) {
+        return Math.round(v * 100) / 100.0;
+    }
+}

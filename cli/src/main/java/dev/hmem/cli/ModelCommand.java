@@ -1,0 +1,65 @@
+package dev.hmem.cli;
+
+import dev.hmem.model.anchor.AnchorWeights;
+import dev.hmem.model.config.ModelConfig;
+import dev.hmem.model.config.Presets;
+import dev.hmem.model.io.DType;
+import dev.hmem.model.tokenizer.BpeTrainer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** Anchor model directories: random ones for tests and benchmarks, and a summary of any. */
+@Command(name = "model", description = "Create and describe anchor model directories.",
+        subcommands = {ModelCommand.CreateRandom.class, ModelCommand.Info.class})
+final class ModelCommand {
+
+    @Command(name = "create-random", mixinStandardHelpOptions = true,
+            description = "A Llama of a named shape with random weights and a BPE tokenizer trained on text files.")
+    static final class CreateRandom implements Callable<Integer> {
+        @Option(names = "--out", required = true) Path out;
+        @Option(names = "--preset", defaultValue = "bench", description = "shape (bench: the 31.5M reference Llama)") String preset;
+        @Parameters(arity = "1..*", description = "text files to train the tokenizer on") List<Path> corpus;
+        @Option(names = "--vocab", defaultValue = "8192") int vocab;
+        @Option(names = "--dtype", defaultValue = "f32") String dtype;
+        @Option(names = "--seed", defaultValue = "1") long seed;
+
+        @Override
+        public Integer call() throws Exception {
+            List<String> texts = new ArrayList<>();
+            for (Path p : corpus) texts.add(Files.readString(p));
+            BpeTrainer.Vocabulary v = BpeTrainer.train(texts, vocab, 2);
+            // The tokenizer may learn fewer merges than asked for on a small corpus; size the model to it.
+            ModelConfig shape = Presets.byName(preset, v.size(), v.bosId(), v.eosId());
+            BpeTrainer.write(v, out, shape.maxPositions());
+            try (AnchorWeights w = AnchorWeights.random(shape, seed)) {
+                String fp = w.save(out, DType.parse(dtype));
+                System.out.printf(Locale.ROOT, "wrote %s: %.1fM parameters, tokenizer of %d tokens (%d learned), fingerprint %s%n",
+                        out, shape.parameterCount() / 1e6, v.size(), v.merges().size(), fp);
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "info", mixinStandardHelpOptions = true, description = "Describe a model directory.")
+    static final class Info implements Callable<Integer> {
+        @Option(names = "--model", required = true) Path model;
+
+        @Override
+        public Integer call() throws Exception {
+            ModelConfig c = ModelConfig.load(model);
+            try (AnchorWeights w = AnchorWeights.load(model, c)) {
+                System.out.println("model        " + model);
+                System.out.println("shape        " + c.summary());
+                System.out.println("fingerprint  " + w.fingerprint);
+            }
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,305 @@
+package dev.hmem.cli.bench;
+
+import ai.djl.ndarray.NDManager;
+import ai.djl.pytorch.jni.JniUtils;
+import dev.hmem.model.Progress;
+import dev.hmem.model.anchor.AnchorWeights;
+import dev.hmem.model.anchor.Transformer;
+import dev.hmem.model.config.ModelConfig;
+import dev.hmem.model.config.Presets;
+import dev.hmem.model.generate.BatchGenerator;
+import dev.hmem.model.generate.GenerationRequest;
+import dev.hmem.model.generate.SamplingParams;
+import dev.hmem.model.io.DType;
+import dev.hmem.model.memory.BankManifest;
+import dev.hmem.model.memory.BlockId;
+import dev.hmem.model.memory.MemoryBank;
+import dev.hmem.model.memory.MemoryBlock;
+import dev.hmem.model.memory.MemoryPath;
+import dev.hmem.model.memory.RandomBank;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * Decode throughput of the batched generator on the brief's 31.5M-parameter reference anchor:
+ * anchor alone, with a fetched memory of ~10% of the FFN width (one path for the whole batch),
+ * and with the batch spread over 8 paths; plus the machine's GEMM rate measured in the same run,
+ * and block load times per level. Scenarios are interleaved round by round so machine noise hits
+ * all of them alike; medians are reported.
+ */
+public final class DecodeBench {
+
+    /** Neurons per level: 96 + 48 + 10 = 154, about 10% of the FFN width 1536. */
+    static final int[] NEURONS = {96, 48, 10};
+    static final int BRANCHING = 16;
+    static final int DEPTH = 3;
+
+    public record Options(int[] batches, int steps, int rounds, int promptTokens, int threads, Path bankDir, Path report) {}
+
+    private final Options o;
+    private final Random random = new Random(7);
+
+    public DecodeBench(Options o) {
+        this.o = o;
+    }
+
+    public String run() throws IOException {
+        double gemm = GemmRate.measure(5, 20);
+        System.err.printf(Locale.ROOT, "fp32 GEMM 1024^3: %.1f GFLOP/s%n", gemm);
+        ModelConfig c = Presets.bench();
+        try (AnchorWeights w = AnchorWeights.random(c, 1); Transformer t = new Transformer(w);
+             NDManager blocks = NDManager.newBaseManager()) {
+            MemoryBank bank = ensureBank(w);
+            List<MemoryPath> paths = new ArrayList<>();
+            for (int i = 0; i < 8; i++) paths.add(MemoryPath.of(i * 2, random.nextInt(BRANCHING), random.nextInt(BRANCHING)));
+            // A serving subtask's batch: every row its own leaf, under 2 level-1 and 8 level-2 clusters.
+            for (int i = 0; i < 64; i++) paths.add(MemoryPath.of(1 + 2 * (i % 2), (i / 2) % 4, i / 8));
+            Map<MemoryPath, List<MemoryBlock>> loaded = new LinkedHashMap<>();
+            Map<BlockId, MemoryBlock> byId = new HashMap<>();  // one instance per block, as the serving cache hands out
+            for (MemoryPath p : paths) {
+                List<MemoryBlock> bl = new ArrayList<>();
+                for (BlockId id : bank.blocksFor(p)) {
+                    MemoryBlock b = byId.get(id);
+                    if (b == null) byId.put(id, b = bank.load(id, blocks));
+                    bl.add(b);
+                }
+                loaded.put(p, bl);
+            }
+            String[] scenarios = {"anchor", "memory", "mixed8", "leaves", "percore-anchor", "percore-leaves"};
+            int cores = Runtime.getRuntime().availableProcessors();
+            Map<String, List<Double>> stepMs = new LinkedHashMap<>();
+            Progress progress = Progress.of("decode bench", (long) o.rounds * o.batches.length * scenarios.length, "runs");
+            for (int round = 0; round < o.rounds; round++) {
+                for (int b : o.batches) {
+                    for (String s : scenarios) {
+                        if ((s.equals("mixed8") || s.equals("leaves")) && b < 8) continue;
+                        if (s.startsWith("percore-") && (cores < 2 || b < cores || b % cores != 0)) continue;
+                        double ms = medianStepMillis(t, b, s, paths, loaded);
+                        stepMs.computeIfAbsent(s + "@" + b, k -> new ArrayList<>()).add(ms);
+                        progress.advance(1, String.format(Locale.ROOT, "%s batch %d: %.2f ms/step", s, b, ms));
+                    }
+                }
+            }
+            String loads = blockLoads(bank, blocks);
+            String md = report(c, gemm, stepMs, loads);
+            bank.close();
+            if (o.report != null) BenchReport.writeSection(o.report, "decode", md);
+            return md;
+        }
+    }
+
+    private MemoryBank ensureBank(AnchorWeights w) throws IOException {
+        Path dir = o.bankDir.resolve("bench-" + w.fingerprint);
+        if (!Files.exists(dir.resolve(BankManifest.FILE))) {
+            System.err.println("building the benchmark bank in " + dir + " (once)");
+            RandomBank.create(dir, new BankManifest.Anchor(w.fingerprint, w.config.hiddenSize(), w.config.numLayers()),
+                    BRANCHING, DEPTH, NEURONS, 0, DType.F32, false, 3);
+        }
+        return MemoryBank.open(dir);
+    }
+
+    /** Median wall time of one decode step with {@code batch} running rows. */
+    private double medianStepMillis(Transformer t, int batch, String scenario, List<MemoryPath> paths,
+                                    Map<MemoryPath, List<MemoryBlock>> loaded) {
+        if (scenario.startsWith("percore-")) return perCoreStepMillis(t, batch, scenario.substring(8), paths, loaded);
+        List<GenerationRequest> rows = requests(t, 0, batch, scenario, paths, loaded);
+        try (BatchGenerator g = new BatchGenerator(t, ids -> "", batch, o.promptTokens + o.steps + 8, 1 << 20)) {
+            if (o.threads == 0) g.autoThreads(Runtime.getRuntime().availableProcessors());
+            return GemmRate.median(decodeSteps(g, rows));
+        }
+    }
+
+    /**
+     * The serving layout: the batch split evenly over one single-threaded generator per core, all
+     * stepping at once (as the job's generate subtasks do). Returns the step time a single
+     * generator would need for the same throughput, so it reads like the other scenarios.
+     */
+    private double perCoreStepMillis(Transformer t, int batch, String scenario, List<MemoryPath> paths,
+                                     Map<MemoryPath, List<MemoryBlock>> loaded) {
+        int cores = Runtime.getRuntime().availableProcessors(), each = batch / cores;
+        List<List<GenerationRequest>> parts = new ArrayList<>();
+        for (int c = 0; c < cores; c++) parts.add(requests(t, c * each, each, scenario, paths, loaded));
+        JniUtils.setNumThreads(1);  // process-wide; each generator then runs on its own core
+        ExecutorService pool = Executors.newFixedThreadPool(cores);
+        try {
+            List<Future<double[]>> runs = new ArrayList<>();
+            for (List<GenerationRequest> part : parts) {
+                runs.add(pool.submit(() -> {
+                    try (BatchGenerator g = new BatchGenerator(t, ids -> "", each, o.promptTokens + o.steps + 8, 1 << 20)) {
+                        return decodeSteps(g, part);
+                    }
+                }));
+            }
+            double tokensPerMs = 0;
+            for (Future<double[]> r : runs) tokensPerMs += each / GemmRate.median(r.get());
+            return batch / tokensPerMs;
+        } catch (InterruptedException | ExecutionException e) {
+            throw new IllegalStateException("per-core decode run failed", e);
+        } finally {
+            pool.shutdown();
+            // Generators with autoThreads size the pool again on their first step.
+            if (o.threads > 0) JniUtils.setNumThreads(o.threads);
+        }
+    }
+
+    /** {@code count} requests of a scenario, rows {@code first}.. of the batch. */
+    private List<GenerationRequest> requests(Transformer t, int first, int count, String scenario, List<MemoryPath> paths,
+                                             Map<MemoryPath, List<MemoryBlock>> loaded) {
+        int vocab = t.config().vocabSize();
+        List<GenerationRequest> out = new ArrayList<>();
+        for (int i = first; i < first + count; i++) {
+            int[] prompt = new int[o.promptTokens];
+            for (int j = 0; j < prompt.length; j++) prompt[j] = random.nextInt(vocab - 2);
+            List<MemoryBlock> mem = new ArrayList<>();
+            String label = "none";
+            if (!scenario.equals("anchor")) {
+                MemoryPath p = scenario.equals("memory") ? paths.get(0)
+                        : scenario.equals("mixed8") ? paths.get(i % 8) : paths.get(8 + i % 64);
+                for (MemoryBlock b : loaded.get(p)) mem.add(b.retain());
+                label = p.toString();
+            }
+            out.add(new GenerationRequest("r" + i, prompt, SamplingParams.greedy(o.steps + 4).withIgnoreEos(true), mem, label));
+        }
+        return out;
+    }
+
+    /** Prefills {@code rows}, then times {@code o.steps} decode steps (ms each). */
+    private double[] decodeSteps(BatchGenerator g, List<GenerationRequest> rows) {
+        for (GenerationRequest r : rows) g.submit(r);
+        g.step();  // prefill + first decode
+        double[] ms = new double[o.steps];
+        for (int s = 0; s < o.steps; s++) {
+            g.step();
+            if (g.lastStep().decodeRows() != rows.size()) throw new IllegalStateException("batch shrank during the bench");
+            ms[s] = g.lastStep().nanos() / 1e6;
+        }
+        g.cancelAll();
+        return ms;
+    }
+
+    /** Cold (page cache dropped, if allowed), warm (page cache) and hot (in hmem's cache) per level. */
+    private String blockLoads(MemoryBank bank, NDManager manager) throws IOException {
+        StringBuilder sb = new StringBuilder();
+        sb.append("| level | r | block (MiB, f32) | cold: disk → tensor (ms) | warm: page cache → tensor (ms) | hot: cache hit (µs) |\n");
+        sb.append("|---|---|---|---|---|---|\n");
+        boolean dropped = dropPageCache();
+        for (int level = 1; level <= DEPTH; level++) {
+            double[] cold = new double[5], warm = new double[5];
+            for (int i = 0; i < 5; i++) {
+                MemoryPath p = MemoryPath.of(random.nextInt(BRANCHING), random.nextInt(BRANCHING), random.nextInt(BRANCHING)).prefix(level);
+                BlockId id = new BlockId(p);
+                if (dropped && i > 0) dropPageCache();
+                long t0 = System.nanoTime();
+                MemoryBlock b = bank.load(id, manager);
+                cold[i] = (System.nanoTime() - t0) / 1e6;
+                t0 = System.nanoTime();
+                MemoryBlock again = bank.load(id, manager);
+                warm[i] = (System.nanoTime() - t0) / 1e6;
+                b.evict();
+                again.evict();
+            }
+            long bytes = bank.loadedBytes(new BlockId(MemoryPath.of(new int[level])));
+            // A cache hit is a map lookup plus a reference count; measure it directly.
+            java.util.concurrent.ConcurrentHashMap<BlockId, MemoryBlock> map = new java.util.concurrent.ConcurrentHashMap<>();
+            MemoryBlock b = bank.load(new BlockId(MemoryPath.of(new int[level])), manager);
+            map.put(b.id(), b);
+            long t0 = System.nanoTime();
+            for (int i = 0; i < 100_000; i++) map.get(b.id()).retain().release();
+            double hotUs = (System.nanoTime() - t0) / 1e3 / 100_000;
+            b.evict();
+            sb.append(String.format(Locale.ROOT, "| %d | %d | %.1f | %s | %.2f | %.3f |%n", level, NEURONS[level - 1],
+                    bytes / 1048576.0, dropped ? String.format(Locale.ROOT, "%.2f", GemmRate.median(cold)) : "n/a (no permission to drop the page cache)",
+                    GemmRate.median(warm), hotUs));
+        }
+        return sb.toString();
+    }
+
+    private static boolean dropPageCache() {
+        try {
+            new ProcessBuilder("sync").start().waitFor();
+            Files.writeString(Path.of("/proc/sys/vm/drop_caches"), "1");
+            return true;
+        } catch (IOException | InterruptedException | SecurityException e) {
+            return false;
+        }
+    }
+
+    private String report(ModelConfig c, double gemm, Map<String, List<Double>> stepMs, String loads) {
+        long active = c.activeParameterCount();
+        long memParams = 3L * (NEURONS[0] + NEURONS[1] + NEURONS[2]) * c.hiddenSize() * c.numLayers();
+        StringBuilder sb = new StringBuilder();
+        sb.append("## Decode throughput (issue 2)\n\n");
+        sb.append("Machine: ").append(BenchReport.machine()).append(".\n\n");
+        sb.append(String.format(Locale.ROOT, "Anchor: the brief's reference Llama, %.1fM parameters (d %d, %d layers, FFN %d, %d heads, "
+                        + "vocab %d, tied), random weights, f32. Memory: %d+%d+%d = %d neurons per layer fetched "
+                        + "(%.1f%% of the FFN width, %.2fM parameters) from a k=%d, depth-%d random bank.%n%n",
+                c.parameterCount() / 1e6, c.hiddenSize(), c.numLayers(), c.intermediateSize(), c.numHeads(), c.vocabSize(),
+                NEURONS[0], NEURONS[1], NEURONS[2], NEURONS[0] + NEURONS[1] + NEURONS[2],
+                100.0 * (NEURONS[0] + NEURONS[1] + NEURONS[2]) / c.intermediateSize(), memParams / 1e6, BRANCHING, DEPTH));
+        sb.append(String.format(Locale.ROOT, "fp32 GEMM ceiling (1024³, same run): **%.1f GFLOP/s**. "
+                + "Each figure is the median over %d rounds of the median step time of %d decode steps "
+                + "(prompt %d tokens, KV cache from %d to %d positions).%n%n",
+                gemm, o.rounds, o.steps, o.promptTokens, o.promptTokens, o.promptTokens + o.steps));
+        sb.append("| batch | anchor tok/s | + memory tok/s | memory overhead | 8 mixed paths tok/s | mixed / single path "
+                + "| a leaf per row tok/s | leaves / single path | anchor GEMM fraction | memory GEMM fraction |\n");
+        sb.append("|---|---|---|---|---|---|---|---|---|---|\n");
+        for (int b : o.batches) {
+            double a = b / med(stepMs.get("anchor@" + b)) * 1e3;
+            double m = b / med(stepMs.get("memory@" + b)) * 1e3;
+            List<Double> mixedMs = stepMs.get("mixed8@" + b);
+            String mixed = mixedMs == null ? "–" : String.format(Locale.ROOT, "%.0f", b / med(mixedMs) * 1e3);
+            String ratio = mixedMs == null ? "–" : String.format(Locale.ROOT, "%.1f%%", 100 * (b / med(mixedMs) * 1e3) / m);
+            List<Double> leavesMs = stepMs.get("leaves@" + b);
+            String leaves = leavesMs == null ? "–" : String.format(Locale.ROOT, "%.0f", b / med(leavesMs) * 1e3);
+            String leavesRatio = leavesMs == null ? "–" : String.format(Locale.ROOT, "%.1f%%", 100 * (b / med(leavesMs) * 1e3) / m);
+            double fracA = 2.0 * active * a / (gemm * 1e9);
+            double fracM = 2.0 * (active + memParams) * m / (gemm * 1e9);
+            sb.append(String.format(Locale.ROOT, "| %d | %.0f | %.0f | %.1f%% | %s | %s | %s | %s | %.1f%% | %.1f%% |%n",
+                    b, a, m, 100 * (a / m - 1), mixed, ratio, leaves, leavesRatio, 100 * fracA, 100 * fracM));
+        }
+        sb.append("\nThe serving layout — the batch split over one single-threaded generator per core, stepping at once, "
+                + "as the job's generate subtasks run (`--torch-threads 1`):\n\n");
+        sb.append("| batch (all generators) | anchor tok/s | vs one generator | a leaf per row tok/s | vs one generator | anchor GEMM fraction |\n");
+        sb.append("|---|---|---|---|---|---|\n");
+        for (int b : o.batches) {
+            List<Double> pa = stepMs.get("percore-anchor@" + b), pl = stepMs.get("percore-leaves@" + b);
+            if (pa == null) continue;
+            double a = b / med(stepMs.get("anchor@" + b)) * 1e3, ta = b / med(pa) * 1e3;
+            List<Double> leavesMs = stepMs.get("leaves@" + b);
+            String tl = pl == null ? "–" : String.format(Locale.ROOT, "%.0f", b / med(pl) * 1e3);
+            String rl = pl == null || leavesMs == null ? "–"
+                    : String.format(Locale.ROOT, "%.2fx", (b / med(pl)) / (b / med(leavesMs)));
+            sb.append(String.format(Locale.ROOT, "| %d | %.0f | %.2fx | %s | %s | %.1f%% |%n",
+                    b, ta, ta / a, tl, rl, 100 * 2.0 * active * ta / (gemm * 1e9)));
+        }
+        sb.append("\nMemory overhead = anchor tok/s ÷ memory tok/s − 1. 8 mixed paths: rows spread over 8 paths "
+                + "with 8 different level-1 blocks. A leaf per row: as a serving subtask sees a Zipf load over many "
+                + "leaves, every row its own leaf, under 2 level-1 and 8 level-2 blocks. GEMM fraction = 2 × active parameters "
+                + "(all matrices incl. the LM head; + memory neurons) × tok/s ÷ GEMM ceiling.\n\n");
+        sb.append("### Block load time per level\n\n").append(loads).append("\n");
+        sb.append("Cold: page cache dropped, then read (memory-mapped), CRC32C-checked and converted to an f32 tensor. "
+                + "Warm: the same with the file in the page cache. Hot: the block already in hmem's cache.\n\n");
+        sb.append("PyTorch threads: ").append(o.threads == 0 ? "1 below batch 16, all cores from batch 16 (the generator's default)"
+                : o.threads + " throughout").append(".\n\n");
+        sb.append("Reproduce: `./hmem bench decode` (writes this section; a few minutes; the first run builds a ~2.7 GiB bank under ~/.cache/hmem).\n");
+        return sb.toString();
+    }
+
+    private static double med(List<Double> v) {
+        double[] a = new double[v.size()];
+        for (int i = 0; i < a.length; i++) a[i] = v.get(i);
+        return GemmRate.median(a);
+    }
+}

@@ -1,0 +1,2 @@
+/** The hmem command line. */
+package dev.hmem.cli;

@@ -1,0 +1,290 @@
+package dev.hmem.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+
+import dev.hmem.cli.kafka.EmbeddedKafka;
+import dev.hmem.jobs.inference.InferenceJob;
+import dev.hmem.jobs.inference.InferenceOptions;
+import dev.hmem.jobs.inference.KafkaConnectors;
+import dev.hmem.model.TestModels;
+import dev.hmem.model.anchor.Anchor;
+import dev.hmem.model.generate.BatchGenerator;
+import dev.hmem.model.generate.Completion;
+import dev.hmem.model.generate.GenerationRequest;
+import dev.hmem.model.generate.SamplingParams;
+import dev.hmem.model.memory.BlockId;
+import dev.hmem.model.memory.MemoryBank;
+import dev.hmem.model.memory.MemoryBlock;
+import dev.hmem.model.memory.MemoryPath;
+import dev.hmem.model.router.MiniLmEmbedder;
+import dev.hmem.model.router.Router;
+import dev.hmem.operators.records.RawRecord;
+import dev.hmem.operators.records.ResultRecord;
+import dev.hmem.schemas.DeadLetter;
+import dev.hmem.schemas.GenerationResult;
+import dev.hmem.schemas.PromptRequest;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.functions.RichMapFunction;
+import org.apache.flink.api.common.state.CheckpointListener;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.core.execution.JobClient;
+import dev.hmem.operators.codec.ResultCodec;
+import org.apache.flink.configuration.RestartStrategyOptions;
+import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.runtime.testutils.InMemoryReporter;
+import org.apache.flink.test.junit5.MiniClusterExtension;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The whole job on a MiniCluster (parallelism 2) against a real in-process Kafka broker. */
+@Timeout(300)
+class InferenceJobITCase {
+
+    static final InMemoryReporter METRICS = InMemoryReporter.createWithRetainedMetrics();
+
+    @RegisterExtension
+    static final MiniClusterExtension FLINK = TestCluster.miniCluster(4, METRICS);
+
+    @TempDir
+    static Path tmp;
+    static EmbeddedKafka kafka;
+    static Path model;
+    static Path bank;
+
+    static final String[] QUESTIONS = {
+            "What is the atomic number of hydrogen?", "What is the capital of France?", "Which currency does Japan use?",
+            "Tell me about memory banks.", "How are prompts routed to clusters?", "What is 3.14159?",
+            "Name the capital of Germany.", "What does the anchor model keep?", "Is café a word?",
+            "How many prompts arrive from Kafka?", "What is the code of the yen?", "What is helium's atomic number?"};
+
+    @BeforeAll
+    static void setUp() throws Exception {
+        kafka = EmbeddedKafka.start(tmp);
+        model = TestModels.tinyModel(Files.createDirectories(tmp.resolve("model")), 21);
+        bank = tmp.resolve("bank");
+        try (Anchor a = Anchor.load(model)) {
+            TestModels.smallBank(bank, a.weights(), false, 4);
+        }
+    }
+
+    @AfterAll
+    static void tearDown() {
+        if (kafka != null) kafka.close();
+    }
+
+    static InferenceOptions options(String name, String... extra) throws Exception {
+        kafka.createTopics(2, name + "-prompts", name + "-results", name + "-dlq");
+        List<String> args = new ArrayList<>(List.of(
+                "--bootstrap-servers", kafka.bootstrapServers(), "--prompts-topic", name + "-prompts",
+                "--results-topic", name + "-results", "--dead-letter-topic", name + "-dlq", "--group-id", name,
+                "--transactional-id-prefix", name, "--model", model.toString(), "--bank", bank.toString(),
+                "--parallelism", "2", "--source-parallelism", "2", "--starting-offsets", "earliest",
+                "--checkpoint-interval-ms", "300", "--max-new-tokens", "10", "--max-batch", "4"));
+        args.addAll(List.of(extra));
+        return InferenceOptions.fromArgs(args.toArray(new String[0]));
+    }
+
+    /** Runs the job over what is in the prompts topic now, to the end. */
+    static void runBounded(InferenceOptions o) throws Exception {
+        build(o, null, 0, true).execute("it-" + o.promptsTopic());
+    }
+
+    static StreamExecutionEnvironment build(InferenceOptions o, RichMapFunction<ResultRecord, ResultRecord> beforeSink,
+                                            int attempts, boolean bounded) {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        Configuration c = new Configuration();
+        if (attempts > 0) {
+            c.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
+            c.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, attempts);
+            c.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, Duration.ofMillis(200));
+        } else {
+            c.set(RestartStrategyOptions.RESTART_STRATEGY, "none");
+        }
+        env.configure(c);
+        InferenceJob.configure(env, o);
+        DataStream<RawRecord> raw = env.fromSource(KafkaConnectors.prompts(o, bounded ? OffsetsInitializer.latest() : null),
+                WatermarkStrategy.noWatermarks(), "prompts").setParallelism(o.sourceParallelism());
+        InferenceJob.Outputs out = InferenceJob.defineWorkflow(raw, o);
+        DataStream<ResultRecord> results = out.results();
+        if (beforeSink != null) results = results.map(beforeSink).setParallelism(1);
+        results.sinkTo(KafkaConnectors.results(o));
+        out.deadLetters().sinkTo(KafkaConnectors.deadLetters(o));
+        return env;
+    }
+
+    @Test
+    void everyPromptGetsExactlyOneResultEqualToOfflineGeneration() throws Exception {
+        InferenceOptions o = options("exact");
+        List<PromptRequest> prompts = new ArrayList<>();
+        for (int i = 0; i < 24; i++) {
+            prompts.add(TestCluster.prompt("q" + i, QUESTIONS[i % QUESTIONS.length]).build());
+        }
+        prompts.add(TestCluster.prompt("plain", QUESTIONS[0]).setNoMemory(true).build());
+        prompts.add(TestCluster.prompt("forced", QUESTIONS[1]).setMemoryPath("2.3").build());
+        TestCluster.produce(kafka, o.promptsTopic(), TestCluster.encode(prompts));
+        runBounded(o);
+
+        List<GenerationResult> results = TestCluster.results(kafka, o.resultsTopic());
+        assertThat(results).hasSize(prompts.size());
+        Map<String, GenerationResult> byId = new HashMap<>();
+        for (GenerationResult r : results) assertThat(byId.put(r.getId(), r)).as("duplicate %s", r.getId()).isNull();
+        assertThat(byId.keySet()).containsExactlyInAnyOrderElementsOf(prompts.stream().map(PromptRequest::getId).toList());
+        assertThat(byId.get("plain").getMemoryPath()).isEqualTo("none");
+        assertThat(byId.get("forced").getMemoryPath()).isEqualTo("2.3");
+        assertThat(TestCluster.deadLetters(kafka, o.deadLetterTopic())).isEmpty();
+
+        // Offline: same routing, same greedy generation, one prompt at a time.
+        try (Anchor a = Anchor.load(model); MemoryBank b = MemoryBank.open(bank);
+             Router router = new Router(MiniLmEmbedder.load(1), b.tree());
+             ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager()) {
+            for (PromptRequest p : prompts) {
+                GenerationResult r = byId.get(p.getId());
+                assertThat(r.getFinishReason()).isIn("eos", "length", "stop");
+                assertThat(r.getError()).isNull();
+                String path = p.getNoMemory() ? "none" : p.getMemoryPath() != null ? p.getMemoryPath()
+                        : router.route(p.getText()).toString();
+                assertThat(r.getMemoryPath()).as("route of %s", p.getId()).isEqualTo(path);
+                List<MemoryBlock> blocks = new ArrayList<>();
+                if (!path.equals("none")) {
+                    for (BlockId id : b.blocksFor(MemoryPath.parse(path))) blocks.add(b.load(id, m).retain());
+                }
+                try (BatchGenerator g = new BatchGenerator(a.transformer(), a.tokenizer()::decode, 1, 128, 512)) {
+                    g.submit(new GenerationRequest("x", a.tokenizer().encode(p.getText()), SamplingParams.greedy(10),
+                            blocks, path));
+                    Completion c = null;
+                    while (!g.isIdle()) for (Completion done : g.step()) c = done;
+                    assertThat(r.getTokenIds()).as("tokens of %s", p.getId())
+                            .containsExactly(java.util.Arrays.stream(c.tokens()).boxed().toArray(Integer[]::new));
+                    assertThat(r.getText()).isEqualTo(c.text());
+                }
+            }
+        }
+        GenerationResult any = byId.get("q0");
+        assertThat(any.getModelVersion()).hasSize(16);
+        assertThat(any.getTimings().getEndToEndMs()).isPositive();
+        assertThat(any.getCompletionTokens()).isEqualTo(any.getTokenIds().size());
+    }
+
+    @Test
+    void badInputBecomesDeadLettersWhileGoodPromptsFlow() throws Exception {
+        InferenceOptions o = options("bad", "--max-prompt-chars", "2000");
+        List<byte[]> records = new ArrayList<>();
+        records.add(new byte[] {1, 2, 3, 4, 5});  // not Avro at all
+        records.add(TestCluster.encode(List.of(TestCluster.prompt("good1", QUESTIONS[2]).build())).get(0));
+        records.add(TestCluster.encode(List.of(TestCluster.prompt("hot", "hi").setTemperature(-1.0).build())).get(0));
+        records.add(TestCluster.encode(List.of(TestCluster.prompt("long", "word ".repeat(300)).build())).get(0));
+        records.add(TestCluster.encode(List.of(TestCluster.prompt("empty", "   ").build())).get(0));
+        records.add(TestCluster.encode(List.of(TestCluster.prompt("nopath", "x").setMemoryPath("9.9.9.9").build())).get(0));
+        byte[] truncated = TestCluster.encode(List.of(TestCluster.prompt("cut", QUESTIONS[3]).build())).get(0);
+        records.add(java.util.Arrays.copyOf(truncated, truncated.length - 6));
+        records.add(TestCluster.encode(List.of(TestCluster.prompt("good2", QUESTIONS[4]).build())).get(0));
+        // 24 bytes claiming a stop list of two billion strings: once an uncaught exception or an
+        // out-of-memory error in the decoder, failing the task on every replay.
+        byte[] small = TestCluster.encode(List.of(PromptRequest.newBuilder().setId("a").setText("b").build())).get(0);
+        byte[] bomb = java.util.Arrays.copyOf(small, 24);
+        System.arraycopy(new byte[] {(byte) 0xFE, (byte) 0xFF, (byte) 0xFF, (byte) 0xFF, 0x0F}, 0, bomb, 19, 5);
+        records.add(bomb);
+        records.add(TestCluster.encode(List.of(TestCluster.prompt("good3", QUESTIONS[5]).build())).get(0));
+        TestCluster.produce(kafka, o.promptsTopic(), records);
+        runBounded(o);
+
+        List<DeadLetter> dead = TestCluster.deadLetters(kafka, o.deadLetterTopic());
+        Map<String, String> why = new HashMap<>();
+        for (DeadLetter d : dead) {
+            why.put(d.getRequestId() == null ? "offset-" + d.getOffset() : d.getRequestId(), d.getError());
+            assertThat(d.getTopic()).isEqualTo(o.promptsTopic());
+            assertThat(d.getRaw().remaining()).isPositive();
+        }
+        assertThat(dead).hasSize(7);
+        assertThat(why.get("hot")).contains("temperature");
+        assertThat(why.get("long")).contains("tokens but the context holds 128");
+        assertThat(why.get("empty")).contains("prompt is empty");
+        assertThat(why.get("nopath")).contains("memory path 9.9.9.9").contains("the tree only 2");
+        assertThat(why.values()).anyMatch(e -> e.contains("not an Avro single-object encoded PromptRequest"));
+        assertThat(why.values()).anyMatch(e -> e.contains("malformed PromptRequest body"));
+        assertThat(why.values()).anyMatch(e -> e.contains("(stop)") && e.contains("bytes remain"));
+
+        Map<String, GenerationResult> results = new HashMap<>();
+        for (GenerationResult r : TestCluster.results(kafka, o.resultsTopic())) results.put(r.getId(), r);
+        assertThat(results.get("good1").getError()).isNull();
+        assertThat(results.get("good2").getError()).isNull();
+        assertThat(results.get("good2").getText()).isNotNull();
+        assertThat(results.get("good3").getError()).as("a prompt after the collection bomb").isNull();
+        // Clients of decodable but invalid requests get an error result naming the problem.
+        assertThat(results.get("hot").getFinishReason()).isEqualTo("error");
+        assertThat(results.get("long").getError()).contains("context");
+        assertThat(results).hasSize(7);
+    }
+
+    static final AtomicBoolean FAILED = new AtomicBoolean();
+    static final AtomicInteger SEEN = new AtomicInteger();
+
+    /** Fails the job once, mid-stream, after a checkpoint has completed. */
+    static final class FailOnceAfterCheckpoint extends RichMapFunction<ResultRecord, ResultRecord> implements CheckpointListener {
+        private transient boolean checkpointed;
+
+        @Override
+        public ResultRecord map(ResultRecord r) throws Exception {
+            if (!FAILED.get()) {
+                Thread.sleep(40);  // slow the first attempt down so checkpoints happen mid-stream
+                if (checkpointed && SEEN.incrementAndGet() >= 6 && FAILED.compareAndSet(false, true)) {
+                    throw new IllegalStateException("induced failure");
+                }
+            }
+            return r;
+        }
+
+        @Override
+        public void notifyCheckpointComplete(long id) {
+            checkpointed = true;
+        }
+    }
+
+    @Test
+    void afterAFailureNoResultIsLostAndNoneDuplicated() throws Exception {
+        InferenceOptions o = options("failover", "--checkpoint-interval-ms", "200");
+        List<PromptRequest> prompts = new ArrayList<>();
+        for (int i = 0; i < 40; i++) prompts.add(TestCluster.prompt("f" + i, QUESTIONS[i % QUESTIONS.length]).build());
+        TestCluster.produce(kafka, o.promptsTopic(), TestCluster.encode(prompts));
+        // Unbounded, as in production: a finished source would stop checkpoints during the drain.
+        JobClient job = build(o, new FailOnceAfterCheckpoint(), 3, false).executeAsync("it-failover");
+        try {
+            long deadline = System.nanoTime() + Duration.ofSeconds(180).toNanos();
+            while (TestCluster.consumeAll(kafka, o.resultsTopic(), ResultCodec::decodeResult, Duration.ofMillis(500)).size()
+                    < prompts.size() && System.nanoTime() < deadline) {
+                Thread.sleep(500);
+            }
+        } finally {
+            job.cancel().get();
+        }
+
+        assertThat(FAILED.get()).as("the induced failure happened").isTrue();
+        // The restored generate operators took over prompts that were in flight at the checkpoint:
+        // those are answered from operator state alone (the source resumes after them), so the
+        // exactly-once check below covers them.
+        assertThat(TestCluster.counterSum(METRICS, job.getJobID(), "restoredPrompts"))
+                .as("prompts restored from a checkpoint into the generate operators").isPositive();
+        List<GenerationResult> results = TestCluster.results(kafka, o.resultsTopic());
+        List<String> ids = results.stream().map(GenerationResult::getId).toList();
+        assertThat(new HashSet<>(ids)).hasSize(ids.size());
+        assertThat(ids).containsExactlyInAnyOrderElementsOf(prompts.stream().map(PromptRequest::getId).toList());
+        assertThat(TestCluster.deadLetters(kafka, o.deadLetterTopic())).isEmpty();
+    }
+}

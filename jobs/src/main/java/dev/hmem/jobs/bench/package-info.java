@@ -1,2 +1,0 @@
-/** Benchmarks that write their figures into docs/BENCHMARKS.md. */
-package dev.hmem.jobs.bench;

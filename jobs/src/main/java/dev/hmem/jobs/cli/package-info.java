@@ -1,2 +1,0 @@
-/** The hmem command line. */
-package dev.hmem.jobs.cli;

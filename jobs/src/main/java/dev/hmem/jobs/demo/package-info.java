@@ -1,2 +1,0 @@
-/** The one-command demo: local Flink, in-process Kafka, the trained demo model. */
-package dev.hmem.jobs.demo;

@@ -1,2 +1,0 @@
-/** An in-process Kafka broker for the demo and the integration tests. */
-package dev.hmem.jobs.kafka;

@@ -1,2 +1,0 @@
-/** Load generation against a running job (Poisson or bursty arrivals, Zipf popularity). */
-package dev.hmem.jobs.loadgen;
