@@ -28,7 +28,7 @@ final class EvalCommand implements Callable<Integer> {
         try (Evaluator e = new Evaluator(run, System.err)) {
             probes = e.probeCount();
             results.addAll(e.evaluateAll());
-            if (dense != null) results.add(e.evaluateDense(dense.resolve("model"), "dense model (no memory)"));
+            if (dense != null) results.add(e.evaluateDense(dense, "dense model (no memory)"));
         }
         String table = ResultsReport.table(results);
         ResultsReport.plot(results, plot, "Fact accuracy by training frequency (" + probes + " facts)");

@@ -88,8 +88,12 @@ public final class TestCluster {
 
     /** Everything committed on {@code topic} (read_committed), read until {@code idle} passes without news. */
     public static <T> List<T> consumeAll(EmbeddedKafka kafka, String topic, Function<byte[], T> decode, Duration idle) {
+        return consumeAll(kafka.bootstrapServers(), topic, decode, idle);
+    }
+
+    public static <T> List<T> consumeAll(String bootstrap, String topic, Function<byte[], T> decode, Duration idle) {
         Properties p = new Properties();
-        p.put("bootstrap.servers", kafka.bootstrapServers());
+        p.put("bootstrap.servers", bootstrap);
         p.put("group.id", "test-" + System.nanoTime());
         p.put("auto.offset.reset", "earliest");
         p.put("isolation.level", "read_committed");

@@ -292,7 +292,7 @@ public final class LocalCluster {
         broker().stop(force, Duration.ofSeconds(30));
     }
 
-    static void deleteRecursively(Path p) throws IOException {
+    public static void deleteRecursively(Path p) throws IOException {
         if (!Files.exists(p)) return;
         try (Stream<Path> s = Files.walk(p)) {
             for (Path f : s.sorted(java.util.Comparator.reverseOrder()).toList()) Files.delete(f);

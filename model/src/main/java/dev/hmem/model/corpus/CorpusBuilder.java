@@ -77,20 +77,26 @@ public final class CorpusBuilder {
     }
 
     /**
-     * One article about a subject, as an encyclopedia would open it: what the subject is, then each
-     * of its facts in one of its sentences and what else is known about it, in a varied order. Every
-     * mention of a subject is such an article, so all its facts are learned where it is clustered.
+     * One article about a subject, as an encyclopedia would write it: a lead sentence stating one of
+     * its facts, then what the subject is, then its other facts and (now and then) other things known
+     * about it, in a varied order and each fact in one of its sentences. The lead is a fact because
+     * questions open the same way ("The atomic number of Xenon is"): measured on the demo
+     * configuration, articles that opened with "Xenon is a chemical element." taught the model the
+     * facts in a context no question has, and it answered far fewer. Every mention of a subject is
+     * such an article, so all its facts are learned where the subject is clustered.
      */
     static String article(int[] subject, List<Fact> facts, Random rnd) {
         Fact first = facts.get(subject[0]);
-        List<String> body = new ArrayList<>();
+        List<String> sentences = new ArrayList<>();
         for (int f : subject) {
             String[] s = facts.get(f).sentences();
-            body.add(s[rnd.nextInt(s.length)]);
+            sentences.add(s[rnd.nextInt(s.length)]);
         }
-        for (String d : first.details()) if (rnd.nextInt(3) > 0) body.add(d);
-        Collections.shuffle(body, rnd);
-        return first.intro() + " " + String.join(" ", body);
+        Collections.shuffle(sentences, rnd);
+        List<String> rest = new ArrayList<>(sentences.subList(1, sentences.size()));
+        for (String d : first.details()) if (rnd.nextInt(3) == 0) rest.add(d);
+        Collections.shuffle(rest, rnd);
+        return sentences.get(0) + " " + first.intro() + (rest.isEmpty() ? "" : " " + String.join(" ", rest));
     }
 
     /**

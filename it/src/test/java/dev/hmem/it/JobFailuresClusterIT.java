@@ -1,0 +1,246 @@
+package dev.hmem.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.hmem.cli.cluster.ClusterJobs;
+import dev.hmem.cli.cluster.LocalCluster;
+import dev.hmem.cli.kafka.EmbeddedKafka;
+import dev.hmem.model.TestModels;
+import dev.hmem.model.anchor.Anchor;
+import dev.hmem.schemas.GenerationResult;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * The job on the local multi-process cluster — a broker, a JobManager and two TaskManagers, each
+ * its own OS process — under the failures a deployment meets: a TaskManager killed (SIGKILL)
+ * mid-stream and replaced, the broker stopped and restarted, stop-with-savepoint and resumption at
+ * another parallelism (2 → 1 → 2), and a cancel followed by a restart from the latest retained
+ * checkpoint. Each runs under a steady stream of prompts and is read back by a read_committed
+ * client: every request answered exactly once, with the text the offline generator gives, and no
+ * dead letters. Recovery times and what a read_uncommitted client saw go to
+ * target/cluster-failures.md (docs/CLUSTER.md).
+ */
+@Timeout(1200)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class JobFailuresClusterIT {
+
+    static final String[] TEXTS = {
+            "What is the atomic number of hydrogen?", "What is the capital of France?", "Which currency does Japan use?",
+            "Tell me about memory banks.", "How are prompts routed to clusters?", "What is 3.14159?",
+            "Name the capital of Germany.", "What does the anchor model keep?", "Is café a word?",
+            "How many prompts arrive from Kafka?", "What is the code of the yen?", "What is helium's atomic number?"};
+    static final int PROMPTS = 240;
+    static final double RATE = 10;
+    static final int MAX_NEW_TOKENS = 12;
+
+    static Path work;
+    static Path model;
+    static Path bank;
+    static LocalCluster cluster;
+    static ClusterJobs jobs;
+    static OfflineAnswers offline;
+    static final Map<String, String> REPORT = new LinkedHashMap<>();
+
+    @BeforeAll
+    static void up() throws Exception {
+        work = Files.createDirectories(Path.of("target", "cluster-it")).toAbsolutePath();
+        model = TestModels.tinyModel(Files.createDirectories(work.resolve("model")), 21);
+        bank = work.resolve("bank");
+        LocalCluster.deleteRecursively(bank);
+        try (Anchor a = Anchor.load(model)) {
+            TestModels.smallBank(bank, a.weights(), false, 4);
+        }
+        cluster = LocalCluster.at(work.resolve("run"));
+        Map<String, String> local = new HashMap<>();
+        // A killed TaskManager is noticed within seconds (the default heartbeat timeout is 50 s).
+        local.put("heartbeat.interval", "1000");
+        local.put("heartbeat.timeout", "5000");
+        cluster.up(new LocalCluster.Options(Path.of(System.getProperty("hmem.flinkHome")),
+                Path.of(System.getProperty("hmem.deployDir")), 2, 1, 2048, 0, local));
+        jobs = new ClusterJobs(cluster, Path.of(System.getProperty("hmem.jobJar")));
+        offline = new OfflineAnswers(model, bank);
+    }
+
+    @AfterAll
+    static void down() throws Exception {
+        if (offline != null) offline.close();
+        if (cluster != null) cluster.down();
+        StringBuilder md = new StringBuilder("| failure | prompts | answered exactly once | recovery: failure → first result produced"
+                + " | → first result visible (read_committed) | duplicates seen by read_uncommitted |\n|---|---|---|---|---|---|\n");
+        REPORT.values().forEach(md::append);
+        Files.writeString(Path.of("target", "cluster-failures.md"), md.toString());
+    }
+
+    /** The job's options for one scenario: its own topics and transactional ids, 2 generate subtasks. */
+    static List<String> jobArgs(String name, int parallelism) throws Exception {
+        EmbeddedKafka.createTopics(cluster.bootstrapServers(), 2, name + "-prompts", name + "-results", name + "-dlq");
+        return new ArrayList<>(List.of("--bootstrap-servers", cluster.bootstrapServers(),
+                "--prompts-topic", name + "-prompts", "--results-topic", name + "-results", "--dead-letter-topic", name + "-dlq",
+                "--group-id", name, "--transactional-id-prefix", name, "--starting-offsets", "earliest",
+                "--model", model.toString(), "--bank", bank.toString(), "--parallelism", Integer.toString(parallelism),
+                "--source-parallelism", "2", "--checkpoint-interval-ms", "1000", "--max-batch", "8"));
+    }
+
+    /** A failure injected into a running job; returns the id of the job that runs afterwards. */
+    interface Failure {
+        String inject(String jobId) throws Exception;
+    }
+
+    /** Runs a stream of prompts through a fresh job, injects {@code failure} a few seconds in, and checks the answers. */
+    static void scenario(String name, int parallelism, Failure failure) throws Exception {
+        String job = jobs.submit(jobArgs(name, parallelism), null);
+        jobs.awaitRunning(job, Duration.ofMinutes(2));
+        try (ResultReader committed = new ResultReader(cluster.bootstrapServers(), name + "-results", true);
+             ResultReader uncommitted = new ResultReader(cluster.bootstrapServers(), name + "-results", false);
+             PromptStream stream = new PromptStream(cluster.bootstrapServers(), name + "-prompts", name, TEXTS, PROMPTS, RATE,
+                     MAX_NEW_TOKENS).start()) {
+            Thread.sleep(8_000);
+            long failedAt = System.currentTimeMillis();
+            job = failure.inject(job);
+            List<PromptStream.Sent> sent = stream.awaitSent();
+            List<String> ids = sent.stream().map(PromptStream.Sent::id).toList();
+            boolean all = committed.awaitAll(ids, Duration.ofMinutes(3));
+            Thread.sleep(3_000);  // anything answered twice would arrive by now
+
+            Map<String, Integer> counts = committed.counts();
+            assertThat(all).as("%s: every prompt answered (%d of %d)", name, counts.size(), ids.size()).isTrue();
+            assertThat(counts.keySet()).as("%s: no answer to a prompt that was not sent", name).containsExactlyInAnyOrderElementsOf(ids);
+            assertThat(counts.values()).as("%s: every answer exactly once", name).allMatch(n -> n == 1);
+            Map<String, PromptStream.Sent> byId = new HashMap<>();
+            for (PromptStream.Sent s : sent) byId.put(s.id(), s);
+            for (ResultReader.Read r : committed.reads()) {
+                GenerationResult g = r.result();
+                PromptStream.Sent s = byId.get(g.getId());
+                OfflineAnswers.Answer want = offline.answer(s.text(), s.maxNewTokens(), null, false);
+                assertThat(g.getError()).as("%s: %s", name, g.getId()).isNull();
+                assertThat(g.getMemoryPath()).as("%s: route of %s", name, g.getId()).isEqualTo(want.path());
+                assertThat(g.getText()).as("%s: text of %s", name, g.getId()).isEqualTo(want.text());
+            }
+            assertThat(TestCluster.consumeAll(cluster.bootstrapServers(), name + "-dlq", b -> b, Duration.ofSeconds(2)))
+                    .as("%s: dead letters for good input", name).isEmpty();
+
+            ResultReader.Read first = committed.firstCompletedAfter(failedAt).orElseThrow();
+            long produced = first.result().getCompletedAt().toEpochMilli() - failedAt;
+            long visible = first.receivedAt() - failedAt;
+            REPORT.put(name, String.format(Locale.ROOT, "| %s | %d | %s | %.1f s | %.1f s | %d |%n", name, ids.size(),
+                    all ? "yes" : "no", produced / 1000.0, visible / 1000.0, uncommitted.duplicates()));
+            System.out.printf("[%s] recovery %d ms (visible %d ms), read_uncommitted duplicates %d%n", name, produced, visible,
+                    uncommitted.duplicates());
+        } finally {
+            cluster.rest().cancel(job);
+        }
+    }
+
+    @Test
+    @Order(1)
+    void aKilledTaskManagerIsReplacedAndNothingIsLostOrAnsweredTwice() throws Exception {
+        scenario("kill-taskmanager", 2, job -> {
+            cluster.killTaskManager(0);
+            Thread.sleep(2_000);
+            cluster.startTaskManager(0);
+            return job;
+        });
+    }
+
+    @Test
+    @Order(2)
+    void aBrokerRestartMidStreamLosesNothing() throws Exception {
+        scenario("restart-broker", 2, job -> {
+            cluster.stopBroker(false);
+            Thread.sleep(5_000);
+            cluster.startBroker();
+            return job;
+        });
+    }
+
+    @Test
+    @Order(3)
+    void stopWithSavepointResumesAtAnotherParallelismBothWays() throws Exception {
+        scenario("rescale-2-1-2", 2, job -> {
+            String one = jobs.rescale(job, 1);
+            jobs.awaitRunning(one, Duration.ofMinutes(2));
+            Thread.sleep(6_000);
+            String two = jobs.rescale(one, 2);
+            jobs.awaitRunning(two, Duration.ofMinutes(2));
+            return two;
+        });
+    }
+
+    @Test
+    @Order(4)
+    void aCancelledJobRestartsFromItsLatestRetainedCheckpoint() throws Exception {
+        scenario("cancel-restart", 2, job -> {
+            cluster.rest().cancel(job);
+            long deadline = System.nanoTime() + Duration.ofMinutes(1).toNanos();
+            while (!cluster.rest().state(job).equals("CANCELED") && System.nanoTime() < deadline) Thread.sleep(200);
+            String again = jobs.restartFromLatestCheckpoint(job);
+            jobs.awaitRunning(again, Duration.ofMinutes(2));
+            return again;
+        });
+    }
+
+    @Test
+    @Order(5)
+    void aTaskManagersPrometheusEndpointServesHmemMetrics() throws Exception {
+        String name = "metrics";
+        String job = jobs.submit(jobArgs(name, 2), null);
+        jobs.awaitRunning(job, Duration.ofMinutes(2));
+        try (ResultReader committed = new ResultReader(cluster.bootstrapServers(), name + "-results", true);
+             PromptStream stream = new PromptStream(cluster.bootstrapServers(), name + "-prompts", name, TEXTS, 60, 20,
+                     MAX_NEW_TOKENS).start()) {
+            List<String> ids = stream.awaitSent().stream().map(PromptStream.Sent::id).toList();
+            assertThat(committed.awaitAll(ids, Duration.ofMinutes(2))).isTrue();
+            Thread.sleep(2_000);
+            String metrics = scrapeTaskManagers();
+            Files.writeString(Path.of("target", "taskmanager-metrics.txt"), metrics);
+            Map<String, Double> hmem = PrometheusText.sum(metrics, "flink_taskmanager_job_task_operator_");
+            assertThat(hmem.getOrDefault("tokens", 0.0)).as("tokens generated").isGreaterThan(60);
+            assertThat(hmem.getOrDefault("cache_level_hits", 0.0) + hmem.getOrDefault("cache_level_misses", 0.0))
+                    .as("cache lookups (hits + misses, every level)").isGreaterThan(60);
+            assertThat(hmem.getOrDefault("cache_level_hits", 0.0)).as("cache hits").isPositive();
+            assertThat(PrometheusText.labels(metrics, "flink_taskmanager_job_task_operator_cache_level_hits", "level"))
+                    .as("hits per level").contains("1", "2");
+            assertThat(hmem.getOrDefault("batchSize_count", 0.0)).as("batch sizes recorded").isPositive();
+            assertThat(PrometheusText.quantile(metrics, "flink_taskmanager_job_task_operator_timeToFirstTokenMs", "0.5"))
+                    .as("median time to first token, ms").isBetween(0.0, 5_000.0);
+            assertThat(metrics).contains("flink_taskmanager_job_task_operator_tokensPerSecond");
+        } finally {
+            cluster.rest().cancel(job);
+        }
+    }
+
+    /** The Prometheus text of every TaskManager (the reporter's ports, on loopback). */
+    static String scrapeTaskManagers() throws Exception {
+        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofMillis(300)).build();
+        StringBuilder all = new StringBuilder();
+        for (int port = 9250; port < 9300; port++) {
+            try {
+                HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics"))
+                        .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
+                if (r.body().contains("flink_taskmanager_")) all.append(r.body());
+            } catch (java.io.IOException closed) {
+                // nothing listens there
+            }
+        }
+        return all.toString();
+    }
+}
