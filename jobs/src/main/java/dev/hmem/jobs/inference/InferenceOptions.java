@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import org.apache.flink.util.MultipleParameterTool;
 import org.apache.flink.util.ParameterTool;
 
 /**
@@ -20,7 +21,8 @@ public record InferenceOptions(
         String bootstrapServers, String promptsTopic, String resultsTopic, String deadLetterTopic, String groupId,
         String startingOffsets, boolean exactlyOnce, long checkpointIntervalMs, int sourceParallelism,
         int routeParallelism, String transactionalIdPrefix, int lingerMs, int batchBytes, String compression,
-        long transactionTimeoutMs, List<String> writerSchemas, ServingConfig serving) implements Serializable {
+        long transactionTimeoutMs, List<String> writerSchemas, Map<String, String> kafkaProperties, ServingConfig serving)
+        implements Serializable {
 
     /** Every flag with its default ("" = required or unset). */
     public static final Map<String, String> DEFAULTS = defaults();
@@ -74,6 +76,8 @@ public record InferenceOptions(
         d.put("route-timeout-ms", "20");
         d.put("routing", "affinity");
         d.put("writer-schemas", "");
+        d.put("kafka-properties", "");
+        d.put("kafka-property", "");
         return d;
     }
 
@@ -95,12 +99,16 @@ public record InferenceOptions(
     }
 
     public static InferenceOptions fromArgs(String... args) {
-        ParameterTool p = ParameterTool.fromArgs(args);
-        Set<String> unknown = new TreeSet<>(p.toMap().keySet());
+        MultipleParameterTool p = MultipleParameterTool.fromArgs(args);
+        Set<String> unknown = new TreeSet<>(p.toMultiMap().keySet());
         unknown.removeAll(DEFAULTS.keySet());
         require(unknown.isEmpty(), "unknown option(s) %s; known: %s", unknown, DEFAULTS.keySet());
         Map<String, String> v = new LinkedHashMap<>(DEFAULTS);
-        v.putAll(p.toMap());
+        for (Map.Entry<String, java.util.Collection<String>> e : p.toMultiMap().entrySet()) {
+            if (e.getKey().equals("kafka-property")) continue;
+            require(e.getValue().size() == 1, "--%s given %d times", e.getKey(), e.getValue().size());
+            v.put(e.getKey(), e.getValue().iterator().next());
+        }
         String delivery = v.get("delivery");
         require(delivery.equals("exactly-once") || delivery.equals("at-least-once"),
                 "--delivery must be exactly-once or at-least-once, got '%s'", delivery);
@@ -119,13 +127,43 @@ public record InferenceOptions(
                 v.get("dead-letter-topic"), v.get("group-id"), v.get("starting-offsets"), delivery.equals("exactly-once"),
                 l(v, "checkpoint-interval-ms"), i(v, "source-parallelism"), i(v, "route-parallelism"),
                 v.get("transactional-id-prefix"), i(v, "linger-ms"), i(v, "batch-bytes"), v.get("compression"),
-                l(v, "transaction-timeout-ms"), writerSchemas(v.get("writer-schemas")), serving);
+                l(v, "transaction-timeout-ms"), writerSchemas(v.get("writer-schemas")),
+                kafkaProperties(v.get("kafka-properties"), p.getMultiParameter("kafka-property")), serving);
     }
 
     private static RecordLimits limits(Map<String, String> v) {
         return new RecordLimits(i(v, "max-record-bytes"), i(v, "max-id-chars"), i(v, "max-prompt-chars"),
                 i(v, "max-stop-strings"), i(v, "max-stop-chars"), i(v, "max-client-entries"), i(v, "max-client-bytes"),
                 i(v, "max-path-chars"), i(v, "dead-letter-raw-bytes"), i(v, "max-message-bytes"));
+    }
+
+    /**
+     * Kafka client properties for the source and both sinks — security (SASL, TLS), timeouts,
+     * anything the job does not set itself: a properties file, then {@code --kafka-property k=v}
+     * flags on top. They are never shown in the Flink UI (they may hold credentials).
+     */
+    static Map<String, String> kafkaProperties(String file, java.util.Collection<String> flags) {
+        Map<String, String> out = new java.util.TreeMap<>();
+        if (file != null && !file.isBlank()) {
+            java.util.Properties props = new java.util.Properties();
+            try (var in = java.nio.file.Files.newInputStream(java.nio.file.Path.of(file))) {
+                props.load(in);
+            } catch (java.io.IOException e) {
+                throw new IllegalArgumentException("--kafka-properties: cannot read " + file + ": " + e.getMessage());
+            }
+            for (String k : props.stringPropertyNames()) out.put(k, props.getProperty(k));
+        }
+        if (flags != null) {
+            for (String kv : flags) {
+                int eq = kv.indexOf('=');
+                require(eq > 0, "--kafka-property takes key=value, got '%s'", kv);
+                out.put(kv.substring(0, eq).trim(), kv.substring(eq + 1).trim());
+            }
+        }
+        for (String managed : List.of("bootstrap.servers", "transactional.id", "isolation.level", "enable.auto.commit")) {
+            require(!out.containsKey(managed), "Kafka property %s is set by the job and cannot be overridden", managed);
+        }
+        return Map.copyOf(out);
     }
 
     /** Avro schemas (.avsc) in a directory: PromptRequest versions producers may write with. */

@@ -32,6 +32,7 @@ public final class KafkaConnectors {
                 // prompts written in transactions count only once committed
                 .setProperty("isolation.level", "read_committed")
                 .setProperty("commit.offsets.on.checkpoint", "true");
+        o.kafkaProperties().forEach(b::setProperty);
         if (boundedAt != null) b.setBounded(boundedAt);
         return b.build();
     }
@@ -60,6 +61,7 @@ public final class KafkaConnectors {
                 .setProperty("max.request.size", Integer.toString(o.serving().limits().maxMessageBytes()))
                 .setProperty("enable.idempotence", "true")
                 .setProperty("acks", "all");
+        o.kafkaProperties().forEach(b::setProperty);
         if (o.exactlyOnce()) {
             b.setTransactionalIdPrefix(o.transactionalIdPrefix() + suffix)
                     .setProperty("transaction.timeout.ms", Long.toString(o.transactionTimeoutMs()));

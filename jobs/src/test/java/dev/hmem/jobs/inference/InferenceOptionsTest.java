@@ -35,4 +35,20 @@ class InferenceOptionsTest {
                 .hasMessageContaining("prefil-min-free");
         assertThatThrownBy(() -> InferenceOptions.fromArgs("--model", "/m")).hasMessageContaining("--bootstrap-servers");
     }
+
+    @Test
+    void kafkaPropertiesComeFromAFileAndFlagsFlagsWinning(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        java.nio.file.Path f = dir.resolve("client.properties");
+        java.nio.file.Files.writeString(f, "security.protocol=SASL_SSL\nsasl.mechanism=PLAIN\nrequest.timeout.ms=1000\n");
+        InferenceOptions o = parse("--kafka-properties", f.toString(), "--kafka-property", "request.timeout.ms=5000",
+                "--kafka-property", "ssl.truststore.location=/etc/kafka/trust.jks");
+        assertThat(o.kafkaProperties()).containsEntry("security.protocol", "SASL_SSL").containsEntry("sasl.mechanism", "PLAIN")
+                .containsEntry("request.timeout.ms", "5000").containsEntry("ssl.truststore.location", "/etc/kafka/trust.jks");
+        assertThat(o.asMap().toString()).doesNotContain("SASL_SSL");
+        assertThat(KafkaConnectors.prompts(o, null)).isNotNull();
+        assertThatThrownBy(() -> parse("--kafka-property", "isolation.level=read_uncommitted")).hasMessageContaining("isolation.level");
+        assertThatThrownBy(() -> parse("--kafka-property", "novalue")).hasMessageContaining("key=value");
+        assertThatThrownBy(() -> parse("--max-batch", "8", "--max-batch", "16")).hasMessageContaining("given 2 times");
+    }
 }
