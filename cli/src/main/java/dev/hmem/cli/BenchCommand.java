@@ -8,7 +8,7 @@ import picocli.CommandLine.Option;
 
 /** Benchmarks that write their figures into docs/BENCHMARKS.md. */
 @Command(name = "bench", description = "Run a benchmark and write its section of docs/BENCHMARKS.md.",
-        subcommands = {BenchCommand.Decode.class, BenchCommand.Serve.class})
+        subcommands = {BenchCommand.Decode.class, BenchCommand.Cluster.class})
 final class BenchCommand {
 
     @Command(name = "decode", mixinStandardHelpOptions = true,
@@ -32,21 +32,26 @@ final class BenchCommand {
         }
     }
 
-    @Command(name = "serve", mixinStandardHelpOptions = true,
-            description = "Streaming job vs offline generator, full design vs naive, cache hit rate vs budget.")
-    static final class Serve implements Callable<Integer> {
-        @Option(names = "--prompts", defaultValue = "256") int prompts;
+    @Command(name = "cluster", mixinStandardHelpOptions = true,
+            description = "Load tests on the local multi-process cluster: rate sweep, job vs engine, full vs naive, cache cliff, Zipf.")
+    static final class Cluster implements Callable<Integer> {
+        @Option(names = "--work-dir", description = "the benchmark model and the cluster's run directory")
+        Path work = Path.of(System.getProperty("user.home"), ".cache", "hmem", "bench");
+        @Option(names = "--model", description = "a model directory instead of the benchmark model") Path model;
+        @Option(names = "--bank", description = "its bank") Path bank;
         @Option(names = "--max-new-tokens", defaultValue = "32") int maxNewTokens;
-        @Option(names = "--zipf", defaultValue = "1.0") double zipf;
-        @Option(names = "--cache-mb", defaultValue = "256") long cacheMb;
-        @Option(names = "--work-dir", description = "model, bank and scratch space")
-        Path work = Path.of(System.getProperty("user.home"), ".cache", "hmem", "serve-bench");
+        @Option(names = "--step-seconds", defaultValue = "60") double step;
+        @Option(names = "--warmup", defaultValue = "15") double warmup;
+        @Option(names = "--cache-mb", defaultValue = "256") int cacheMb;
         @Option(names = "--report", defaultValue = "docs/BENCHMARKS.md") Path report;
+        @Option(names = "--plots", defaultValue = "docs/bench") Path plots;
 
         @Override
         public Integer call() throws Exception {
-            String md = new dev.hmem.cli.bench.ServeBench(new dev.hmem.cli.bench.ServeBench.Options(work, prompts,
-                    maxNewTokens, zipf, cacheMb, report)).run();
+            Path home = dev.hmem.cli.cluster.ClusterCommand.home();
+            String md = new dev.hmem.cli.bench.ClusterBench(new dev.hmem.cli.bench.ClusterBench.Options(work, model, bank,
+                    home.resolve("jobs/target/hmem-job.jar"), home.resolve("cluster/target/flink"), home.resolve("deploy"),
+                    maxNewTokens, step, warmup, cacheMb, report, plots)).run();
             System.out.println(md);
             return 0;
         }

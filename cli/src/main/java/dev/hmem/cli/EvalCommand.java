@@ -1,32 +1,43 @@
 package dev.hmem.cli;
 
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
 import dev.hmem.cli.bench.BenchReport;
+import dev.hmem.cli.report.ResultsReport;
 import dev.hmem.model.eval.Evaluator;
-import dev.hmem.model.eval.ResultsReport;
+import dev.hmem.model.memory.MemoryBank;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** Long-tail evaluation of a trained run → docs/RESULTS.md and a PNG plot. */
+/** Long-tail evaluation of a trained run (and its dense baseline) → docs/RESULTS.md and a PNG plot. */
 @Command(name = "eval", mixinStandardHelpOptions = true,
-        description = "Fact accuracy by training frequency and held-out perplexity under memory conditions.")
+        description = "Fact accuracy by training frequency, routing accuracy and held-out perplexity under memory conditions.")
 final class EvalCommand implements Callable<Integer> {
-    @Option(names = "--run", required = true, description = "a run directory of `hmem train`") Path run;
+    @Option(names = "--run", description = "a run directory of `hmem train`") Path run;
+    @Option(names = "--scaling", split = ",", description = "run directories of the scaling study (paper-flat, paper-s, -m, -l):"
+            + " fetched-memory accuracy against bank size, flat against deeper") List<Path> scaling = new ArrayList<>();
     @Option(names = "--dense", description = "run directory of the dense baseline (`hmem train --dense`)") Path dense;
     @Option(names = "--report", defaultValue = "docs/RESULTS.md") Path report;
+    @Option(names = "--section", defaultValue = "eval", description = "the report section to (re)write") String section;
     @Option(names = "--plot", defaultValue = "docs/results.png") Path plot;
     @Option(names = "--note", description = "text placed above the table (how the run was made)") String note;
 
     @Override
     public Integer call() throws Exception {
+        if (!scaling.isEmpty()) return scalingStudy();
+        if (run == null) throw new IllegalArgumentException("give --run (or --scaling)");
         List<Evaluator.ConditionResult> results = new ArrayList<>();
         int probes;
+        Evaluator.Routing routing;
         try (Evaluator e = new Evaluator(run, System.err)) {
             probes = e.probeCount();
+            routing = e.routing();
             results.addAll(e.evaluateAll());
             if (dense != null) results.add(e.evaluateDense(dense, "dense model (no memory)"));
         }
@@ -35,10 +46,103 @@ final class EvalCommand implements Callable<Integer> {
         StringBuilder md = new StringBuilder("## Long-tail evaluation\n\n");
         md.append("Machine: ").append(BenchReport.machine()).append(".\n\n");
         if (note != null) md.append(note).append("\n\n");
+        md.append(describe(run, dense, routing, probes)).append('\n');
         md.append(table).append("\n![accuracy by frequency](").append(plot.getFileName()).append(")\n");
-        BenchReport.writeSection(report, "eval", md.toString());
-        System.out.println(table);
-        if (!Files.exists(plot)) return 1;
+        BenchReport.writeSection(report, section, md.toString());
+        System.out.println(md);
+        return Files.exists(plot) ? 0 : 1;
+    }
+
+    /** One run of the scaling study, evaluated. */
+    record Point(String name, Path run, double bankParams, double fetchedParams, int leaves, int depth, double tail, double all,
+                 double anchorTail, double anchorAll, double routing, double perplexity) {}
+
+    private int scalingStudy() throws Exception {
+        List<Point> points = new ArrayList<>();
+        for (Path r : scaling) {
+            JsonObject s = stats(r);
+            int leaves, depth;
+            double bankParams = 0;
+            try (MemoryBank b = MemoryBank.open(r.resolve("bank"))) {
+                depth = b.tree().depth();
+                leaves = (int) b.tree().nodesAt(depth);
+                // The blocks of nodes that exist (a bank file has a slot for every k-ary position).
+                var a = b.manifest().anchor();
+                for (int l = 1; l <= depth; l++) {
+                    if (b.manifest().level(l) == null) continue;
+                    bankParams += b.tree().nodesAt(l) * 3.0 * b.manifest().level(l).neurons() * a.hiddenSize() * a.numHiddenLayers();
+                }
+            }
+            try (Evaluator e = new Evaluator(r, System.err)) {
+                List<Evaluator.ConditionResult> c = e.evaluateMemoryAndAnchor();
+                points.add(new Point(s.get("config").getAsString(), r, bankParams,
+                        s.get("fetched_parameters").getAsDouble(), leaves, depth, c.get(1).accuracy(1, 3), c.get(1).overall(),
+                        c.get(0).accuracy(1, 3), c.get(0).overall(), e.routing().leaf(), c.get(1).perplexity()));
+            }
+        }
+        StringBuilder md = new StringBuilder("## Scaling: bank size and depth at a fixed fetched size\n\n");
+        md.append("Machine: ").append(BenchReport.machine()).append(".\n\n");
+        if (note != null) md.append(note).append("\n\n");
+        md.append("| run | depth | leaves | bank parameters | fetched parameters | facts seen 3–25 (anchor + fetched memory) | all facts | anchor alone, 3–25 / all | routing to the fact's leaf | held-out perplexity |\n");
+        md.append("|---|---|---|---|---|---|---|---|---|---|\n");
+        for (Point p : points) {
+            md.append(String.format(Locale.ROOT, "| %s | %d | %d | %.2fM | %.2fM | %.1f%% | %.1f%% | %.1f%% / %.1f%% | %.1f%% | %.2f |%n",
+                    p.name(), p.depth(), p.leaves(), p.bankParams() / 1e6, p.fetchedParams() / 1e6, 100 * p.tail(), 100 * p.all(),
+                    100 * p.anchorTail(), 100 * p.anchorAll(), 100 * p.routing(), p.perplexity()));
+        }
+        org.knowm.xchart.XYChart c = dev.hmem.cli.report.Charts.xy("Fetched-memory accuracy against bank size (fetched size fixed)",
+                "bank parameters (millions)", "facts known (%)");
+        List<Point> deep = points.stream().filter(p -> p.depth() > 1).sorted(java.util.Comparator.comparingDouble(Point::bankParams)).toList();
+        List<Point> flat = points.stream().filter(p -> p.depth() == 1).toList();
+        for (boolean tail : new boolean[] {true, false}) {
+            String label = tail ? "facts seen 3–25" : "all facts";
+            if (!deep.isEmpty()) {
+                c.addSeries("depth 2, " + label, deep.stream().mapToDouble(p -> p.bankParams() / 1e6).toArray(),
+                        deep.stream().mapToDouble(p -> 100 * (tail ? p.tail() : p.all())).toArray());
+            }
+            if (!flat.isEmpty()) {
+                c.addSeries("flat (depth 1), " + label, flat.stream().mapToDouble(p -> p.bankParams() / 1e6).toArray(),
+                        flat.stream().mapToDouble(p -> 100 * (tail ? p.tail() : p.all())).toArray())
+                        .setXYSeriesRenderStyle(org.knowm.xchart.XYSeries.XYSeriesRenderStyle.Scatter);
+            }
+        }
+        c.getStyler().setYAxisMin(0.0);
+        dev.hmem.cli.report.Charts.save(c, plot);
+        md.append("\n![accuracy against bank size](").append(plot.getFileName()).append(")\n");
+        BenchReport.writeSection(report, section, md.toString());
+        System.out.println(md);
         return 0;
+    }
+
+    static JsonObject stats(Path runDir) throws Exception {
+        return JsonParser.parseString(Files.readString(runDir.resolve("training.json"))).getAsJsonObject();
+    }
+
+    /** The runs as their training recorded them: sizes computed from the configuration, compute, routing. */
+    static String describe(Path run, Path dense, Evaluator.Routing routing, int probes) throws Exception {
+        JsonObject s = stats(run);
+        StringBuilder sb = new StringBuilder();
+        String k;
+        try (MemoryBank b = MemoryBank.open(run.resolve("bank"))) {
+            k = String.format(Locale.ROOT, "k=%d, depth %d", b.tree().branching(), b.tree().depth());
+        }
+        sb.append(String.format(Locale.ROOT, "- **Memory run** (`%s`): anchor %.2fM parameters; bank %.2fM parameters (%s); fetched "
+                        + "memory %.2fM parameters (%.0f%% of the anchor); %d steps, %.1fM tokens, %.2f PFLOP of training compute, "
+                        + "%.1f min on this machine.%n",
+                s.get("config").getAsString(), s.get("parameters").getAsDouble() / 1e6, s.get("bank_parameters").getAsDouble() / 1e6, k,
+                s.get("fetched_parameters").getAsDouble() / 1e6,
+                100 * s.get("fetched_parameters").getAsDouble() / s.get("parameters").getAsDouble(), s.get("steps").getAsInt(),
+                s.get("tokens").getAsDouble() / 1e6, s.get("train_flops").getAsDouble() / 1e15, s.get("seconds").getAsDouble() / 60));
+        if (dense != null) {
+            JsonObject d = stats(dense);
+            sb.append(String.format(Locale.ROOT, "- **Dense baseline**: %.2fM parameters (%.2f× the anchor), no memory; %d steps, %.1fM tokens, "
+                            + "%.2f PFLOP (%.0f%% of the memory run's), %.1f min.%n", d.get("parameters").getAsDouble() / 1e6,
+                    d.get("parameters").getAsDouble() / s.get("parameters").getAsDouble(), d.get("steps").getAsInt(),
+                    d.get("tokens").getAsDouble() / 1e6, d.get("train_flops").getAsDouble() / 1e15,
+                    100 * d.get("train_flops").getAsDouble() / s.get("train_flops").getAsDouble(), d.get("seconds").getAsDouble() / 60));
+        }
+        sb.append(String.format(Locale.ROOT, "- **Routing**: %.1f%% of the %d fact probes reach the leaf their fact's articles trained "
+                + "(%.1f%% its level-1 cluster).%n", 100 * routing.leaf(), probes, 100 * routing.level1()));
+        return sb.toString();
     }
 }

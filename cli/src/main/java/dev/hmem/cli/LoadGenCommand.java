@@ -1,9 +1,9 @@
 package dev.hmem.cli;
 
-import dev.hmem.cli.loadgen.LoadGenerator;
-import dev.hmem.cli.loadgen.LoadReport;
-import dev.hmem.cli.loadgen.PromptPool;
-import dev.hmem.cli.loadgen.Workload;
+import dev.hmem.cli.loadtest.LoadTest;
+import dev.hmem.cli.loadtest.PromptPool;
+import dev.hmem.cli.loadtest.Slo;
+import dev.hmem.cli.loadtest.Workload;
 import dev.hmem.model.memory.MemoryBank;
 import java.nio.file.Path;
 import java.util.List;
@@ -12,9 +12,9 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** Load against a running job: Poisson (or bursty) arrivals, Zipf popularity over clusters. */
+/** {@code hmem loadgen}: one open-loop step against a running job, its figures printed (`loadtest` does more). */
 @Command(name = "loadgen", mixinStandardHelpOptions = true,
-        description = "Send prompts at a target rate to a running job and report throughput, latency and cache hit rate.")
+        description = "Send prompts at a rate (Poisson, or bursty) to a running job and print throughput and latency.")
 final class LoadGenCommand implements Callable<Integer> {
     @Option(names = "--bootstrap-servers", required = true) String bootstrap;
     @Option(names = "--prompts-topic", defaultValue = "hmem-prompts") String promptsTopic;
@@ -27,7 +27,7 @@ final class LoadGenCommand implements Callable<Integer> {
     @Option(names = "--seconds", defaultValue = "60") double seconds;
     @Option(names = "--warmup", defaultValue = "10", description = "seconds excluded from the statistics") double warmup;
     @Option(names = "--max-new-tokens", defaultValue = "16") int maxNewTokens;
-    @Option(names = "--slo-ms", defaultValue = "2000", description = "latency target for goodput") double slo;
+    @Option(names = "--slo-ms", defaultValue = "2000", description = "end-to-end latency target for goodput") double slo;
     @Option(names = "--prompts", defaultValue = "2000", description = "prompts in the pool") int pool;
     @Option(names = "--seed", defaultValue = "1") long seed;
 
@@ -43,11 +43,11 @@ final class LoadGenCommand implements Callable<Integer> {
             clusters = PromptPool.each(prompts);
         }
         Workload w = new Workload(clusters, zipf, rate, cv, seed);
-        System.err.printf("%d prompts in %d clusters, %.1f requests/s (cv %.1f), Zipf s=%.2f%n", prompts.size(),
-                w.clusterCount(), rate, cv, zipf);
-        LoadReport r = LoadGenerator.run(new LoadGenerator.Options(bootstrap, promptsTopic, resultsTopic, seconds, warmup,
-                maxNewTokens, slo, 120), w);
-        System.out.println(r.format());
+        System.out.println(w.describe() + ", " + rate + " requests/s");
+        LoadTest.Run r = LoadTest.run(new LoadTest.Options(bootstrap, Map.of(), promptsTopic, resultsTopic, List.of(rate), List.of(),
+                false, seconds, warmup, 30, maxNewTokens, new Slo(Double.POSITIVE_INFINITY, Double.POSITIVE_INFINITY, slo),
+                null, null, null, "loadgen"), w);
+        System.out.print(dev.hmem.cli.loadtest.LoadTest.summary(r));
         return 0;
     }
 }

@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 @Command(name = "hmem", mixinStandardHelpOptions = true, version = "hmem 0.1.0",
         description = "Memory-augmented small language models, served on Apache Flink.",
         subcommands = {dev.hmem.cli.demo.DemoCommand.class, GenerateCommand.class, RouteCommand.class, BankCommand.class,
-                ModelCommand.class, TrainCommand.class, EvalCommand.class, LoadGenCommand.class,
+                ModelCommand.class, TrainCommand.class, EvalCommand.class, LoadGenCommand.class, LoadTestCommand.class,
                 dev.hmem.cli.cluster.ClusterCommand.class,
                 BenchCommand.class, CommandLine.HelpCommand.class})
 public final class Main {

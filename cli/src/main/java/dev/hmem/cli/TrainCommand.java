@@ -13,7 +13,7 @@ import picocli.CommandLine.Option;
 @Command(name = "train", mixinStandardHelpOptions = true,
         description = "Train an anchor and its memory bank from a named configuration (resumable).")
 final class TrainCommand implements Callable<Integer> {
-    @Option(names = "--config", defaultValue = "demo", description = "micro or demo") String config;
+    @Option(names = "--config", defaultValue = "demo", description = "micro, demo, or paper-flat, paper-s, paper-m, paper-l (the scaling study)") String config;
     @Option(names = "--out", required = true, description = "run directory (model/, bank/, corpus/, training.json)") Path out;
     @Option(names = "--seed", defaultValue = "1") long seed;
     @Option(names = "--post-hoc", description = "train memories only, on this frozen anchor directory") Path postHoc;

@@ -22,7 +22,7 @@ import picocli.CommandLine.Parameters;
 public final class ClusterCommand {
 
     /** Where hmem lives (the launcher sets hmem.home; otherwise the jar's grandparent, cli/target/..). */
-    static Path home() {
+    public static Path home() {
         String h = System.getProperty("hmem.home");
         if (h != null) return Path.of(h);
         try {

@@ -40,6 +40,9 @@ final class ClusterConfig {
         local.put("execution.checkpointing.dir", run.resolve("checkpoints").toUri().toString());
         local.put("execution.checkpointing.savepoint-dir", run.resolve("savepoints").toUri().toString());
         local.put("io.tmp.dirs", run.resolve("tmp").toString());
+        local.put("web.checkpoints.history", "200");
+        // The REST API serves metrics at most this old (default 10 s): load tests read counters per step.
+        local.put("metrics.fetcher.update-interval", "1000");
         local.put("web.upload.dir", Files.createDirectories(run.resolve("web-upload")).toString());
         local.put("web.tmpdir", Files.createDirectories(run.resolve("tmp").resolve("web")).toString());
         local.put("blob.storage.directory", Files.createDirectories(run.resolve("tmp").resolve("blobs")).toString());

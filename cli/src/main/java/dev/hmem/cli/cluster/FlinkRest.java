@@ -189,6 +189,37 @@ public final class FlinkRest {
         return out;
     }
 
+    /** The id of the job's vertex whose name contains {@code name} ("generate"). */
+    public Optional<String> vertex(String jobId, String name) throws IOException {
+        for (JsonElement v : job(jobId).getAsJsonArray("vertices")) {
+            if (v.getAsJsonObject().get("name").getAsString().contains(name)) return Optional.of(v.getAsJsonObject().get("id").getAsString());
+        }
+        return Optional.empty();
+    }
+
+    /** Names of the metrics a vertex's subtasks report. */
+    public List<String> metricNames(String jobId, String vertexId) throws IOException {
+        JsonArray a = send(HttpRequest.newBuilder(URI.create(base + "/jobs/" + jobId + "/vertices/" + vertexId + "/subtasks/metrics")).GET(),
+                "metric names").getAsJsonArray();
+        List<String> out = new java.util.ArrayList<>();
+        for (JsonElement e : a) out.add(e.getAsJsonObject().get("id").getAsString());
+        return out;
+    }
+
+    /** Each metric summed over the vertex's subtasks. */
+    public Map<String, Double> metricSums(String jobId, String vertexId, List<String> names) throws IOException {
+        Map<String, Double> out = new LinkedHashMap<>();
+        if (names.isEmpty()) return out;
+        String q = java.net.URLEncoder.encode(String.join(",", names), StandardCharsets.UTF_8);
+        JsonArray a = send(HttpRequest.newBuilder(URI.create(base + "/jobs/" + jobId + "/vertices/" + vertexId
+                + "/subtasks/metrics?agg=sum&get=" + q)).GET(), "metrics").getAsJsonArray();
+        for (JsonElement e : a) {
+            JsonObject o = e.getAsJsonObject();
+            if (o.has("sum")) out.put(o.get("id").getAsString(), o.get("sum").getAsDouble());
+        }
+        return out;
+    }
+
     /** Registered TaskManagers: id to their data port and slots. */
     public JsonArray taskManagers() throws IOException {
         return get("/taskmanagers").getAsJsonArray("taskmanagers");

@@ -42,9 +42,15 @@ public final class InferenceJob {
         env.execute("hmem inference");
     }
 
-    /** Checkpointing (exactly-once mode), max parallelism, and the options shown in the UI. */
+    /**
+     * Checkpointing (exactly-once mode), max parallelism, network flushing, and the options shown in
+     * the UI. Records are small and few (a prompt, an answer) while each costs milliseconds of model
+     * time, so network buffers are flushed per record: Flink's default (100 ms) would hold a prompt
+     * at each exchange for up to that long at low load, twice before its first token.
+     */
     public static void configure(StreamExecutionEnvironment env, InferenceOptions o) {
         env.enableCheckpointing(o.checkpointIntervalMs(), CheckpointingMode.EXACTLY_ONCE);
+        env.setBufferTimeout(o.bufferTimeoutMs());
         env.setMaxParallelism(o.serving().maxParallelism());
         env.getConfig().setGlobalJobParameters(ParameterTool.fromMap(o.asMap()));
     }

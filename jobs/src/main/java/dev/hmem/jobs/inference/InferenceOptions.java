@@ -21,7 +21,8 @@ public record InferenceOptions(
         String bootstrapServers, String promptsTopic, String resultsTopic, String deadLetterTopic, String groupId,
         String startingOffsets, boolean exactlyOnce, long checkpointIntervalMs, int sourceParallelism,
         int routeParallelism, String transactionalIdPrefix, int lingerMs, int batchBytes, String compression,
-        long transactionTimeoutMs, List<String> writerSchemas, Map<String, String> kafkaProperties, ServingConfig serving)
+        long transactionTimeoutMs, long bufferTimeoutMs, List<String> writerSchemas, Map<String, String> kafkaProperties,
+        ServingConfig serving)
         implements Serializable {
 
     /** Every flag with its default ("" = required or unset). */
@@ -37,6 +38,7 @@ public record InferenceOptions(
         d.put("starting-offsets", "committed");
         d.put("delivery", "exactly-once");
         d.put("checkpoint-interval-ms", "2000");
+        d.put("buffer-timeout-ms", "0");
         d.put("source-parallelism", "1");
         d.put("route-parallelism", "1");
         d.put("parallelism", "1");
@@ -73,7 +75,7 @@ public record InferenceOptions(
         d.put("loader-threads", "2");
         d.put("torch-threads", "1");
         d.put("route-batch", "32");
-        d.put("route-timeout-ms", "20");
+        d.put("route-timeout-ms", "5");
         d.put("routing", "affinity");
         d.put("writer-schemas", "");
         d.put("kafka-properties", "");
@@ -90,6 +92,7 @@ public record InferenceOptions(
         require(lingerMs >= 0 && batchBytes > 0, "--linger-ms >= 0 and --batch-bytes > 0 required");
         require(Set.of("none", "gzip", "snappy", "lz4", "zstd").contains(compression),
                 "--compression must be none, gzip, snappy, lz4 or zstd, got '%s'", compression);
+        require(bufferTimeoutMs >= 0, "--buffer-timeout-ms must be >= 0 (0 = send each record at once), got %s", bufferTimeoutMs);
         require(transactionTimeoutMs >= checkpointIntervalMs,
                 "--transaction-timeout-ms (%s) must exceed the checkpoint interval (%s)", transactionTimeoutMs, checkpointIntervalMs);
     }
@@ -127,7 +130,7 @@ public record InferenceOptions(
                 v.get("dead-letter-topic"), v.get("group-id"), v.get("starting-offsets"), delivery.equals("exactly-once"),
                 l(v, "checkpoint-interval-ms"), i(v, "source-parallelism"), i(v, "route-parallelism"),
                 v.get("transactional-id-prefix"), i(v, "linger-ms"), i(v, "batch-bytes"), v.get("compression"),
-                l(v, "transaction-timeout-ms"), writerSchemas(v.get("writer-schemas")),
+                l(v, "transaction-timeout-ms"), l(v, "buffer-timeout-ms"), writerSchemas(v.get("writer-schemas")),
                 kafkaProperties(v.get("kafka-properties"), p.getMultiParameter("kafka-property")), serving);
     }
 

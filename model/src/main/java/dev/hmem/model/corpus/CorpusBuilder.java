@@ -134,6 +134,13 @@ public final class CorpusBuilder {
         return new ArrayList<>(out);
     }
 
+    /** The sentences of a paragraph (split after . ; : ! ? followed by space). */
+    public static List<String> sentences(String paragraph) {
+        List<String> out = new ArrayList<>();
+        for (String s : paragraph.split("(?<=[.;:!?])\\s+")) if (!s.isBlank()) out.add(s);
+        return out.isEmpty() ? List.of(paragraph) : out;
+    }
+
     static List<String> chunks(String p, int max) {
         List<String> out = new ArrayList<>();
         StringBuilder cur = new StringBuilder();

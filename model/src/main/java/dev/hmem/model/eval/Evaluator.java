@@ -175,6 +175,12 @@ public final class Evaluator implements AutoCloseable {
         return out;
     }
 
+    /** The anchor alone, then with its fetched memory: what the scaling study compares across banks. */
+    public List<ConditionResult> evaluateMemoryAndAnchor() {
+        return List.of(evaluate(anchor, "anchor alone", e -> List.of(), seen),
+                evaluate(anchor, "anchor + fetched memory", e -> path(bank.tree().route(e)), seen));
+    }
+
     /** The memory of each fact's own training leaf: what routing could give at best. */
     private ConditionResult evaluateOracle() {
         Map<float[], MemoryPath> leafOf = new java.util.IdentityHashMap<>();

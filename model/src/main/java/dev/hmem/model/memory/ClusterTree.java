@@ -75,6 +75,14 @@ public final class ClusterTree {
         return embeddingModel;
     }
 
+    /** Nodes that exist at {@code level} (1 = the root's children): a node splits only when it has enough documents. */
+    public long nodesAt(int level) {
+        if (level == 0) return 1;
+        long n = 0;
+        for (int i = 0; i < children[level - 1].length; i++) n += children[level - 1][i];
+        return n;
+    }
+
     public int childCount(MemoryPath node) {
         return children[node.depth()][(int) node.nodeIndex(branching)];
     }

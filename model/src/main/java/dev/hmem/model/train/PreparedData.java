@@ -25,7 +25,8 @@ import java.util.Map;
  * tokenized, and every document given the leaf of a hierarchical k-means tree it trains. The tree
  * clusters <em>subjects</em> (and prose paragraphs), not single documents: a subject is embedded as
  * the mean of the MiniLM embeddings of every sentence its articles may hold, so all its articles —
- * and the questions about it, which read like its sentences — meet in one leaf.
+ * and the questions about it, which read like its sentences — meet in one leaf; a paragraph as the
+ * mean of its sentences, so a text routed on its opening lands among paragraphs like it.
  *
  * @param docTokens     per document: its tokens (beginning-of-text first) followed by end-of-text
  * @param docLeaves     per document: its leaf path
@@ -89,14 +90,21 @@ public record PreparedData(Corpus corpus, Path tokenizerDir, int vocab, int bos,
             firstSentence[s] = sentences.size();
             sentences.addAll(CorpusBuilder.subjectSentences(subjects.get(s), corpus.facts()));
         }
-        firstSentence[subjects.size()] = sentences.size();
-        sentences.addAll(proseUnit.keySet());
+        // A prose paragraph is represented the same way, by its sentences: a text routed on its first
+        // sentence then lands where paragraphs like it trained.
+        int[] firstProseSentence = new int[proseUnit.size() + 1];
+        int pu = 0;
+        for (String p : proseUnit.keySet()) {
+            firstProseSentence[pu++] = sentences.size();
+            sentences.addAll(CorpusBuilder.sentences(p));
+        }
+        firstProseSentence[pu] = sentences.size();
         List<String> probes = new ArrayList<>();
         for (Fact f : corpus.facts()) probes.add(f.probe());
         float[][] emb = embed(sentences, probes, log);
         float[][] units = new float[subjects.size() + proseUnit.size()][];
         for (int s = 0; s < subjects.size(); s++) units[s] = mean(emb, firstSentence[s], firstSentence[s + 1]);
-        for (int p = 0; p < proseUnit.size(); p++) units[subjects.size() + p] = emb[firstSentence[subjects.size()] + p];
+        for (int p = 0; p < proseUnit.size(); p++) units[subjects.size() + p] = mean(emb, firstProseSentence[p], firstProseSentence[p + 1]);
 
         log.printf("[prepare] hierarchical k-means: k=%d, depth %d over %d subjects and %d prose paragraphs%n",
                 c.branching(), c.depth(), subjects.size(), proseUnit.size());

@@ -29,10 +29,35 @@ public final class TrainConfigs {
                 128, 16, 180, 400, 3e-3, 1e-2, 0.01, 1e-3, 0.05, 1.0, 1.0 / 17, 1, 1.5, "flops", 100, seed);
     }
 
+    /**
+     * The paper's shape at small scale (PAPER.md: k=16): the demo's anchor and corpus with a bank
+     * of k=16 trees and a fixed fetched size of 128 neurons per layer. {@code paper-flat} is one
+     * level of 16 blocks of 128; {@code paper-s/m/l} are two levels (96 + 32) whose level-1 nodes
+     * are split into about 4, 8 or 16 leaves (a node is split only into children of at least
+     * {@code minLeaf} subjects), so the bank grows at the same fetched size.
+     */
+    public static TrainConfig paper(String size, long seed) {
+        TrainConfig d = demo(seed);
+        int depth = size.equals("flat") ? 1 : 2;
+        int[] neurons = depth == 1 ? new int[] {128} : new int[] {96, 32};
+        int minLeaf = switch (size) {
+            case "flat" -> 4;
+            case "s" -> 30;
+            case "m" -> 15;
+            case "l" -> 7;
+            default -> throw new IllegalArgumentException("paper size must be flat, s, m or l, got " + size);
+        };
+        return new TrainConfig("paper-" + size, d.corpus(), d.vocab(), d.hidden(), d.ffn(), d.layers(), d.heads(), d.kvHeads(),
+                d.context(), 16, depth, neurons, d.generic(), minLeaf, d.seqLen(), d.batch(), d.anchorSteps(), d.memorySteps(),
+                d.lrAnchor(), d.lrMemory(), d.wdAnchor(), d.wdMemory(), d.warmup(), d.clip(), d.genericProb(), d.rowsPerLeaf(),
+                d.denseScale(), d.denseMatch(), d.checkpointEvery(), seed);
+    }
+
     public static Map<String, TrainConfig> all(long seed) {
         Map<String, TrainConfig> m = new TreeMap<>();
         m.put("micro", micro(seed));
         m.put("demo", demo(seed));
+        for (String size : new String[] {"flat", "s", "m", "l"}) m.put("paper-" + size, paper(size, seed));
         return m;
     }
 

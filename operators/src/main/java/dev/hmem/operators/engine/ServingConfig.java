@@ -67,7 +67,7 @@ public record ServingConfig(
     /** Defaults for everything but the model and bank (tests and the demo adjust from here). */
     public static ServingConfig defaults(String modelDir, String bankDir) {
         return new ServingConfig(modelDir, bankDir, 0, 64, 1024, RecordLimits.DEFAULTS, 32, 32, 256, 2_000, 0, BatchGenerator.DEFAULT_PREFILL_MAX_DELAY_MS,
-                512L << 20, 1, 2, 1, 32, 20, true, 1, 128);
+                512L << 20, 1, 2, 1, 32, 5, true, 1, 128);
     }
 
     /** Free slots that open a batch more than half full to new prompts. */

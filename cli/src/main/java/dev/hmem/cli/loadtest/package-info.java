@@ -1,2 +1,2 @@
 /** Load generation against a running job (Poisson or bursty arrivals, Zipf popularity). */
-package dev.hmem.cli.loadgen;
+package dev.hmem.cli.loadtest;

@@ -1,4 +1,4 @@
-package dev.hmem.cli.loadgen;
+package dev.hmem.cli.loadtest;
 
 import dev.hmem.model.corpus.Corpus;
 import dev.hmem.model.corpus.Fact;

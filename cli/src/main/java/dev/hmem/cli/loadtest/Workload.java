@@ -1,4 +1,4 @@
-package dev.hmem.cli.loadgen;
+package dev.hmem.cli.loadtest;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -13,10 +13,15 @@ import java.util.Random;
  */
 public final class Workload {
 
+    /** A request's prompt and the cluster it was drawn from. */
+    public record Pick(String cluster, String prompt) {}
+
+    private final List<String> names;
     private final List<List<String>> clusters;
     private final double[] cumulative;
     private final double rate;
     private final double cv;
+    private final double zipf;
     private final Random rnd;
 
     /**
@@ -34,6 +39,7 @@ public final class Workload {
         keys.sort(null);
         java.util.Collections.shuffle(keys, rnd);
         clusters = new ArrayList<>();
+        names = keys;
         for (String k : keys) clusters.add(promptsByCluster.get(k));
         cumulative = new double[clusters.size()];
         double total = 0;
@@ -43,6 +49,14 @@ public final class Workload {
         }
         this.rate = rate;
         this.cv = cv;
+        this.zipf = zipf;
+    }
+
+    /** How the workload draws requests, for reports. */
+    public String describe() {
+        int prompts = clusters.stream().mapToInt(List::size).sum();
+        return String.format(java.util.Locale.ROOT, "%d prompts in %d clusters, Zipf s=%.2f over clusters, %s arrivals", prompts,
+                clusters.size(), zipf, Math.abs(cv - 1) < 1e-9 ? "Poisson" : String.format(java.util.Locale.ROOT, "gamma (CV %.1f)", cv));
     }
 
     public int clusterCount() {
@@ -51,14 +65,25 @@ public final class Workload {
 
     /** The next request's prompt. */
     public String nextPrompt() {
-        double u = rnd.nextDouble() * cumulative[cumulative.length - 1];
-        int i = java.util.Arrays.binarySearch(cumulative, u);
-        List<String> c = clusters.get(i >= 0 ? i : -i - 1);
-        return c.get(rnd.nextInt(c.size()));
+        return next().prompt();
     }
 
-    /** Seconds until the next arrival. */
+    /** The next request: a cluster by popularity, then a prompt of it uniformly. */
+    public synchronized Pick next() {
+        double u = rnd.nextDouble() * cumulative[cumulative.length - 1];
+        int i = java.util.Arrays.binarySearch(cumulative, u);
+        int k = i >= 0 ? i : -i - 1;
+        List<String> c = clusters.get(k);
+        return new Pick(names.get(k), c.get(rnd.nextInt(c.size())));
+    }
+
+    /** Seconds until the next arrival at the workload's own rate. */
     public double nextGap() {
+        return nextGap(rate);
+    }
+
+    /** Seconds until the next arrival at {@code rate} requests per second (mean), with the workload's burstiness. */
+    public synchronized double nextGap(double rate) {
         double mean = 1.0 / rate;
         if (Math.abs(cv - 1) < 1e-9) return -Math.log(1 - rnd.nextDouble()) * mean;
         double shape = 1 / (cv * cv);

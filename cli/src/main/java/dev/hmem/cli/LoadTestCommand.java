@@ -1,0 +1,86 @@
+package dev.hmem.cli;
+
+import dev.hmem.cli.cluster.LocalCluster;
+import dev.hmem.cli.loadtest.LoadTest;
+import dev.hmem.cli.loadtest.PromptPool;
+import dev.hmem.cli.loadtest.Slo;
+import dev.hmem.cli.loadtest.Workload;
+import dev.hmem.model.memory.MemoryBank;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code hmem loadtest}: rates, a capacity sweep or concurrencies against a running job. */
+@Command(name = "loadtest", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Throughput load test of a running job through its Kafka topics: open-loop rates (Poisson or bursty),"
+                + " a sweep that finds capacity, or closed-loop concurrencies; Zipf popularity over clusters.",
+                "Writes loadtest.json, requests.csv, summary.md and plots to --out."})
+final class LoadTestCommand implements Callable<Integer> {
+    @Option(names = "--bootstrap-servers", description = "the job's brokers (default: the local cluster's)") String bootstrap;
+    @Option(names = "--cluster-run-dir", description = "a local cluster (`hmem cluster up`): its broker and REST API")
+    Path clusterRun = Path.of(System.getProperty("user.home"), ".cache", "hmem", "cluster");
+    @Option(names = "--flink-rest", description = "the Flink REST address, for per-level cache hits and checkpoints") String flinkRest;
+    @Option(names = "--job-id", description = "the job to probe when several run") String jobId;
+    @Option(names = "--kafka-property", description = "a Kafka client property key=value (repeatable)") Map<String, String> kafka = new LinkedHashMap<>();
+    @Option(names = "--prompts-topic", defaultValue = "hmem-prompts") String promptsTopic;
+    @Option(names = "--results-topic", defaultValue = "hmem-results") String resultsTopic;
+    @Option(names = "--corpus", description = "a run's corpus directory: its fact probes are the prompts") Path corpus;
+    @Option(names = "--prompts", description = "a file of prompts, one per line (instead of --corpus)") Path promptsFile;
+    @Option(names = "--bank", description = "group prompts by the leaf they route to (popularity follows clusters)") Path bank;
+    @Option(names = "--max-prompts", defaultValue = "5000") int maxPrompts;
+    @Option(names = "--zipf", defaultValue = "1.0", description = "popularity exponent over clusters (0 = uniform)") double zipf;
+    @Option(names = "--cv", defaultValue = "1.0", description = "arrival gaps' coefficient of variation: 1 Poisson, >1 bursty (gamma)") double cv;
+    @Option(names = "--rates", split = ",", description = "open-loop steps, requests/s (e.g. 1,2,4,8)") List<Double> rates = new ArrayList<>();
+    @Option(names = "--sweep", description = "after the given rates, double the rate until it no longer keeps up, then bisect") boolean sweep;
+    @Option(names = "--concurrency", split = ",", description = "closed-loop steps: clients (e.g. 1,4,16)") List<Integer> concurrency = new ArrayList<>();
+    @Option(names = "--duration", defaultValue = "60", description = "seconds per step") double seconds;
+    @Option(names = "--warmup", defaultValue = "10", description = "seconds of each step left out of its figures") double warmup;
+    @Option(names = "--drain", defaultValue = "30", description = "seconds after a step for its last answers") double drain;
+    @Option(names = "--max-new-tokens", defaultValue = "32") int maxNewTokens;
+    @Option(names = "--slo", defaultValue = "ttft=1000,tpot=100,e2e=5000", description = "goodput target, ms") String slo;
+    @Option(names = "--seed", defaultValue = "1") long seed;
+    @Option(names = "--out", description = "output directory (default hmem-work/loadtest-<time>)") Path out;
+
+    @Override
+    public Integer call() throws Exception {
+        if (rates.isEmpty() && concurrency.isEmpty() && !sweep) throw new IllegalArgumentException("give --rates, --concurrency or --sweep");
+        if (warmup >= seconds) throw new IllegalArgumentException("--warmup must be shorter than --duration");
+        LocalCluster cluster = LocalCluster.at(clusterRun);
+        if (bootstrap == null) {
+            if (!cluster.isConfigured()) throw new IllegalArgumentException("--bootstrap-servers is needed (no local cluster in " + clusterRun + ")");
+            bootstrap = cluster.bootstrapServers();
+            if (flinkRest == null) flinkRest = cluster.rest().address();
+        }
+        List<String> prompts;
+        if (promptsFile != null) {
+            prompts = Files.readAllLines(promptsFile).stream().filter(l -> !l.isBlank()).limit(maxPrompts).toList();
+        } else if (corpus != null) {
+            prompts = PromptPool.probes(corpus, maxPrompts);
+        } else {
+            throw new IllegalArgumentException("give --corpus or --prompts");
+        }
+        Map<String, List<String>> clusters;
+        if (bank != null) {
+            try (MemoryBank b = MemoryBank.open(bank)) {
+                clusters = PromptPool.byLeaf(prompts, b.tree());
+            }
+        } else {
+            clusters = PromptPool.each(prompts);
+        }
+        Workload w = new Workload(clusters, zipf, rates.isEmpty() ? 1 : rates.get(0), cv, seed);
+        if (out == null) out = Path.of("hmem-work", "loadtest-" + System.currentTimeMillis() / 1000);
+        System.out.println(w.describe() + "; results in " + out);
+        LoadTest.Run r = LoadTest.run(new LoadTest.Options(bootstrap, kafka, promptsTopic, resultsTopic, rates, concurrency, sweep,
+                seconds, warmup, drain, maxNewTokens, Slo.parse(slo), flinkRest, jobId, out, "loadtest"), w);
+        System.out.println();
+        System.out.print(Files.readString(out.resolve("summary.md")));
+        if (!Double.isNaN(r.capacity())) System.out.printf("capacity: %.2f requests/s%n", r.capacity());
+        return 0;
+    }
+}

@@ -1,0 +1,210 @@
+package dev.hmem.cli.bench;
+
+import dev.hmem.cli.cluster.ClusterJobs;
+import dev.hmem.cli.cluster.LocalCluster;
+import dev.hmem.cli.kafka.EmbeddedKafka;
+import dev.hmem.cli.loadtest.LoadTest;
+import dev.hmem.cli.loadtest.PromptPool;
+import dev.hmem.cli.loadtest.Slo;
+import dev.hmem.cli.loadtest.Workload;
+import dev.hmem.cli.report.Charts;
+import dev.hmem.model.memory.MemoryBank;
+import dev.hmem.model.router.MiniLmEmbedder;
+import dev.hmem.model.router.Router;
+import dev.hmem.model.tokenizer.TextTokenizer;
+import dev.hmem.operators.codec.RecordLimits;
+import dev.hmem.operators.engine.ServingConfig;
+import dev.hmem.operators.records.PromptTask;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.knowm.xchart.XYChart;
+import org.knowm.xchart.style.markers.SeriesMarkers;
+
+/**
+ * Load tests as users run them, on the local multi-process cluster (broker, JobManager and two
+ * TaskManagers as separate processes; the load generator in this one): a rate sweep to capacity
+ * with latency and throughput curves; the job's throughput at saturation against its own engine
+ * alone in the same layout; the full design against the naive one; the working-set cliff (hit rate
+ * and throughput against the block-cache budget at a fixed rate); and Zipf exponents 0.6, 1.0, 1.2.
+ * Writes its section of docs/BENCHMARKS.md and the plots under docs/bench/.
+ */
+public final class ClusterBench {
+
+    /**
+     * @param work   where the benchmark model lives (created once) and the cluster runs
+     * @param model  a model directory instead of the benchmark model (with {@code bank})
+     */
+    public record Options(Path work, Path model, Path bank, Path jobJar, Path flinkHome, Path deployDir, int maxNewTokens,
+                          double stepSeconds, double warmup, int cacheMb, Path report, Path plots) {}
+
+    private final Options o;
+    private final StringBuilder md = new StringBuilder();
+
+    public ClusterBench(Options o) {
+        this.o = o;
+    }
+
+    List<String> jobArgs(LocalCluster c, String name, List<String> variant) throws Exception {
+        EmbeddedKafka.createTopics(c.bootstrapServers(), 2, name + "-prompts", name + "-results", name + "-dlq");
+        List<String> a = new ArrayList<>(List.of("--bootstrap-servers", c.bootstrapServers(),
+                "--prompts-topic", name + "-prompts", "--results-topic", name + "-results", "--dead-letter-topic", name + "-dlq",
+                "--group-id", name, "--transactional-id-prefix", name, "--model", model().toString(), "--bank", bank().toString(),
+                "--parallelism", "2", "--torch-threads", "1", "--context", "128", "--max-queued", "256",
+                "--checkpoint-interval-ms", "1000", "--starting-offsets", "latest", "--max-new-tokens", Integer.toString(o.maxNewTokens())));
+        a.addAll(variant);
+        return a;
+    }
+
+    Path model() {
+        return o.model() != null ? o.model() : BenchModel.model(o.work());
+    }
+
+    Path bank() {
+        return o.bank() != null ? o.bank() : BenchModel.bank(o.work());
+    }
+
+    static List<String> full(int cacheMb) {
+        return List.of("--max-batch", "32", "--cache-mb", Integer.toString(cacheMb), "--pinned-levels", "1", "--routing", "affinity");
+    }
+
+    static final List<String> NAIVE = List.of("--max-batch", "1", "--cache-mb", "0", "--pinned-levels", "0", "--routing", "round-robin");
+
+    public String run() throws Exception {
+        if (o.model() == null) BenchModel.ensure(o.work());
+        Files.createDirectories(o.plots());
+        List<String> prompts = BenchModel.prompts(3000);
+        Map<String, List<String>> clusters;
+        try (MemoryBank b = MemoryBank.open(bank())) {
+            clusters = PromptPool.byLeaf(prompts, b.tree());
+        }
+        ServingConfig engineCfg = ServingConfig.defaults(model().toString(), bank().toString()).withBatching(32, 32)
+                .withCache((long) o.cacheMb() << 20, 1).withThreads(1, 2).withLimits(128, o.maxNewTokens(), RecordLimits.DEFAULTS);
+        List<PromptTask> tasks = tasks(prompts, clusters, 1.0);
+        double engineTps = EngineBench.tokensPerSecond(engineCfg, tasks, 2, 20, 40);
+        System.err.printf(Locale.ROOT, "engine alone (2 engines x 1 thread): %.1f tokens/s%n", engineTps);
+
+        LocalCluster c = LocalCluster.at(o.work().resolve("cluster"));
+        c.up(new LocalCluster.Options(o.flinkHome(), o.deployDir(), 2, 1, 4096, 0, Map.of()));
+        try {
+            ClusterJobs jobs = new ClusterJobs(c, o.jobJar());
+            // 1. The full design: a rate sweep to capacity, Zipf 1.0.
+            String id = jobs.submit(jobArgs(c, "full", full(o.cacheMb())), null);
+            jobs.awaitRunning(id, Duration.ofMinutes(3));
+            LoadTest.Run sweep = load(c, "full", clusters, 1.0, List.of(1.0, 2.0), true, o.plots().resolve("sweep"));
+            double capacity = sweep.capacity();
+            double fullTps = sweep.steps().stream().mapToDouble(s -> s.outputTokensPerSecond()).max().orElse(0);
+            LoadTest.Run low = load(c, "full", clusters, 1.0, List.of(Math.max(0.2, 0.1 * capacity)), false, o.plots().resolve("low-load"));
+            Map<Double, LoadTest.Run> zipf = new LinkedHashMap<>();
+            for (double s : new double[] {0.6, 1.0, 1.2}) {
+                zipf.put(s, load(c, "full", clusters, s, List.of(0.7 * capacity), false, o.plots().resolve("zipf-" + s)));
+            }
+            c.rest().cancel(id);
+            // 2. The naive design at its saturation.
+            String naiveId = jobs.submit(jobArgs(c, "naive", NAIVE), null);
+            jobs.awaitRunning(naiveId, Duration.ofMinutes(3));
+            LoadTest.Run naive = load(c, "naive", clusters, 1.0, List.of(Math.max(1, capacity)), false, o.plots().resolve("naive"));
+            c.rest().cancel(naiveId);
+            // 3. The working-set cliff: cache budgets at a fixed rate.
+            Map<Integer, LoadTest.Run> budgets = new LinkedHashMap<>();
+            for (int mb : new int[] {16, 64, 256, 1024}) {
+                String b = jobs.submit(jobArgs(c, "cache-" + mb, full(mb)), null);
+                jobs.awaitRunning(b, Duration.ofMinutes(3));
+                budgets.put(mb, load(c, "cache-" + mb, clusters, 1.0, List.of(0.7 * capacity), false, o.plots().resolve("cache-" + mb)));
+                c.rest().cancel(b);
+            }
+            report(engineTps, capacity, fullTps, sweep, low, naive, zipf, budgets, clusters.size());
+        } finally {
+            c.down();
+        }
+        if (o.report() != null) BenchReport.writeSection(o.report(), "loadtest", md.toString());
+        return md.toString();
+    }
+
+    private LoadTest.Run load(LocalCluster c, String name, Map<String, List<String>> clusters, double zipf, List<Double> rates,
+                              boolean sweep, Path out) throws Exception {
+        Workload w = new Workload(clusters, zipf, rates.get(0), 1, 11);
+        return LoadTest.run(new LoadTest.Options(c.bootstrapServers(), Map.of(), name + "-prompts", name + "-results", rates,
+                List.of(), sweep, o.stepSeconds(), o.warmup(), 30, o.maxNewTokens(), Slo.parse("ttft=1000,tpot=200,e2e=5000"),
+                c.rest().address(), null, out, name), w);
+    }
+
+    /** The load test's prompts as the generate operator receives them: routed and tokenized. */
+    private List<PromptTask> tasks(List<String> prompts, Map<String, List<String>> clusters, double zipf) throws Exception {
+        Workload w = new Workload(clusters, zipf, 1, 1, 11);
+        List<PromptTask> out = new ArrayList<>();
+        try (MemoryBank b = MemoryBank.open(bank()); Router router = new Router(MiniLmEmbedder.load(0), b.tree());
+             TextTokenizer tok = TextTokenizer.load(model())) {
+            for (int i = 0; i < 2000; i++) {
+                String text = w.next().prompt();
+                String path = router.route(text).toString();
+                long now = System.currentTimeMillis();
+                out.add(new PromptTask("bench@" + i, "b" + i, text, null, "bench", 0, i, tok.encode(text), o.maxNewTokens(), 0, 0, 1,
+                        i, new String[0], null, false, Map.of(), now, now, path, 0));
+            }
+        }
+        return out;
+    }
+
+    private void report(double engineTps, double capacity, double fullTps, LoadTest.Run sweep, LoadTest.Run low,
+                        LoadTest.Run naive, Map<Double, LoadTest.Run> zipf, Map<Integer, LoadTest.Run> budgets, int clusters)
+            throws Exception {
+        md.append("## Load tests on the local multi-process cluster (issue 10)\n\n");
+        md.append("Machine: ").append(BenchReport.machine()).append(".\n\n");
+        md.append(String.format(Locale.ROOT, "The 31.5M reference Llama (random weights) with a random k=16, depth-3 bank of ~2.7 GiB; "
+                + "prompts are fact probes drawn Zipf over the %d leaves they route to, Poisson arrivals, %d new tokens each. "
+                + "The job runs on `./hmem cluster up`'s cluster — a Kafka broker, a JobManager and two TaskManagers, each its own "
+                + "process — with 2 generate subtasks × 1 PyTorch thread, `--max-batch 32`, a %d MiB block cache per subtask "
+                + "(level 1 pinned), exactly-once with 1 s checkpoints; the load generator runs in the benchmark's own process. "
+                + "Each step runs %.0f s, the first %.0f s excluded.%n%n", clusters, o.maxNewTokens(), o.cacheMb(), o.stepSeconds(), o.warmup()));
+        md.append("### Rate sweep (full design, Zipf 1.0)\n\n").append(dev.hmem.cli.loadtest.LoadTest.summary(sweep)).append('\n');
+        md.append(String.format(Locale.ROOT, "Capacity (highest rate that keeps up: ≥ 90%% achieved, ≤ 5%% unanswered): **%.2f requests/s**.%n%n", capacity));
+        md.append("![latency against load](bench/sweep/latency-vs-load.png) ![throughput against load](bench/sweep/throughput-vs-load.png)\n\n");
+        md.append("![TTFT distribution per step](bench/sweep/ttft-cdf.png)\n\n");
+        double naiveTps = naive.steps().get(0).outputTokensPerSecond();
+        md.append("### The job against its engine, and against the naive design\n\n");
+        md.append("| variant | output tokens/s | |\n|---|---|---|\n");
+        md.append(String.format(Locale.ROOT, "| the engine alone, 2 engines × 1 thread, the same prompts and cache budget, warm | %.1f | |%n", engineTps));
+        md.append(String.format(Locale.ROOT, "| the job at saturation (best step of the sweep) | %.1f | **%.0f%%** of the engine (target ≥ 80%%) |%n",
+                fullTps, 100 * fullTps / engineTps));
+        md.append(String.format(Locale.ROOT, "| the naive job (round-robin, no cache, batch 1) at %.2f requests/s | %.1f | full design **%.1f×** naive (target ≥ 5×) |%n%n",
+                naive.steps().get(0).offeredRate(), naiveTps, fullTps / naiveTps));
+        md.append("### Low load (10% of capacity)\n\n").append(dev.hmem.cli.loadtest.LoadTest.summary(low)).append('\n');
+        md.append("### Zipf exponent (70% of capacity)\n\n| Zipf s | achieved req/s | output tok/s | TTFT p50 / p99 ms | hit rate (per level) |\n|---|---|---|---|---|\n");
+        for (Map.Entry<Double, LoadTest.Run> e : zipf.entrySet()) {
+            var s = e.getValue().steps().get(0);
+            md.append(String.format(Locale.ROOT, "| %.1f | %.2f | %.1f | %.0f / %.0f | %.1f%% %s |%n", e.getKey(), s.achievedRate(),
+                    s.outputTokensPerSecond(), s.latency().get("ttft").p50(), s.latency().get("ttft").p99(), 100 * s.hitRate(), s.hitRateByLevel()));
+        }
+        md.append("\n### The working-set cliff (70% of capacity, Zipf 1.0)\n\n| cache budget per subtask (MiB) | share of the bank | achieved req/s | output tok/s | TTFT p99 ms | hit rate, all levels | per level |\n|---|---|---|---|---|---|---|\n");
+        double bankMib;
+        try (MemoryBank b = MemoryBank.open(bank())) {
+            bankMib = b.manifest().bankParameters() * 4.0 / (1 << 20);
+        }
+        double[] x = new double[budgets.size()], hit = new double[budgets.size()], tps = new double[budgets.size()];
+        int i = 0;
+        for (Map.Entry<Integer, LoadTest.Run> e : budgets.entrySet()) {
+            var s = e.getValue().steps().get(0);
+            md.append(String.format(Locale.ROOT, "| %d | %.1f%% | %.2f | %.1f | %.0f | %.1f%% | %s |%n", e.getKey(), 100 * e.getKey() / bankMib,
+                    s.achievedRate(), s.outputTokensPerSecond(), s.latency().get("ttft").p99(), 100 * s.hitRate(), s.hitRateByLevel()));
+            x[i] = e.getKey();
+            hit[i] = 100 * s.hitRate();
+            tps[i++] = s.outputTokensPerSecond();
+        }
+        XYChart c = Charts.xy("The working-set cliff: block cache budget at a fixed rate", "cache budget per subtask (MiB)", "");
+        c.getStyler().setXAxisLogarithmic(true);
+        c.addSeries("hit rate, all levels (%)", x, hit).setMarker(SeriesMarkers.CIRCLE);
+        double maxTps = java.util.Arrays.stream(tps).max().orElse(1);
+        double[] rel = java.util.Arrays.stream(tps).map(v -> 100 * v / maxTps).toArray();
+        c.addSeries("output tokens/s (% of the best)", x, rel).setMarker(SeriesMarkers.SQUARE);
+        Charts.save(c, o.plots().resolve("cache-cliff.png"));
+        md.append("\n![the working-set cliff](bench/cache-cliff.png)\n\n");
+        md.append("Reproduce: `./hmem bench cluster` (about 30 minutes; the first run builds the model and bank under ~/.cache/hmem/bench). "
+                + "Per-step tables, per-request CSVs and plots of every part are under `docs/bench/`.\n");
+    }
+}

@@ -1,0 +1,84 @@
+package dev.hmem.cli.bench;
+
+import ai.djl.engine.Engine;
+import ai.djl.pytorch.jni.JniUtils;
+import dev.hmem.model.Progress;
+import dev.hmem.model.anchor.Anchor;
+import dev.hmem.model.memory.MemoryBank;
+import dev.hmem.operators.engine.EngineMetrics;
+import dev.hmem.operators.engine.GenerationEngine;
+import dev.hmem.operators.engine.ServingConfig;
+import dev.hmem.operators.memory.BankStores;
+import dev.hmem.operators.records.PromptTask;
+import dev.hmem.operators.records.ResultRecord;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The job's generation engine alone, in the job's layout: one engine per generate subtask, each
+ * with its own anchor copy, block cache and one PyTorch thread, all running at once, their queues
+ * kept full with the load test's prompts (already routed and tokenized, as they reach the generate
+ * operator). What the streaming job would deliver if Flink, Kafka and routing cost nothing: the
+ * reference its throughput is measured against.
+ */
+final class EngineBench {
+
+    private EngineBench() {}
+
+    /** Output tokens per second of {@code engines} engines over {@code seconds}, after {@code warmup} seconds. */
+    static double tokensPerSecond(ServingConfig cfg, List<PromptTask> tasks, int engines, double warmup, double seconds)
+            throws Exception {
+        Engine.getEngine("PyTorch");
+        JniUtils.setNumThreads(cfg.torchThreads());
+        AtomicLong tokens = new AtomicLong();
+        AtomicInteger next = new AtomicInteger();
+        List<GenerationEngine> running = new ArrayList<>();
+        List<AutoCloseable> owned = new ArrayList<>();
+        try {
+            for (int e = 0; e < engines; e++) {
+                Anchor anchor = Anchor.load(java.nio.file.Path.of(cfg.modelDir()));
+                owned.add(anchor);
+                MemoryBank bank = cfg.bankDir() == null ? null : BankStores.open(cfg.bankDir());
+                if (bank != null) owned.add(bank);
+                GenerationEngine[] self = new GenerationEngine[1];
+                GenerationEngine engine = new GenerationEngine(cfg, bank, anchor, EngineMetrics.NONE, new GenerationEngine.Listener() {
+                    @Override
+                    public void result(String uid, ResultRecord r) {
+                        tokens.addAndGet(r.tokenIds().length);
+                        self[0].submit(tasks.get(Math.floorMod(next.getAndIncrement(), tasks.size())));  // keep the queue full
+                    }
+
+                    @Override
+                    public void poisoned(PromptTask t, String error) {
+                        self[0].submit(tasks.get(Math.floorMod(next.getAndIncrement(), tasks.size())));
+                    }
+
+                    @Override
+                    public void failed(Throwable cause) {
+                        cause.printStackTrace();
+                    }
+                }, "bench-engine-" + e);
+                self[0] = engine;
+                running.add(engine);
+            }
+            for (GenerationEngine e : running) {
+                e.start();
+                for (int i = 0; i < cfg.maxQueued(); i++) e.submit(tasks.get(Math.floorMod(next.getAndIncrement(), tasks.size())));
+            }
+            Progress p = Progress.of("engine alone", (long) Math.ceil(warmup + seconds), "s");
+            Thread.sleep((long) (warmup * 1000));
+            p.advance((long) warmup);
+            long t0 = System.nanoTime(), n0 = tokens.get();
+            for (int s = 0; s < (int) seconds; s++) {
+                Thread.sleep(1000);
+                p.advance(1, String.format(java.util.Locale.ROOT, "%.0f tokens/s", (tokens.get() - n0) / ((System.nanoTime() - t0) / 1e9)));
+            }
+            return (tokens.get() - n0) / ((System.nanoTime() - t0) / 1e9);
+        } finally {
+            for (GenerationEngine e : running) e.close();
+            for (AutoCloseable c : owned) c.close();
+        }
+    }
+}

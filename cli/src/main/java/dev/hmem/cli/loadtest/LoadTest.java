@@ -1,0 +1,128 @@
+package dev.hmem.cli.loadtest;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+
+/**
+ * A throughput load test of a running job through its Kafka topics, in the manner of vLLM's
+ * {@code bench serve} and GuideLLM: a list of open-loop rates (Poisson, or gamma-distributed gaps
+ * for burstiness), a capacity sweep, or a list of closed-loop concurrencies; Zipf popularity over
+ * the clusters the prompts route to; warm-up excluded; every step's figures, per-request CSV,
+ * a markdown summary and plots written to one directory.
+ */
+public final class LoadTest {
+
+    /**
+     * @param rates        open-loop steps (requests/s); empty with no concurrencies = sweep
+     * @param concurrencies closed-loop steps (clients)
+     * @param flinkRest    the cluster's REST address, for per-level cache hits and checkpoints; null = none
+     */
+    public record Options(String bootstrap, Map<String, String> kafkaProperties, String promptsTopic, String resultsTopic,
+                          List<Double> rates, List<Integer> concurrencies, boolean sweep, double seconds, double warmup,
+                          double drain, int maxNewTokens, Slo slo, String flinkRest, String jobId, Path out, String label) {}
+
+    /** What a run produced. */
+    public record Run(List<StepStats> steps, List<StepRunner.Result> results, double capacity) {}
+
+    private LoadTest() {}
+
+    public static Run run(Options o, Workload w) throws Exception {
+        FlinkProbe probe = o.flinkRest() == null ? null : FlinkProbe.connect(o.flinkRest(), o.jobId());
+        Properties pp = new Properties();
+        pp.putAll(o.kafkaProperties());
+        pp.put("bootstrap.servers", o.bootstrap());
+        pp.put("linger.ms", "0");
+        pp.put("enable.idempotence", "true");
+        List<StepStats> stats = new ArrayList<>();
+        List<StepRunner.Result> results = new ArrayList<>();
+        double capacity = Double.NaN;
+        try (ResultListener listener = new ResultListener(o.bootstrap(), o.resultsTopic(), o.kafkaProperties());
+             KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(pp, new ByteArraySerializer(), new ByteArraySerializer())) {
+            StepRunner runner = new StepRunner(producer, listener, o.promptsTopic(), o.maxNewTokens(), o.drain());
+            List<StepRunner.Step> steps = new ArrayList<>();
+            for (double r : o.rates()) steps.add(new StepRunner.Step(String.format(Locale.ROOT, "rate-%.2f", r), r, 0, o.seconds(), o.warmup()));
+            for (int c : o.concurrencies()) steps.add(new StepRunner.Step("clients-" + c, 0, c, o.seconds(), o.warmup()));
+            for (StepRunner.Step s : steps) step(runner, s, w, o, probe, stats, results);
+            if (o.sweep()) capacity = sweep(runner, w, o, probe, stats, results);
+        }
+        stats.sort(java.util.Comparator.comparingDouble((StepStats s) -> s.concurrency()).thenComparingDouble(StepStats::offeredRate));
+        if (o.out() != null) {
+            Map<String, Object> config = new LinkedHashMap<>();
+            config.put("label", o.label());
+            config.put("bootstrap_servers", o.bootstrap());
+            config.put("prompts_topic", o.promptsTopic());
+            config.put("step_seconds", o.seconds());
+            config.put("warmup_seconds", o.warmup());
+            config.put("max_new_tokens", o.maxNewTokens());
+            config.put("slo", o.slo().toString());
+            config.put("workload", w.describe());
+            if (!Double.isNaN(capacity)) config.put("capacity_requests_per_second", capacity);
+            LoadTestReport.write(o.out(), config, stats, results);
+            LoadTestPlots.latencyVsLoad(stats, o.out().resolve("latency-vs-load.png"));
+            LoadTestPlots.throughputVsLoad(stats, o.out().resolve("throughput-vs-load.png"));
+            LoadTestPlots.ttftCdf(results, o.out().resolve("ttft-cdf.png"));
+        }
+        return new Run(stats, results, capacity);
+    }
+
+    private static StepStats step(StepRunner runner, StepRunner.Step s, Workload w, Options o, FlinkProbe probe,
+                                  List<StepStats> stats, List<StepRunner.Result> results) throws Exception {
+        // The cache counters of the warm-up are not the step's: the first snapshot is taken when it ends.
+        java.util.concurrent.CompletableFuture<Map<String, Double>> before = probe == null ? null
+                : java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                    try {
+                        return probe.cacheCounters();
+                    } catch (Exception e) {
+                        System.err.println("per-level cache figures unavailable: " + e);
+                        return null;
+                    }
+                }, java.util.concurrent.CompletableFuture.delayedExecutor((long) (s.warmupSeconds() * 1000),
+                        java.util.concurrent.TimeUnit.MILLISECONDS));
+        StepRunner.Result r = runner.run(s, w);
+        Map<String, Double> levels = Map.of(), checkpoints = Map.of();
+        if (probe != null) {
+            Map<String, Double> b = before.join();
+            if (b != null) levels = FlinkProbe.hitRates(b, probe.cacheCounters());
+            checkpoints = probe.checkpoints(r.startEpochMs() + (long) (s.warmupSeconds() * 1000), r.endEpochMs());
+        }
+        StepStats st = StepStats.of(r, o.slo(), levels, checkpoints);
+        stats.add(st);
+        results.add(r);
+        return st;
+    }
+
+    /** The run's table (as summary.md has it), for a terminal. */
+    public static String summary(Run r) {
+        return LoadTestReport.markdown(Map.of("slo", r.steps().isEmpty() ? "" : "see --slo"), r.steps());
+    }
+
+    /** A step keeps up when it achieves 90% of the offered rate and answers 95% of its requests in time. */
+    static boolean keepsUp(StepStats s) {
+        return s.achievedRate() >= 0.9 * s.offeredRate() && s.unanswered() <= 0.05 * Math.max(1, s.measured());
+    }
+
+    /** Doubles the rate until a step no longer keeps up, then bisects twice; returns the highest rate that kept up. */
+    private static double sweep(StepRunner runner, Workload w, Options o, FlinkProbe probe, List<StepStats> stats,
+                                List<StepRunner.Result> results) throws Exception {
+        double good = 0, bad = Double.NaN, rate = o.rates().isEmpty() ? 1 : o.rates().get(o.rates().size() - 1) * 2;
+        for (int i = 0; i < 12 && Double.isNaN(bad); i++, rate *= 2) {
+            StepStats s = step(runner, new StepRunner.Step(String.format(Locale.ROOT, "sweep-%.2f", rate), rate, 0, o.seconds(), o.warmup()),
+                    w, o, probe, stats, results);
+            if (keepsUp(s)) good = rate; else bad = rate;
+        }
+        for (int i = 0; i < 2 && !Double.isNaN(bad); i++) {
+            double mid = (good + bad) / 2;
+            StepStats s = step(runner, new StepRunner.Step(String.format(Locale.ROOT, "sweep-%.2f", mid), mid, 0, o.seconds(), o.warmup()),
+                    w, o, probe, stats, results);
+            if (keepsUp(s)) good = mid; else bad = mid;
+        }
+        return good;
+    }
+}

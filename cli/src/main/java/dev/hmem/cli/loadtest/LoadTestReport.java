@@ -1,0 +1,68 @@
+package dev.hmem.cli.loadtest;
+
+import com.google.gson.GsonBuilder;
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * A load test's output: {@code loadtest.json} (the configuration and every step's figures),
+ * {@code requests.csv} (one line per measured request), {@code summary.md} (the table a capacity
+ * planner reads) and the plots ({@link LoadTestPlots}).
+ */
+final class LoadTestReport {
+
+    private LoadTestReport() {}
+
+    static void write(Path dir, Map<String, Object> config, List<StepStats> steps, List<StepRunner.Result> results) throws IOException {
+        Files.createDirectories(dir);
+        Map<String, Object> json = new LinkedHashMap<>();
+        json.put("config", config);
+        json.put("steps", steps);
+        Files.writeString(dir.resolve("loadtest.json"), new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues()
+                .create().toJson(json));
+        try (BufferedWriter w = Files.newBufferedWriter(dir.resolve("requests.csv"), StandardCharsets.UTF_8)) {
+            w.write("step," + RequestOutcome.CSV_HEADER);
+            w.newLine();
+            for (StepRunner.Result r : results) {
+                for (RequestOutcome o : r.requests()) {
+                    w.write(r.step().label() + "," + o.csv());
+                    w.newLine();
+                }
+            }
+        }
+        Files.writeString(dir.resolve("summary.md"), markdown(config, steps));
+    }
+
+    static String markdown(Map<String, Object> config, List<StepStats> steps) {
+        StringBuilder sb = new StringBuilder();
+        sb.append("| step | offered | achieved req/s | output tok/s | goodput req/s | TTFT p50 / p90 / p99 ms | TPOT p50 / p99 ms"
+                + " | e2e p50 / p99 ms | queue p50 / p99 ms | commit delay p50 ms | hit rate (per level) | errors | unanswered |\n");
+        sb.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+        for (StepStats s : steps) {
+            var t = s.latency().get("ttft");
+            var p = s.latency().get("tpot");
+            var e = s.latency().get("e2e");
+            var q = s.latency().get("queue");
+            var c = s.latency().get("commit_delay");
+            String offered = s.concurrency() > 0 ? s.concurrency() + " clients" : String.format(Locale.ROOT, "%.2f req/s", s.offeredRate());
+            StringBuilder levels = new StringBuilder();
+            s.hitRateByLevel().forEach((l, v) -> levels.append(levels.length() == 0 ? "" : ", ").append("L").append(l)
+                    .append(String.format(Locale.ROOT, " %.0f%%", 100 * v)));
+            sb.append(String.format(Locale.ROOT, "| %s | %s | %.2f | %.1f | %.2f | %.0f / %.0f / %.0f | %.1f / %.1f | %.0f / %.0f | %.0f / %.0f"
+                            + " | %.0f | %.1f%%%s | %d | %d |%n", s.label(), offered, s.achievedRate(), s.outputTokensPerSecond(),
+                    s.goodput(), t.p50(), t.p90(), t.p99(), p.p50(), p.p99(), e.p50(), e.p99(), q.p50(), q.p99(), c.p50(),
+                    100 * s.hitRate(), levels.length() == 0 ? "" : " (" + levels + ")", s.errors(), s.unanswered()));
+        }
+        sb.append("\nSLO for goodput: ").append(config.get("slo")).append(". TTFT counts from the request's creation to its first token;"
+                + " e2e is what the client waited, the checkpoint commit of exactly-once delivery included (reported on its own as"
+                + " the commit delay).\n");
+        return sb.toString();
+    }
+}

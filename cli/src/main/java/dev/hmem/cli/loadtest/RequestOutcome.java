@@ -1,0 +1,51 @@
+package dev.hmem.cli.loadtest;
+
+import dev.hmem.schemas.GenerationResult;
+import java.util.Locale;
+
+/**
+ * One request of a load test as the client saw it and as the job timed it. Times are
+ * milliseconds; {@code e2eMs} is what the client waited (send to committed result, the checkpoint
+ * commit included), {@code producedMs} what the job took (created to completed), and their
+ * difference the delay exactly-once delivery adds. Time to first token is counted from creation
+ * (client clock) to the first generated token: the job's end-to-end time less its decoding after
+ * the first token.
+ *
+ * @param cluster the leaf the prompt routes to (its popularity class)
+ * @param sentMs  when it was sent, milliseconds since the step began
+ */
+public record RequestOutcome(String id, String cluster, double sentMs, boolean answered, boolean ok, String finishReason,
+                             int outputTokens, double e2eMs, double producedMs, double ttftMs, double tpotMs, double queueMs,
+                             int cacheHits, int cacheMisses, String memoryPath) {
+
+    public static RequestOutcome unanswered(String id, String cluster, double sentMs) {
+        return new RequestOutcome(id, cluster, sentMs, false, false, "", 0, Double.NaN, Double.NaN, Double.NaN, Double.NaN,
+                Double.NaN, 0, 0, "");
+    }
+
+    /** From a result read {@code receivedMs} after it was sent at {@code sentEpochMs}. */
+    public static RequestOutcome of(String id, String cluster, double sentMs, GenerationResult g, double clientE2eMs) {
+        var t = g.getTimings();
+        boolean ok = g.getError() == null;
+        double produced = t == null ? Double.NaN : t.getEndToEndMs();
+        double decodeAfterFirst = t == null ? 0 : Math.max(0, t.getGenerateMs() - t.getTimeToFirstTokenMs());
+        double ttft = produced - decodeAfterFirst;
+        double tpot = g.getCompletionTokens() > 1 ? decodeAfterFirst / (g.getCompletionTokens() - 1) : Double.NaN;
+        return new RequestOutcome(id, cluster, sentMs, true, ok, g.getFinishReason(), g.getCompletionTokens(), clientE2eMs,
+                produced, ttft, tpot, t == null ? Double.NaN : t.getQueueMs(), g.getCacheHits(), g.getCacheMisses(),
+                g.getMemoryPath());
+    }
+
+    public double commitDelayMs() {
+        return e2eMs - producedMs;
+    }
+
+    static final String CSV_HEADER = "id,cluster,sent_ms,answered,ok,finish_reason,output_tokens,e2e_ms,produced_ms,ttft_ms,"
+            + "tpot_ms,queue_ms,commit_delay_ms,cache_hits,cache_misses,memory_path";
+
+    String csv() {
+        return String.format(Locale.ROOT, "%s,%s,%.1f,%b,%b,%s,%d,%.2f,%.2f,%.2f,%.3f,%.2f,%.2f,%d,%d,%s", id, cluster, sentMs,
+                answered, ok, finishReason, outputTokens, e2eMs, producedMs, ttftMs, tpotMs, queueMs, commitDelayMs(),
+                cacheHits, cacheMisses, memoryPath);
+    }
+}

@@ -1,0 +1,80 @@
+package dev.hmem.cli.loadtest;
+
+import dev.hmem.operators.codec.ResultCodec;
+import dev.hmem.schemas.GenerationResult;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+
+/**
+ * The results topic as a client reads it (read_committed, from its end when the listener starts),
+ * handing each awaited request its result. Results of requests nobody awaits (other clients') are
+ * skipped.
+ */
+final class ResultListener implements AutoCloseable {
+
+    /** A result and when it arrived (System.nanoTime). */
+    record Arrival(GenerationResult result, long nanos) {}
+
+    private final Map<String, CompletableFuture<Arrival>> awaited = new ConcurrentHashMap<>();
+    private final Thread thread;
+    private volatile boolean running = true;
+
+    ResultListener(String bootstrap, String topic, Map<String, String> clientProperties) {
+        Properties p = new Properties();
+        p.putAll(clientProperties);
+        p.put("bootstrap.servers", bootstrap);
+        p.put("isolation.level", "read_committed");
+        p.put("enable.auto.commit", "false");
+        KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        List<TopicPartition> parts = new ArrayList<>();
+        c.partitionsFor(topic).forEach(info -> parts.add(new TopicPartition(info.topic(), info.partition())));
+        c.assign(parts);
+        c.seekToEnd(parts);
+        for (TopicPartition tp : parts) c.position(tp);  // resolve the end now, before anything is sent
+        thread = new Thread(() -> {
+            try (c) {
+                while (running) {
+                    for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(50))) {
+                        long now = System.nanoTime();
+                        GenerationResult g;
+                        try {
+                            g = ResultCodec.decodeResult(r.value());
+                        } catch (IllegalArgumentException notOurs) {
+                            continue;
+                        }
+                        CompletableFuture<Arrival> f = awaited.remove(g.getId());
+                        if (f != null) f.complete(new Arrival(g, now));
+                    }
+                }
+            }
+        }, "loadtest-results");
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    /** Registers interest in {@code id}'s result before it is sent. */
+    CompletableFuture<Arrival> await(String id) {
+        CompletableFuture<Arrival> f = new CompletableFuture<>();
+        awaited.put(id, f);
+        return f;
+    }
+
+    void forget(String id) {
+        awaited.remove(id);
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        running = false;
+        thread.join(5_000);
+    }
+}

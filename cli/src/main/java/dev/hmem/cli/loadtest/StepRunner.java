@@ -1,0 +1,155 @@
+package dev.hmem.cli.loadtest;
+
+import dev.hmem.model.Progress;
+import dev.hmem.operators.codec.PromptCodec;
+import dev.hmem.schemas.PromptRequest;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+
+/**
+ * Runs one step of a load test: open loop (arrivals at a rate, whatever the server does — a slow
+ * server meets a growing queue, as it would in production) or closed loop (a fixed number of
+ * clients, each sending its next request when the last is answered). Requests sent during the
+ * warm-up are excluded from the statistics; after the step, outstanding requests get a drain
+ * period to be answered before they count as unanswered.
+ */
+final class StepRunner {
+
+    /**
+     * @param rate        offered requests per second (open loop), or 0
+     * @param concurrency clients (closed loop), or 0
+     */
+    record Step(String label, double rate, int concurrency, double seconds, double warmupSeconds) {
+        boolean openLoop() {
+            return concurrency == 0;
+        }
+    }
+
+    /** What a step produced: the measured requests, and what arrived within the measurement window. */
+    record Result(Step step, List<RequestOutcome> requests, int sent, double windowSeconds, int arrivedInWindow,
+                  long tokensInWindow, long startEpochMs, long endEpochMs) {}
+
+    private record Pending(String id, String cluster, long sentNanos, CompletableFuture<ResultListener.Arrival> answer) {}
+
+    private final KafkaProducer<byte[], byte[]> producer;
+    private final ResultListener listener;
+    private final String topic;
+    private final int maxNewTokens;
+    private final double drainSeconds;
+    private final AtomicInteger counter = new AtomicInteger();
+    private final String runId = "lt" + Long.toString(System.currentTimeMillis(), 36);
+
+    StepRunner(KafkaProducer<byte[], byte[]> producer, ResultListener listener, String topic, int maxNewTokens, double drainSeconds) {
+        this.producer = producer;
+        this.listener = listener;
+        this.topic = topic;
+        this.maxNewTokens = maxNewTokens;
+        this.drainSeconds = drainSeconds;
+    }
+
+    private Pending send(Workload.Pick pick, String step) {
+        String id = runId + "-" + step + "-" + counter.getAndIncrement();
+        CompletableFuture<ResultListener.Arrival> f = listener.await(id);
+        PromptRequest p = PromptRequest.newBuilder().setId(id).setText(pick.prompt()).setMaxNewTokens(maxNewTokens)
+                .setCreatedAt(Instant.now()).build();
+        long now = System.nanoTime();
+        producer.send(new ProducerRecord<>(topic, id.getBytes(StandardCharsets.UTF_8), PromptCodec.encode(p)));
+        return new Pending(id, pick.cluster(), now, f);
+    }
+
+    Result run(Step s, Workload w) throws Exception {
+        List<Pending> all = java.util.Collections.synchronizedList(new ArrayList<>());
+        long start = System.nanoTime(), warmEnd = start + (long) (s.warmupSeconds() * 1e9), end = start + (long) (s.seconds() * 1e9);
+        long startEpoch = System.currentTimeMillis();
+        Progress progress = Progress.of(s.label(), (long) Math.ceil(s.seconds()), "s");
+        if (s.openLoop()) {
+            double next = 0;
+            long lastTick = start;
+            while (true) {
+                long at = start + (long) (next * 1e9);
+                if (at >= end) break;
+                long wait = at - System.nanoTime();
+                if (wait > 0) TimeUnit.NANOSECONDS.sleep(wait);
+                all.add(send(w.next(), s.label()));
+                next += w.nextGap(s.rate());
+                lastTick = tick(progress, lastTick, all);
+            }
+        } else {
+            List<Thread> clients = new ArrayList<>();
+            for (int c = 0; c < s.concurrency(); c++) {
+                Thread t = new Thread(() -> {
+                    while (System.nanoTime() < end) {
+                        Pending p = send(w.next(), s.label());
+                        all.add(p);
+                        try {
+                            p.answer().get(Math.max(1, end - System.nanoTime()) + (long) (drainSeconds * 1e9), TimeUnit.NANOSECONDS);
+                        } catch (Exception timeoutOrInterrupt) {
+                            return;
+                        }
+                    }
+                }, "loadtest-client-" + c);
+                t.setDaemon(true);
+                t.start();
+                clients.add(t);
+            }
+            long lastTick = start;
+            while (System.nanoTime() < end) {
+                Thread.sleep(200);
+                lastTick = tick(progress, lastTick, all);
+            }
+            for (Thread t : clients) t.join(TimeUnit.SECONDS.toMillis((long) drainSeconds + 5));
+        }
+        producer.flush();
+        long endEpoch = System.currentTimeMillis();
+        // Drain: requests already sent get a grace period to be answered.
+        long drainUntil = System.nanoTime() + (long) (drainSeconds * 1e9);
+        List<Pending> sent;
+        synchronized (all) {
+            sent = new ArrayList<>(all);
+        }
+        for (Pending p : sent) {
+            long left = drainUntil - System.nanoTime();
+            if (left <= 0) break;
+            try {
+                p.answer().get(left, TimeUnit.NANOSECONDS);
+            } catch (java.util.concurrent.TimeoutException late) {
+                break;
+            }
+        }
+        List<RequestOutcome> measured = new ArrayList<>();
+        int arrivedInWindow = 0;
+        long tokens = 0;
+        for (Pending p : sent) {
+            ResultListener.Arrival a = p.answer().getNow(null);
+            if (a == null) listener.forget(p.id());
+            if (a != null && a.nanos() >= warmEnd && a.nanos() <= end) {
+                arrivedInWindow++;
+                tokens += a.result().getCompletionTokens();
+            }
+            if (p.sentNanos() < warmEnd) continue;
+            double sentMs = (p.sentNanos() - start) / 1e6;
+            measured.add(a == null ? RequestOutcome.unanswered(p.id(), p.cluster(), sentMs)
+                    : RequestOutcome.of(p.id(), p.cluster(), sentMs, a.result(), (a.nanos() - p.sentNanos()) / 1e6));
+        }
+        return new Result(s, measured, sent.size(), (end - warmEnd) / 1e9, arrivedInWindow, tokens, startEpoch, endEpoch);
+    }
+
+    private static long tick(Progress progress, long lastTick, List<Pending> all) {
+        long now = System.nanoTime();
+        if (now - lastTick < 1_000_000_000L) return lastTick;
+        int answered = 0, sent;
+        synchronized (all) {
+            sent = all.size();
+            for (Pending p : all) if (p.answer().isDone()) answered++;
+        }
+        progress.advance((now - lastTick) / 1_000_000_000L, answered + "/" + sent + " answered");
+        return lastTick + ((now - lastTick) / 1_000_000_000L) * 1_000_000_000L;
+    }
+}

@@ -1,0 +1,2 @@
+/** Reports and plots: the evaluation's tables and figures, the plotting style shared by the benchmarks. */
+package dev.hmem.cli.report;
