@@ -48,6 +48,9 @@ final class GenerateCommand implements Callable<Integer> {
     @Mixin SamplingOptions sampling;
     @Option(names = "--json", description = "print JSON (text, token ids, path, timings)") boolean json;
     @Option(names = "--threads", defaultValue = "0", description = "PyTorch threads (0 = sized per batch)") int threads;
+    @Option(names = "--java-decode", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "decode small batches on the Java SIMD path (default); --no-java-decode uses PyTorch only")
+    boolean javaDecode;
 
     @Override
     public Integer call() throws Exception {
@@ -67,7 +70,11 @@ final class GenerateCommand implements Callable<Integer> {
             double routeMs = (System.nanoTime() - r0) / 1e6;
             try (BatchGenerator g = new BatchGenerator(anchor.transformer(), anchor.tokenizer()::decode,
                     Math.max(1, prompts.size()), anchor.config().maxPositions(), 4096)) {
-                if (threads == 0) g.autoThreads(Runtime.getRuntime().availableProcessors());
+                int cores = threads == 0 ? Runtime.getRuntime().availableProcessors() : threads;
+                if (threads == 0) g.autoThreads(cores);
+                if (javaDecode && dev.hmem.model.anchor.JavaDecoder.available()) {
+                    g.javaDecode(anchor.transformer().javaDecoder(cores), BatchGenerator.DEFAULT_JAVA_DECODE_ROWS);
+                }
                 double memMs = 0;
                 for (int i = 0; i < prompts.size(); i++) {
                     long m0 = System.nanoTime();

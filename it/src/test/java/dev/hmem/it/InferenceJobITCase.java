@@ -165,7 +165,9 @@ class InferenceJobITCase {
                 if (!path.equals("none")) {
                     for (BlockId id : b.blocksFor(MemoryPath.parse(path))) blocks.add(b.load(id, m).retain());
                 }
-                try (BatchGenerator g = new BatchGenerator(a.transformer(), a.tokenizer()::decode, 1, 128, 512)) {
+                try (BatchGenerator g = new BatchGenerator(a.transformer(), a.tokenizer()::decode, 1, 128, 512)
+                        // as the job decodes small batches
+                        .javaDecode(a.transformer().javaDecoder(1), BatchGenerator.DEFAULT_JAVA_DECODE_ROWS)) {
                     g.submit(new GenerationRequest("x", a.tokenizer().encode(p.getText()), SamplingParams.greedy(10),
                             blocks, path));
                     Completion c = null;

@@ -49,7 +49,9 @@ final class OfflineAnswers implements AutoCloseable {
         if (!path.equals("none")) {
             for (BlockId id : bank.blocksFor(MemoryPath.parse(path))) blocks.add(bank.load(id, manager).retain());
         }
-        try (BatchGenerator g = new BatchGenerator(anchor.transformer(), anchor.tokenizer()::decode, 1, 128, 512)) {
+        try (BatchGenerator g = new BatchGenerator(anchor.transformer(), anchor.tokenizer()::decode, 1, 128, 512)
+                        // as the job decodes small batches
+                        .javaDecode(anchor.transformer().javaDecoder(1), BatchGenerator.DEFAULT_JAVA_DECODE_ROWS)) {
             g.submit(new GenerationRequest("x", anchor.tokenizer().encode(text), SamplingParams.greedy(maxNewTokens), blocks, path));
             Completion c = null;
             while (!g.isIdle()) for (Completion done : g.step()) c = done;

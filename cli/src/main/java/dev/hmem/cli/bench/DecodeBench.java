@@ -79,17 +79,24 @@ public final class DecodeBench {
             }
             String[] scenarios = {"anchor", "memory", "mixed8", "leaves", "percore-anchor", "percore-leaves"};
             int cores = Runtime.getRuntime().availableProcessors();
+            List<String> runs = new ArrayList<>();
+            for (int b : o.batches) {
+                for (String s : scenarios) {
+                    if ((s.equals("mixed8") || s.equals("leaves")) && b < 8) continue;
+                    if (s.startsWith("percore-") && (cores < 2 || b < cores || b % cores != 0)) continue;
+                    for (String path : PATHS) runs.add(s + "/" + path + "@" + b);
+                }
+            }
             Map<String, List<Double>> stepMs = new LinkedHashMap<>();
-            Progress progress = Progress.of("decode bench", (long) o.rounds * o.batches.length * scenarios.length, "runs");
+            Progress progress = Progress.of("decode bench", (long) o.rounds * runs.size(), "runs");
             for (int round = 0; round < o.rounds; round++) {
-                for (int b : o.batches) {
-                    for (String s : scenarios) {
-                        if ((s.equals("mixed8") || s.equals("leaves")) && b < 8) continue;
-                        if (s.startsWith("percore-") && (cores < 2 || b < cores || b % cores != 0)) continue;
-                        double ms = medianStepMillis(t, b, s, paths, loaded);
-                        stepMs.computeIfAbsent(s + "@" + b, k -> new ArrayList<>()).add(ms);
-                        progress.advance(1, String.format(Locale.ROOT, "%s batch %d: %.2f ms/step", s, b, ms));
-                    }
+                for (String run : runs) {
+                    String scenario = run.substring(0, run.indexOf('/'));
+                    boolean java = run.contains("/java@");
+                    int b = Integer.parseInt(run.substring(run.indexOf('@') + 1));
+                    double ms = medianStepMillis(t, b, scenario, java, paths, loaded);
+                    stepMs.computeIfAbsent(run, k -> new ArrayList<>()).add(ms);
+                    progress.advance(1, String.format(Locale.ROOT, "%s: %.2f ms/step", run, ms));
                 }
             }
             String loads = blockLoads(bank, blocks);
@@ -110,15 +117,24 @@ public final class DecodeBench {
         return MemoryBank.open(dir);
     }
 
+    /** The decode paths compared: PyTorch operations, and the Java SIMD path. */
+    static final String[] PATHS = {"torch", "java"};
+
     /** Median wall time of one decode step with {@code batch} running rows. */
-    private double medianStepMillis(Transformer t, int batch, String scenario, List<MemoryPath> paths,
+    private double medianStepMillis(Transformer t, int batch, String scenario, boolean java, List<MemoryPath> paths,
                                     Map<MemoryPath, List<MemoryBlock>> loaded) {
-        if (scenario.startsWith("percore-")) return perCoreStepMillis(t, batch, scenario.substring(8), paths, loaded);
+        if (scenario.startsWith("percore-")) return perCoreStepMillis(t, batch, scenario.substring(8), java, paths, loaded);
         List<GenerationRequest> rows = requests(t, 0, batch, scenario, paths, loaded);
-        try (BatchGenerator g = new BatchGenerator(t, ids -> "", batch, o.promptTokens + o.steps + 8, 1 << 20)) {
-            if (o.threads == 0) g.autoThreads(Runtime.getRuntime().availableProcessors());
+        int threads = o.threads == 0 ? Runtime.getRuntime().availableProcessors() : o.threads;
+        try (BatchGenerator g = generator(t, batch, java, threads)) {
+            if (o.threads == 0) g.autoThreads(threads);
             return GemmRate.median(decodeSteps(g, rows));
         }
+    }
+
+    private BatchGenerator generator(Transformer t, int batch, boolean java, int threads) {
+        BatchGenerator g = new BatchGenerator(t, ids -> "", batch, o.promptTokens + o.steps + 8, 1 << 20);
+        return java ? g.javaDecode(t.javaDecoder(threads), batch) : g;
     }
 
     /**
@@ -126,7 +142,7 @@ public final class DecodeBench {
      * stepping at once (as the job's generate subtasks do). Returns the step time a single
      * generator would need for the same throughput, so it reads like the other scenarios.
      */
-    private double perCoreStepMillis(Transformer t, int batch, String scenario, List<MemoryPath> paths,
+    private double perCoreStepMillis(Transformer t, int batch, String scenario, boolean java, List<MemoryPath> paths,
                                      Map<MemoryPath, List<MemoryBlock>> loaded) {
         int cores = Runtime.getRuntime().availableProcessors(), each = batch / cores;
         List<List<GenerationRequest>> parts = new ArrayList<>();
@@ -137,7 +153,7 @@ public final class DecodeBench {
             List<Future<double[]>> runs = new ArrayList<>();
             for (List<GenerationRequest> part : parts) {
                 runs.add(pool.submit(() -> {
-                    try (BatchGenerator g = new BatchGenerator(t, ids -> "", each, o.promptTokens + o.steps + 8, 1 << 20)) {
+                    try (BatchGenerator g = generator(t, each, java, 1)) {
                         return decodeSteps(g, part);
                     }
                 }));
@@ -236,11 +252,29 @@ public final class DecodeBench {
         }
     }
 
+    /** llama.cpp's decode tok/s on this machine type (the brief's side-by-side figures): batch → [low, high]. */
+    static final Map<Integer, double[]> LLAMA_CPP = Map.of(1, new double[] {190, 190}, 8, new double[] {360, 580},
+            32, new double[] {500, 690});
+
+    private double tokS(Map<String, List<Double>> stepMs, String scenario, String path, int b) {
+        List<Double> ms = stepMs.get(scenario + "/" + path + "@" + b);
+        return ms == null ? Double.NaN : b / med(ms) * 1e3;
+    }
+
+    /** The path the generator takes by default at this batch. */
+    static String defaultPath(int batch) {
+        return batch <= BatchGenerator.DEFAULT_JAVA_DECODE_ROWS ? "java" : "torch";
+    }
+
+    private static String f0(double v) {
+        return Double.isNaN(v) ? "–" : String.format(Locale.ROOT, "%.0f", v);
+    }
+
     private String report(ModelConfig c, double gemm, Map<String, List<Double>> stepMs, String loads) {
         long active = c.activeParameterCount();
         long memParams = 3L * (NEURONS[0] + NEURONS[1] + NEURONS[2]) * c.hiddenSize() * c.numLayers();
         StringBuilder sb = new StringBuilder();
-        sb.append("## Decode throughput (issue 2)\n\n");
+        sb.append("## Decode throughput\n\n");
         sb.append("Machine: ").append(BenchReport.machine()).append(".\n\n");
         sb.append(String.format(Locale.ROOT, "Anchor: the brief's reference Llama, %.1fM parameters (d %d, %d layers, FFN %d, %d heads, "
                         + "vocab %d, tied), random weights, f32. Memory: %d+%d+%d = %d neurons per layer fetched "
@@ -250,50 +284,69 @@ public final class DecodeBench {
                 100.0 * (NEURONS[0] + NEURONS[1] + NEURONS[2]) / c.intermediateSize(), memParams / 1e6, BRANCHING, DEPTH));
         sb.append(String.format(Locale.ROOT, "fp32 GEMM ceiling (1024³, same run): **%.1f GFLOP/s**. "
                 + "Each figure is the median over %d rounds of the median step time of %d decode steps "
-                + "(prompt %d tokens, KV cache from %d to %d positions).%n%n",
+                + "(prompt %d tokens, KV cache from %d to %d positions), all scenarios interleaved in each round.%n%n",
                 gemm, o.rounds, o.steps, o.promptTokens, o.promptTokens, o.promptTokens + o.steps));
-        sb.append("| batch | anchor tok/s | + memory tok/s | memory overhead | 8 mixed paths tok/s | mixed / single path "
-                + "| a leaf per row tok/s | leaves / single path | anchor GEMM fraction | memory GEMM fraction |\n");
-        sb.append("|---|---|---|---|---|---|---|---|---|---|\n");
+
+        sb.append("### Against llama.cpp\n\n");
+        sb.append(String.format(Locale.ROOT, "hmem's default decode path (the Java SIMD path up to %d rows, PyTorch above), "
+                + "one generator on all cores, against llama.cpp's figures for the same model on this machine type "
+                + "(2 threads, f32; from the brief, not rerun here):%n%n", BatchGenerator.DEFAULT_JAVA_DECODE_ROWS));
+        sb.append("| batch | llama.cpp tok/s | hmem anchor tok/s | hmem + memory tok/s | hmem, a leaf per row tok/s | + memory vs llama.cpp (high end) |\n");
+        sb.append("|---|---|---|---|---|---|\n");
         for (int b : o.batches) {
-            double a = b / med(stepMs.get("anchor@" + b)) * 1e3;
-            double m = b / med(stepMs.get("memory@" + b)) * 1e3;
-            List<Double> mixedMs = stepMs.get("mixed8@" + b);
-            String mixed = mixedMs == null ? "–" : String.format(Locale.ROOT, "%.0f", b / med(mixedMs) * 1e3);
-            String ratio = mixedMs == null ? "–" : String.format(Locale.ROOT, "%.1f%%", 100 * (b / med(mixedMs) * 1e3) / m);
-            List<Double> leavesMs = stepMs.get("leaves@" + b);
-            String leaves = leavesMs == null ? "–" : String.format(Locale.ROOT, "%.0f", b / med(leavesMs) * 1e3);
-            String leavesRatio = leavesMs == null ? "–" : String.format(Locale.ROOT, "%.1f%%", 100 * (b / med(leavesMs) * 1e3) / m);
-            double fracA = 2.0 * active * a / (gemm * 1e9);
-            double fracM = 2.0 * (active + memParams) * m / (gemm * 1e9);
-            sb.append(String.format(Locale.ROOT, "| %d | %.0f | %.0f | %.1f%% | %s | %s | %s | %s | %.1f%% | %.1f%% |%n",
-                    b, a, m, 100 * (a / m - 1), mixed, ratio, leaves, leavesRatio, 100 * fracA, 100 * fracM));
+            String p = defaultPath(b);
+            double[] ll = LLAMA_CPP.get(b);
+            double m = tokS(stepMs, "memory", p, b);
+            String llTxt = ll == null ? "–" : ll[0] == ll[1] ? f0(ll[0]) : f0(ll[0]) + "–" + f0(ll[1]);
+            String vs = ll == null ? "–" : String.format(Locale.ROOT, "%.2fx", m / ll[1]);
+            sb.append(String.format(Locale.ROOT, "| %d | %s | %s | %s | %s | %s |%n", b, llTxt, f0(tokS(stepMs, "anchor", p, b)),
+                    f0(m), f0(tokS(stepMs, "leaves", p, b)), vs));
+        }
+        sb.append("\n### By decode path\n\n");
+        sb.append("| batch | path | anchor tok/s | + memory tok/s | memory overhead | 8 mixed paths tok/s | mixed / single path "
+                + "| a leaf per row tok/s | leaves / single path | anchor GEMM fraction | memory GEMM fraction |\n");
+        sb.append("|---|---|---|---|---|---|---|---|---|---|---|\n");
+        for (int b : o.batches) {
+            for (String p : PATHS) {
+                double a = tokS(stepMs, "anchor", p, b), m = tokS(stepMs, "memory", p, b);
+                double mixed = tokS(stepMs, "mixed8", p, b), leaves = tokS(stepMs, "leaves", p, b);
+                sb.append(String.format(Locale.ROOT, "| %d | %s%s | %s | %s | %.1f%% | %s | %s | %s | %s | %.1f%% | %.1f%% |%n",
+                        b, p.equals("java") ? "Java" : "PyTorch", p.equals(defaultPath(b)) ? " (default)" : "", f0(a), f0(m),
+                        100 * (a / m - 1), f0(mixed),
+                        Double.isNaN(mixed) ? "–" : String.format(Locale.ROOT, "%.1f%%", 100 * mixed / m), f0(leaves),
+                        Double.isNaN(leaves) ? "–" : String.format(Locale.ROOT, "%.1f%%", 100 * leaves / m),
+                        100 * 2.0 * active * a / (gemm * 1e9), 100 * 2.0 * (active + memParams) * m / (gemm * 1e9)));
+            }
         }
         sb.append("\nThe serving layout — the batch split over one single-threaded generator per core, stepping at once, "
                 + "as the job's generate subtasks run (`--torch-threads 1`):\n\n");
-        sb.append("| batch (all generators) | anchor tok/s | vs one generator | a leaf per row tok/s | vs one generator | anchor GEMM fraction |\n");
-        sb.append("|---|---|---|---|---|---|\n");
+        sb.append("| batch (all generators) | path | anchor tok/s | vs one generator | a leaf per row tok/s | vs one generator | anchor GEMM fraction |\n");
+        sb.append("|---|---|---|---|---|---|---|\n");
         for (int b : o.batches) {
-            List<Double> pa = stepMs.get("percore-anchor@" + b), pl = stepMs.get("percore-leaves@" + b);
-            if (pa == null) continue;
-            double a = b / med(stepMs.get("anchor@" + b)) * 1e3, ta = b / med(pa) * 1e3;
-            List<Double> leavesMs = stepMs.get("leaves@" + b);
-            String tl = pl == null ? "–" : String.format(Locale.ROOT, "%.0f", b / med(pl) * 1e3);
-            String rl = pl == null || leavesMs == null ? "–"
-                    : String.format(Locale.ROOT, "%.2fx", (b / med(pl)) / (b / med(leavesMs)));
-            sb.append(String.format(Locale.ROOT, "| %d | %.0f | %.2fx | %s | %s | %.1f%% |%n",
-                    b, ta, ta / a, tl, rl, 100 * 2.0 * active * ta / (gemm * 1e9)));
+            for (String p : PATHS) {
+                double ta = tokS(stepMs, "percore-anchor", p, b);
+                if (Double.isNaN(ta)) continue;
+                double a = tokS(stepMs, "anchor", p, b), tl = tokS(stepMs, "percore-leaves", p, b), l = tokS(stepMs, "leaves", p, b);
+                sb.append(String.format(Locale.ROOT, "| %d | %s%s | %s | %.2fx | %s | %s | %.1f%% |%n", b,
+                        p.equals("java") ? "Java" : "PyTorch", p.equals(defaultPath(b / Runtime.getRuntime().availableProcessors())) ? " (default)" : "",
+                        f0(ta), ta / a, f0(tl), Double.isNaN(tl) ? "–" : String.format(Locale.ROOT, "%.2fx", tl / l),
+                        100 * 2.0 * active * ta / (gemm * 1e9)));
+            }
         }
         sb.append("\nMemory overhead = anchor tok/s ÷ memory tok/s − 1. 8 mixed paths: rows spread over 8 paths "
                 + "with 8 different level-1 blocks. A leaf per row: as a serving subtask sees a Zipf load over many "
                 + "leaves, every row its own leaf, under 2 level-1 and 8 level-2 blocks. GEMM fraction = 2 × active parameters "
-                + "(all matrices incl. the LM head; + memory neurons) × tok/s ÷ GEMM ceiling.\n\n");
+                + "(all matrices incl. the LM head; + memory neurons) × tok/s ÷ GEMM ceiling. The Java path reads "
+                + "a path's blocks side by side (the same neurons as the assembled path).\n\n");
         sb.append("### Block load time per level\n\n").append(loads).append("\n");
         sb.append("Cold: page cache dropped, then read (memory-mapped), CRC32C-checked and converted to an f32 tensor. "
                 + "Warm: the same with the file in the page cache. Hot: the block already in hmem's cache.\n\n");
-        sb.append("PyTorch threads: ").append(o.threads == 0 ? "1 below batch 16, all cores from batch 16 (the generator's default)"
+        sb.append("Threads: ").append(o.threads == 0 ? "PyTorch 1 below batch 16, all cores from batch 16 (the generator's "
+                        + "default); the Java path all cores"
                 : o.threads + " throughout").append(".\n\n");
-        sb.append("Reproduce: `./hmem bench decode` (writes this section; a few minutes; the first run builds a ~2.7 GiB bank under ~/.cache/hmem).\n");
+        sb.append("Reproduce: `./hmem bench decode` (writes this section; about ")
+                .append(Math.max(1, o.rounds * o.batches.length * 2))
+                .append(" minutes; the first run builds a ~2.7 GiB bank under ~/.cache/hmem).\n");
         return sb.toString();
     }
 

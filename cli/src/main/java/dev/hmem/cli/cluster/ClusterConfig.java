@@ -50,7 +50,7 @@ final class ClusterConfig {
         local.put("metrics.reporter.prom.host", "127.0.0.1");
         local.put("metrics.reporter.prom.port", "9250-9299");
         String djl = run.resolve("djl-cache").toString();
-        local.put("env.java.opts.taskmanager", "-Dai.djl.offline=true -DDJL_CACHE_DIR=" + djl + " -DENGINE_CACHE_DIR=" + djl);
+        local.put("env.java.opts.taskmanager", "--add-modules jdk.incubator.vector -Dai.djl.offline=true -DDJL_CACHE_DIR=" + djl + " -DENGINE_CACHE_DIR=" + djl);
         // Restarts come quickly on one machine (the bound stays the deployment's).
         local.put("restart-strategy.exponential-delay.initial-backoff", "500ms");
         local.put("restart-strategy.exponential-delay.max-backoff", "5s");

@@ -4,6 +4,9 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import dev.hmem.model.config.ModelConfig;
 
 /**
@@ -20,6 +23,8 @@ public final class KvCache implements AutoCloseable {
     final NDArray[] v;  // (L)(slots, Hkv, capacity, hd)
     private final int slots;
     private final int capacity;
+    private final ByteBuffer[] kBytes;  // views of k[l], v[l] in native memory, for the Java decode path
+    private final ByteBuffer[] vBytes;
 
     public KvCache(ModelConfig c, int slots, int capacity, NDManager parent) {
         if (slots <= 0 || capacity <= 0) {
@@ -35,6 +40,30 @@ public final class KvCache implements AutoCloseable {
             k[l] = manager.zeros(shape);
             v[l] = manager.zeros(shape);
         }
+        kBytes = new ByteBuffer[c.numLayers()];
+        vBytes = new ByteBuffer[c.numLayers()];
+    }
+
+    /**
+     * Layer {@code l}'s keys as little-endian f32 bytes, a view of the tensor's own memory (writes
+     * are seen by {@link Transformer} and the other way round): byte {@code 4 * (((slot * Hkv +
+     * head) * capacity + position) * hd + i)}.
+     */
+    public ByteBuffer keyBuffer(int l) {
+        if (kBytes[l] == null) kBytes[l] = view(k[l]);
+        return kBytes[l];
+    }
+
+    /** Layer {@code l}'s values, laid out as {@link #keyBuffer}. */
+    public ByteBuffer valueBuffer(int l) {
+        if (vBytes[l] == null) vBytes[l] = view(v[l]);
+        return vBytes[l];
+    }
+
+    private static ByteBuffer view(NDArray a) {
+        ByteBuffer b = ((PtNDArray) a).toByteBuffer(true);
+        if (!b.isDirect()) throw new IllegalStateException("the KV cache tensor is not viewable in place");
+        return b.order(ByteOrder.LITTLE_ENDIAN);
     }
 
     public int slots() {

@@ -26,6 +26,7 @@ public final class Transformer implements AutoCloseable {
     private final NDManager manager;
     private final NDArray scale;  // () 1/sqrt(hd): arrays, not Java numbers, skip a tensor creation per op
     private final NDArray eps;    // () RMSNorm epsilon
+    private HeapWeights heapWeights;  // for the Java decode path, made on first use
 
     public Transformer(AnchorWeights weights) {
         this.w = weights;
@@ -42,6 +43,15 @@ public final class Transformer implements AutoCloseable {
 
     public AnchorWeights weights() {
         return w;
+    }
+
+    /**
+     * A Java decode path over this model's weights, for small decode batches ({@link JavaDecoder});
+     * the first call copies the weights to the heap, later ones share that copy.
+     */
+    public synchronized JavaDecoder javaDecoder(int threads) {
+        if (heapWeights == null) heapWeights = new HeapWeights(w, rope);
+        return new JavaDecoder(heapWeights, threads);
     }
 
     /**

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
+import dev.hmem.model.anchor.JavaDecoder;
 import dev.hmem.model.anchor.KvCache;
 import dev.hmem.model.anchor.Transformer;
 import dev.hmem.model.memory.MemoryBlock;
@@ -56,6 +57,9 @@ public final class BatchGenerator implements AutoCloseable {
     private int maxPaths;
     private StepStats lastStep = new StepStats(0, 0, 0, 0);
     private int maxThreads;
+    private JavaDecoder javaDecoder;
+    private int javaDecodeMaxRows;
+    private long javaDecodeSteps;
     private int currentThreads;
     private int prefillMinFree;
     private long prefillMaxDelayNanos = DEFAULT_PREFILL_MAX_DELAY_MS * 1_000_000L;
@@ -177,6 +181,32 @@ public final class BatchGenerator implements AutoCloseable {
         }
     }
 
+    /**
+     * Decodes steps of at most {@code maxRows} rows with {@code decoder} (the Java SIMD path)
+     * instead of PyTorch: at small batches a PyTorch decode step is dominated by dispatching a
+     * few hundred small operations, the Java path by reading the weights once. Larger steps and
+     * every prefill stay with PyTorch; the two share the KV cache. The generator closes the decoder.
+     */
+    public BatchGenerator javaDecode(JavaDecoder decoder, int maxRows) {
+        if (maxRows < 0) throw new IllegalArgumentException("Java decode rows must be >= 0, got " + maxRows);
+        if (javaDecoder != null && javaDecoder != decoder) javaDecoder.close();
+        this.javaDecoder = decoder;
+        this.javaDecodeMaxRows = maxRows;
+        return this;
+    }
+
+    /**
+     * Steps of up to this many rows decode faster on the Java path than through PyTorch on the
+     * 2-core machines hmem is measured on (docs/BENCHMARKS.md, "decode"); larger ones gain from
+     * PyTorch's GEMMs.
+     */
+    public static final int DEFAULT_JAVA_DECODE_ROWS = 16;
+
+    /** Decode steps run on the Java path so far. */
+    public long javaDecodeSteps() {
+        return javaDecodeSteps;
+    }
+
     /** Checks that a prompt of {@code tokens} tokens fits; the message says by how much it does not. */
     public void checkPromptLength(int tokens) {
         if (tokens == 0) {
@@ -283,6 +313,10 @@ public final class BatchGenerator implements AutoCloseable {
     private void decode(NDManager m) {
         List<Sequence> rows = running;
         int n = rows.size();
+        if (javaDecoder != null && n <= javaDecodeMaxRows) {
+            javaDecodeStep(rows);
+            return;
+        }
         long[] tokens = new long[n];
         int[] pos0 = new int[n], lens = new int[n];
         for (int i = 0; i < n; i++) {
@@ -296,21 +330,48 @@ public final class BatchGenerator implements AutoCloseable {
         sampleInto(new ArrayList<>(rows), logits);
     }
 
+    private void javaDecodeStep(List<Sequence> rows) {
+        int n = rows.size();
+        int[] tokens = new int[n], positions = new int[n];
+        List<List<MemoryBlock>> memory = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            Sequence s = rows.get(i);
+            tokens[i] = s.nextToken;
+            positions[i] = s.length;
+            // A path's blocks side by side are the same neurons as the path assembled into one
+            // memory (slab or PathMemory): SwiGLU neurons are independent, their outputs add.
+            memory.add(s.request.memory());
+        }
+        float[] logits = javaDecoder.decode(tokens, positions, memory, cache);
+        javaDecodeSteps++;
+        for (Sequence s : rows) s.length++;
+        sampleInto(new ArrayList<>(rows), logits);
+    }
+
     /** Picks each row's next token from logits (n, V) and applies the stopping rules. */
     private void sampleInto(List<Sequence> rows, NDArray logits) {
         boolean allGreedy = true;
         for (Sequence s : rows) allGreedy &= s.request.params().isGreedy();
-        int[] next = new int[rows.size()];
         if (allGreedy) {
             long[] arg = logits.argMax(-1).toLongArray();
+            int[] next = new int[rows.size()];
             for (int i = 0; i < next.length; i++) next[i] = (int) arg[i];
+            acceptAll(rows, next);
         } else {
-            float[] all = logits.toFloatArray();
-            for (int i = 0; i < next.length; i++) {
-                Sequence s = rows.get(i);
-                next[i] = Sampler.sample(all, i * vocab, vocab, s.request.params(), s.random);
-            }
+            sampleInto(rows, logits.toFloatArray());
         }
+    }
+
+    private void sampleInto(List<Sequence> rows, float[] all) {
+        int[] next = new int[rows.size()];
+        for (int i = 0; i < next.length; i++) {
+            Sequence s = rows.get(i);
+            next[i] = Sampler.sample(all, i * vocab, vocab, s.request.params(), s.random);
+        }
+        acceptAll(rows, next);
+    }
+
+    private void acceptAll(List<Sequence> rows, int[] next) {
         long now = System.nanoTime();
         for (int i = 0; i < next.length; i++) accept(rows.get(i), next[i], now);
     }
@@ -449,6 +510,7 @@ public final class BatchGenerator implements AutoCloseable {
     @Override
     public void close() {
         cancelAll();
+        if (javaDecoder != null) javaDecoder.close();
         if (slabs != null) slabs.close();
         manager.close();
     }

@@ -103,6 +103,35 @@ class BatchGeneratorTest {
     }
 
     @Test
+    void javaDecodePathAnswersAsPyTorchDoes() throws Exception {
+        // Up to three rows decode on the Java path, four through PyTorch: as sequences join
+        // and leave, rows move between the two on one KV cache, and with sampling too.
+        Map<String, Completion> reference = new HashMap<>();
+        try (BatchGenerator g = generator(4)) {
+            submitMixed(g);
+            for (Completion c : runAll(g)) reference.put(c.id(), c);
+        }
+        try (BatchGenerator g = generator(4).javaDecode(anchor.transformer().javaDecoder(1), 3)) {
+            submitMixed(g);
+            List<Completion> done = runAll(g);
+            assertThat(done).hasSize(2 * PROMPTS.length);
+            assertThat(g.javaDecodeSteps()).as("steps on the Java path").isPositive();
+            for (Completion c : done) {
+                assertThat(c.tokens()).as(c.id()).containsExactly(reference.get(c.id()).tokens());
+                assertThat(c.finishReason()).isEqualTo(reference.get(c.id()).finishReason());
+            }
+        }
+    }
+
+    private static void submitMixed(BatchGenerator g) throws Exception {
+        for (int i = 0; i < PROMPTS.length; i++) {
+            g.submit(request("g" + i, PROMPTS[i], PATHS[i], SamplingParams.greedy(3 + 3 * i).withIgnoreEos(true)));
+            g.submit(request("s" + i, PROMPTS[i], PATHS[(i + 1) % PATHS.length],
+                    new SamplingParams(20 - 2 * i, 0.8, 40, 0.9, 5L + i, List.of(), true)));
+        }
+    }
+
+    @Test
     void memoryChangesTheAnswer() throws Exception {
         try (BatchGenerator g = generator(2)) {
             g.submit(request("plain", PROMPTS[0], "none", SamplingParams.greedy(16).withIgnoreEos(true)));

@@ -1,6 +1,7 @@
 package dev.hmem.operators.engine;
 
 import dev.hmem.model.anchor.Anchor;
+import dev.hmem.model.anchor.JavaDecoder;
 import dev.hmem.model.generate.BatchGenerator;
 import dev.hmem.model.generate.Completion;
 import dev.hmem.model.generate.GenerationRequest;
@@ -172,10 +173,19 @@ public final class GenerationEngine implements AutoCloseable {
     }
 
     private BatchGenerator newGenerator() {
-        return new BatchGenerator(anchor.transformer(), anchor.tokenizer()::decode, config.maxBatch(),
+        BatchGenerator g = new BatchGenerator(anchor.transformer(), anchor.tokenizer()::decode, config.maxBatch(),
                 config.context() > 0 ? config.context() : anchor.config().maxPositions(), 2048)
                 .maxDistinctPaths(config.maxPathsPerBatch())
                 .prefillGrouping(config.prefillMinFreeSlots(), config.prefillMaxDelayMs());
+        if (config.javaDecodeRows() > 0) {
+            if (JavaDecoder.available()) {
+                g.javaDecode(anchor.transformer().javaDecoder(config.torchThreads()), config.javaDecodeRows());
+            } else {
+                LOG.warn("Java decode path off: the JVM lacks --add-modules jdk.incubator.vector (small batches decode "
+                        + "through PyTorch, several times slower)");
+            }
+        }
+        return g;
     }
 
     private void run() {

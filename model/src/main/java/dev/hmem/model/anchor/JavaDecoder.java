@@ -1,0 +1,211 @@
+package dev.hmem.model.anchor;
+
+import ai.djl.pytorch.engine.PtNDArray;
+import dev.hmem.model.config.ModelConfig;
+import dev.hmem.model.memory.FfnMemory;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One decode step (one new token per row) computed in Java with SIMD kernels ({@link VectorOps})
+ * instead of PyTorch operations — the same Llama arithmetic as {@link Transformer}, memories
+ * included, on the same KV cache. At a small batch a decode step is a few hundred tiny operations
+ * each of which PyTorch dispatches through JNI, allocating its result; here each layer is a handful
+ * of passes over the weights, which is what bounds a small batch, so batch 1 runs at the speed of
+ * memory rather than of dispatch. Larger batches, where PyTorch's GEMMs win, and every prefill stay
+ * with {@link Transformer}; both write and read the one {@link KvCache}, so a sequence moves between
+ * them from step to step.
+ *
+ * <p>The anchor's weights are read from a heap copy shared by every decoder of a model
+ * ({@link HeapWeights}: the kernels stream arrays fastest); memory blocks and the KV cache are read
+ * in place, through the tensors' native memory. A decoder is used by one thread at a time.
+ * Requires the {@code jdk.incubator.vector} module at run time ({@link #available()}).
+ */
+public final class JavaDecoder implements AutoCloseable {
+
+    private final ModelConfig c;
+    private final int d, h, hkv, hd, ffn, vocab, qkvWidth, group;
+    private final float eps, scale;
+    private final HeapWeights w;
+    private final Parallel parallel;
+
+    /** Whether the Vector API is there (the JVM was started with {@code --add-modules jdk.incubator.vector}). */
+    public static boolean available() {
+        return ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
+    }
+
+    JavaDecoder(HeapWeights w, int threads) {
+        this.w = w;
+        this.c = w.config;
+        d = c.hiddenSize();
+        h = c.numHeads();
+        hkv = c.numKvHeads();
+        hd = c.headDim();
+        ffn = c.intermediateSize();
+        vocab = c.vocabSize();
+        qkvWidth = c.qkvWidth();
+        group = c.groupSize();
+        eps = (float) c.rmsNormEps();
+        scale = (float) (1.0 / Math.sqrt(hd));
+        parallel = new Parallel(threads);
+    }
+
+    /**
+     * Decodes one token per row: row b is token {@code tokens[b]} at position {@code positions[b]}
+     * of the sequence in cache slot b, with the memories {@code memory.get(b)} (none, one, or a
+     * path's blocks). Writes each row's key and value into the cache.
+     *
+     * @return logits, row-major (n, V)
+     */
+    public float[] decode(int[] tokens, int[] positions, List<? extends List<? extends FfnMemory>> memory, KvCache cache) {
+        int n = tokens.length;
+        float[] x = new float[n * d], a = new float[n * d];
+        float[] qkv = new float[n * qkvWidth], att = new float[n * h * hd];
+        float[] gu = new float[n * 2 * ffn], act = new float[n * ffn];
+        for (int b = 0; b < n; b++) {
+            if (positions[b] >= cache.capacity()) {
+                throw new IllegalArgumentException("row " + b + " at position " + positions[b] + " beyond the cache's " + cache.capacity());
+            }
+            System.arraycopy(w.embed, tokens[b] * d, x, b * d, d);
+        }
+        MemoryGroups groups = MemoryGroups.of(memory);
+        for (int l = 0; l < c.numLayers(); l++) {
+            VectorOps.rmsNorm(x, n, d, w.attnNorm[l], eps, a);
+            float[] wq = w.wqkv[l];
+            parallel.rows(qkvWidth, (from, to) -> VectorOps.matmul(a, 0, n, d, wq, 0, qkv, 0, qkvWidth, from, to, false));
+            rope(qkv, n, positions);
+            ByteBuffer kc = cache.keyBuffer(l), vc = cache.valueBuffer(l);
+            storeKeysValues(qkv, n, positions, kc, vc, cache.capacity());
+            parallel.rows(n * h, (from, to) -> attend(qkv, n, positions, kc, vc, cache.capacity(), att, from, to));
+            float[] wol = w.wo[l];
+            parallel.rows(d, (from, to) -> VectorOps.matmul(att, 0, n, h * hd, wol, 0, x, 0, d, from, to, true));
+
+            VectorOps.rmsNorm(x, n, d, w.ffnNorm[l], eps, a);
+            float[] wg = w.wgu[l];
+            parallel.rows(2 * ffn, (from, to) -> VectorOps.matmul(a, 0, n, d, wg, 0, gu, 0, 2 * ffn, from, to, false));
+            for (int b = 0; b < n; b++) VectorOps.swiglu(gu, b * 2 * ffn, gu, b * 2 * ffn + ffn, act, b * ffn, ffn);
+            float[] wd = w.wdown[l];
+            parallel.rows(d, (from, to) -> VectorOps.matmul(act, 0, n, ffn, wd, 0, x, 0, d, from, to, true));
+            groups.apply(l, a, x, n, d, parallel);
+        }
+        VectorOps.rmsNorm(x, n, d, w.finalNorm, eps, a);
+        float[] logits = new float[n * vocab];
+        parallel.rows(vocab, (from, to) -> VectorOps.matmul(a, 0, n, d, w.lmHead, 0, logits, 0, vocab, from, to, false));
+        return logits;
+    }
+
+    /** Rotary embedding of every q and k head of each row, in place ("rotate half" pairs i and i + hd/2). */
+    private void rope(float[] qkv, int n, int[] positions) {
+        int half = hd / 2;
+        for (int b = 0; b < n; b++) {
+            int p = positions[b] * hd;
+            for (int head = 0; head < h + hkv; head++) {
+                int o = b * qkvWidth + head * hd;
+                for (int i = 0; i < half; i++) {
+                    float x1 = qkv[o + i], x2 = qkv[o + i + half];
+                    qkv[o + i] = x1 * w.cos[p + i] - x2 * w.sin[p + i];
+                    qkv[o + i + half] = x2 * w.cos[p + i + half] + x1 * w.sin[p + i + half];
+                }
+            }
+        }
+    }
+
+    /** Cache layout (slots, Hkv, capacity, hd): row b's key of head g at its position. */
+    private void storeKeysValues(float[] qkv, int n, int[] positions, ByteBuffer kc, ByteBuffer vc, int capacity) {
+        for (int b = 0; b < n; b++) {
+            for (int g = 0; g < hkv; g++) {
+                int at = 4 * (((b * hkv + g) * capacity + positions[b]) * hd);
+                int k = b * qkvWidth + (h + g) * hd, v = b * qkvWidth + (h + hkv + g) * hd;
+                for (int j = 0; j < hd; j++) {
+                    kc.putFloat(at + 4 * j, qkv[k + j]);
+                    vc.putFloat(at + 4 * j, qkv[v + j]);
+                }
+            }
+        }
+    }
+
+    /** Attention of (row, head) pairs {@code [from, to)}: softmax over the row's positions 0..p, weighted values. */
+    private void attend(float[] qkv, int n, int[] positions, ByteBuffer kc, ByteBuffer vc, int capacity, float[] att,
+                        int from, int to) {
+        float[] scores = new float[capacity];
+        for (int bh = from; bh < to; bh++) {
+            int b = bh / h, head = bh % h, g = head / group, len = positions[b] + 1;
+            int q = b * qkvWidth + head * hd;
+            int base = 4 * ((b * hkv + g) * capacity * hd);
+            float max = Float.NEGATIVE_INFINITY;
+            for (int t = 0; t < len; t++) {
+                float s = VectorOps.dot(qkv, q, kc, base + 4 * t * hd, hd) * scale;
+                scores[t] = s;
+                if (s > max) max = s;
+            }
+            float sum = 0;
+            for (int t = 0; t < len; t++) {
+                float e = (float) Math.exp(scores[t] - max);
+                scores[t] = e;
+                sum += e;
+            }
+            int out = b * h * hd + head * hd;
+            java.util.Arrays.fill(att, out, out + hd, 0f);
+            float inv = 1f / sum;
+            for (int t = 0; t < len; t++) VectorOps.axpy(scores[t] * inv, vc, base + 4 * t * hd, att, out, hd);
+        }
+    }
+
+    /**
+     * The batch's memory blocks, each with the rows that use it: a block shared by rows is read once
+     * per layer for all of them, as in {@link dev.hmem.model.memory.LevelSlabs}.
+     */
+    private static final class MemoryGroups {
+        private record Group(FfnMemory memory, ByteBuffer data, int[] rows) {}
+
+        private final List<Group> groups;
+
+        private MemoryGroups(List<Group> groups) {
+            this.groups = groups;
+        }
+
+        static MemoryGroups of(List<? extends List<? extends FfnMemory>> memory) {
+            Map<FfnMemory, List<Integer>> rows = new IdentityHashMap<>();
+            List<FfnMemory> order = new ArrayList<>();
+            for (int b = 0; b < memory.size(); b++) {
+                for (FfnMemory m : memory.get(b)) {
+                    rows.computeIfAbsent(m, k -> {
+                        order.add(k);
+                        return new ArrayList<>();
+                    }).add(b);
+                }
+            }
+            List<Group> out = new ArrayList<>();
+            for (FfnMemory m : order) {
+                if (m.data() == null) throw new IllegalArgumentException("memory " + m + " is not held as one array");
+                ByteBuffer data = ((PtNDArray) m.data()).toByteBuffer(true).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+                out.add(new Group(m, data, rows.get(m).stream().mapToInt(Integer::intValue).toArray()));
+            }
+            return new MemoryGroups(out);
+        }
+
+        /** Adds each row's memory branch of {@code layer} to {@code x}, from the FFN input {@code f}. */
+        void apply(int layer, float[] f, float[] x, int n, int d, Parallel parallel) {
+            for (Group g : groups) {
+                int r = g.memory.neurons(), m = g.rows.length;
+                float[] in = new float[m * d];
+                for (int i = 0; i < m; i++) System.arraycopy(f, g.rows[i] * d, in, i * d, d);
+                float[] gu = new float[m * 2 * r], act = new float[m * r];
+                long layerOff = 4L * layer * 3 * r * d;
+                parallel.rows(2 * r, (from, to) -> VectorOps.matmul(in, 0, m, d, g.data, layerOff, gu, 0, 2 * r, from, to, false));
+                for (int i = 0; i < m; i++) VectorOps.swiglu(gu, i * 2 * r, gu, i * 2 * r + r, act, i * r, r);
+                for (int i = 0; i < m; i++) {
+                    VectorOps.addRowsCombination(act, i * r, r, g.data, layerOff + 4L * 2 * r * d, x, g.rows[i] * d, d);
+                }
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        parallel.close();
+    }
+}
