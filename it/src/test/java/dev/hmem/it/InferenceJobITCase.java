@@ -97,7 +97,17 @@ class InferenceJobITCase {
                 "--transactional-id-prefix", name, "--model", model.toString(), "--bank", bank.toString(),
                 "--parallelism", "2", "--source-parallelism", "2", "--starting-offsets", "earliest",
                 "--checkpoint-interval-ms", "300", "--max-new-tokens", "10", "--max-batch", "4"));
-        args.addAll(List.of(extra));
+        // An extra option replaces the default above: the options parser refuses an option given twice.
+        for (int i = 0; i + 1 < extra.length; i += 2) {
+            int at = args.indexOf(extra[i]);
+            if (at >= 0) {
+                args.set(at + 1, extra[i + 1]);
+            } else {
+                args.add(extra[i]);
+                args.add(extra[i + 1]);
+            }
+        }
+        if (extra.length % 2 != 0) throw new IllegalArgumentException("options come in pairs: " + List.of(extra));
         return InferenceOptions.fromArgs(args.toArray(new String[0]));
     }
 

@@ -15,6 +15,7 @@ final class HeapWeights {
     final float[] embed, lmHead, finalNorm;
     final float[][] attnNorm, wqkv, wo, ffnNorm, wgu, wdown;
     final float[] cos, sin;  // (positions, hd)
+    final int positions;
 
     HeapWeights(AnchorWeights w, RopeTable rope) {
         this.config = w.config;
@@ -38,6 +39,7 @@ final class HeapWeights {
         }
         cos = rope.cos.toFloatArray();
         sin = rope.sin.toFloatArray();
+        positions = rope.positions;
         int d = config.hiddenSize();
         if (d % VectorOps.LANES != 0 || config.headDim() % VectorOps.LANES != 0 || config.intermediateSize() % VectorOps.LANES != 0) {
             throw new IllegalArgumentException("the Java decode path needs widths that are multiples of " + VectorOps.LANES

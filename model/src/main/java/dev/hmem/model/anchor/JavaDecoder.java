@@ -66,8 +66,15 @@ public final class JavaDecoder implements AutoCloseable {
         float[] qkv = new float[n * qkvWidth], att = new float[n * h * hd];
         float[] gu = new float[n * 2 * ffn], act = new float[n * ffn];
         for (int b = 0; b < n; b++) {
-            if (positions[b] >= cache.capacity()) {
-                throw new IllegalArgumentException("row " + b + " at position " + positions[b] + " beyond the cache's " + cache.capacity());
+            if (positions[b] < 0 || positions[b] >= cache.capacity()) {
+                throw new IllegalArgumentException("row " + b + " at position " + positions[b] + " outside the cache's " + cache.capacity());
+            }
+            if (positions[b] >= w.positions) {
+                throw new IllegalArgumentException("row " + b + " at position " + positions[b] + " beyond the model's "
+                        + w.positions + " positions");
+            }
+            if (tokens[b] < 0 || tokens[b] >= vocab) {
+                throw new IllegalArgumentException("row " + b + ": token id " + tokens[b] + " outside the vocabulary of " + vocab);
             }
             System.arraycopy(w.embed, tokens[b] * d, x, b * d, d);
         }

@@ -28,34 +28,73 @@ final class VectorOps {
      * {@code y[b][o] (+)= Σ_i x[b][i] · w[o][i]} for rows {@code b < n} and outputs {@code o} in
      * {@code [from, to)}; x is {@code (n, in)} at {@code xOff}, w {@code (out, in)} at {@code wOff},
      * y row b starts at {@code yOff + b * yStride}.
+     *
+     * <p>Register tiles of 4 outputs x 2 rows: each loaded weight vector serves 2 rows and each
+     * input vector 4 outputs, and the 4 weight rows (at most 24 KiB) stay in L1 while every row of
+     * x streams past them, so x is read from L2 once per 4 outputs rather than once per output
+     * (measured at batch 32: about twice the rate of 1 output x 4 rows).
      */
     static void matmul(float[] x, int xOff, int n, int in, float[] w, int wOff, float[] y, int yOff, int yStride,
                        int from, int to, boolean accumulate) {
-        for (int o = from; o < to; o++) {
-            int wRow = wOff + o * in;
+        int o = from;
+        for (; o + 4 <= to; o += 4) {
+            int w0 = wOff + o * in, w1 = w0 + in, w2 = w1 + in, w3 = w2 + in;
             int b = 0;
-            for (; b + 4 <= n; b += 4) {
-                int x0 = xOff + b * in;
-                FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+            for (; b + 2 <= n; b += 2) {
+                int x0 = xOff + b * in, x1 = x0 + in;
+                FloatVector a00 = FloatVector.zero(S), a01 = a00, a02 = a00, a03 = a00;
+                FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
                 for (int i = 0; i < in; i += LANES) {
-                    FloatVector wv = FloatVector.fromArray(S, w, wRow + i);
-                    a0 = wv.fma(FloatVector.fromArray(S, x, x0 + i), a0);
-                    a1 = wv.fma(FloatVector.fromArray(S, x, x0 + in + i), a1);
-                    a2 = wv.fma(FloatVector.fromArray(S, x, x0 + 2 * in + i), a2);
-                    a3 = wv.fma(FloatVector.fromArray(S, x, x0 + 3 * in + i), a3);
+                    FloatVector v0 = FloatVector.fromArray(S, x, x0 + i), v1 = FloatVector.fromArray(S, x, x1 + i);
+                    FloatVector u = FloatVector.fromArray(S, w, w0 + i);
+                    a00 = u.fma(v0, a00);
+                    a10 = u.fma(v1, a10);
+                    u = FloatVector.fromArray(S, w, w1 + i);
+                    a01 = u.fma(v0, a01);
+                    a11 = u.fma(v1, a11);
+                    u = FloatVector.fromArray(S, w, w2 + i);
+                    a02 = u.fma(v0, a02);
+                    a12 = u.fma(v1, a12);
+                    u = FloatVector.fromArray(S, w, w3 + i);
+                    a03 = u.fma(v0, a03);
+                    a13 = u.fma(v1, a13);
                 }
-                store(y, yOff + b * yStride + o, a0, accumulate);
-                store(y, yOff + (b + 1) * yStride + o, a1, accumulate);
-                store(y, yOff + (b + 2) * yStride + o, a2, accumulate);
-                store(y, yOff + (b + 3) * yStride + o, a3, accumulate);
+                int y0 = yOff + b * yStride + o, y1 = y0 + yStride;
+                store(y, y0, a00, accumulate);
+                store(y, y0 + 1, a01, accumulate);
+                store(y, y0 + 2, a02, accumulate);
+                store(y, y0 + 3, a03, accumulate);
+                store(y, y1, a10, accumulate);
+                store(y, y1 + 1, a11, accumulate);
+                store(y, y1 + 2, a12, accumulate);
+                store(y, y1 + 3, a13, accumulate);
             }
             for (; b < n; b++) {
                 int x0 = xOff + b * in;
-                FloatVector a0 = FloatVector.zero(S);
+                FloatVector a00 = FloatVector.zero(S), a01 = a00, a02 = a00, a03 = a00;
                 for (int i = 0; i < in; i += LANES) {
-                    a0 = FloatVector.fromArray(S, w, wRow + i).fma(FloatVector.fromArray(S, x, x0 + i), a0);
+                    FloatVector v0 = FloatVector.fromArray(S, x, x0 + i);
+                    a00 = FloatVector.fromArray(S, w, w0 + i).fma(v0, a00);
+                    a01 = FloatVector.fromArray(S, w, w1 + i).fma(v0, a01);
+                    a02 = FloatVector.fromArray(S, w, w2 + i).fma(v0, a02);
+                    a03 = FloatVector.fromArray(S, w, w3 + i).fma(v0, a03);
                 }
-                store(y, yOff + b * yStride + o, a0, accumulate);
+                int y0 = yOff + b * yStride + o;
+                store(y, y0, a00, accumulate);
+                store(y, y0 + 1, a01, accumulate);
+                store(y, y0 + 2, a02, accumulate);
+                store(y, y0 + 3, a03, accumulate);
+            }
+        }
+        for (; o < to; o++) {
+            int w0 = wOff + o * in;
+            for (int b = 0; b < n; b++) {
+                int x0 = xOff + b * in;
+                FloatVector a00 = FloatVector.zero(S);
+                for (int i = 0; i < in; i += LANES) {
+                    a00 = FloatVector.fromArray(S, w, w0 + i).fma(FloatVector.fromArray(S, x, x0 + i), a00);
+                }
+                store(y, yOff + b * yStride + o, a00, accumulate);
             }
         }
     }
