@@ -196,11 +196,12 @@ public final class BatchGenerator implements AutoCloseable {
     }
 
     /**
-     * Steps of up to this many rows decode faster on the Java path than through PyTorch on the
-     * 2-core machines hmem is measured on (docs/BENCHMARKS.md, "decode"); larger ones gain from
-     * PyTorch's GEMMs.
+     * Decode steps of up to this many rows take the Java path. On the 2-core machines hmem is
+     * measured on it beat PyTorch at every batch measured, 1 to 64 rows (docs/BENCHMARKS.md,
+     * "decode"), so by default every decode step of a serving batch takes it; prefill stays on
+     * PyTorch's GEMMs. Machines with many cores may gain from a lower threshold.
      */
-    public static final int DEFAULT_JAVA_DECODE_ROWS = 16;
+    public static final int DEFAULT_JAVA_DECODE_ROWS = 256;
 
     /** Decode steps run on the Java path so far. */
     public long javaDecodeSteps() {
