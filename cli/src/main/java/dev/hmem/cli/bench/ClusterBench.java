@@ -91,13 +91,14 @@ public final class ClusterBench {
 
         LocalCluster c = LocalCluster.at(o.work().resolve("cluster"));
         c.up(new LocalCluster.Options(o.flinkHome(), o.deployDir(), 2, 1, 4096, 0, Map.of()));
+        double capacity;
         try {
             ClusterJobs jobs = new ClusterJobs(c, o.jobJar());
             // 1. The full design: a rate sweep to capacity, Zipf 1.0.
             String id = jobs.submit(jobArgs(c, "full", full(o.cacheMb())), null);
             jobs.awaitRunning(id, Duration.ofMinutes(3));
             LoadTest.Run sweep = load(c, "full", clusters, 1.0, List.of(1.0, 2.0), true, o.plots().resolve("sweep"));
-            double capacity = sweep.capacity();
+            capacity = sweep.capacity();
             double fullTps = sweep.steps().stream().mapToDouble(s -> s.outputTokensPerSecond()).max().orElse(0);
             LoadTest.Run low = load(c, "full", clusters, 1.0, List.of(Math.max(0.2, 0.1 * capacity)), false, o.plots().resolve("low-load"));
             Map<Double, LoadTest.Run> zipf = new LinkedHashMap<>();
@@ -122,8 +123,51 @@ public final class ClusterBench {
         } finally {
             c.down();
         }
+        backPressure(clusters, capacity);
         if (o.report() != null) BenchReport.writeSection(o.report(), "loadtest", md.toString());
         return md.toString();
+    }
+
+    /**
+     * Checkpoint durations under back-pressure (twice the capacity offered): the job's network
+     * buffers full of prompts in front of the busy generate subtasks, which aligned barriers wait
+     * behind. Each variant is a cluster of its own, since buffer debloating is a TaskManager setting.
+     */
+    private void backPressure(Map<String, List<String>> clusters, double capacity) throws Exception {
+        Map<String, Map<String, String>> variants = new LinkedHashMap<>();
+        variants.put("aligned, no buffer debloating", Map.of("taskmanager.network.memory.buffer-debloat.enabled", "false",
+                "execution.checkpointing.unaligned.enabled", "false"));
+        variants.put("aligned + buffer debloating (deploy/config.yaml)", Map.of("taskmanager.network.memory.buffer-debloat.enabled", "true",
+                "execution.checkpointing.unaligned.enabled", "false"));
+        variants.put("unaligned requested, no buffer debloating", Map.of("taskmanager.network.memory.buffer-debloat.enabled", "false",
+                "execution.checkpointing.unaligned.enabled", "true"));
+        md.append("\n### Checkpoints under back-pressure\n\n");
+        md.append(String.format(Locale.ROOT, "The full design offered %.2f requests/s (twice its capacity) for %.0f s on a fresh cluster per "
+                + "variant; durations (trigger to completion, Flink's REST checkpoint history) of the checkpoints completed after the "
+                + "warm-up. Unaligned checkpoints cannot apply to the custom-partitioned edge into the generate operator (its in-flight "
+                + "prompts could not be redistributed on a rescale), so that edge stays aligned when they are requested.%n%n",
+                2 * capacity, o.stepSeconds()));
+        md.append("| variant | checkpoints completed | mean duration ms | max duration ms | achieved req/s |\n|---|---|---|---|---|\n");
+        int n = 0;
+        for (Map.Entry<String, Map<String, String>> v : variants.entrySet()) {
+            Map<String, String> conf = new LinkedHashMap<>(v.getValue());
+            conf.put("web.checkpoints.history", "1000");  // the default keeps only the last 10
+            LocalCluster c = LocalCluster.at(o.work().resolve("cluster-bp" + n++));
+            c.up(new LocalCluster.Options(o.flinkHome(), o.deployDir(), 2, 1, 4096, 0, conf));
+            try {
+                ClusterJobs jobs = new ClusterJobs(c, o.jobJar());
+                String id = jobs.submit(jobArgs(c, "bp", full(o.cacheMb())), null);
+                jobs.awaitRunning(id, Duration.ofMinutes(3));
+                var st = load(c, "bp", clusters, 1.0, List.of(2 * capacity), false, o.plots().resolve("backpressure-" + n)).steps().get(0);
+                Map<String, Double> cp = st.checkpoints();
+                md.append(String.format(Locale.ROOT, "| %s | %.0f | %.0f | %.0f | %.2f |%n", v.getKey(), cp.getOrDefault("count", 0.0),
+                        cp.getOrDefault("mean_ms", Double.NaN), cp.getOrDefault("max_ms", Double.NaN), st.achievedRate()));
+                c.rest().cancel(id);
+            } finally {
+                c.down();
+            }
+        }
+        md.append("\nReproduce: `./hmem bench cluster` (this part: about 8 minutes).\n");
     }
 
     private LoadTest.Run load(LocalCluster c, String name, Map<String, List<String>> clusters, double zipf, List<Double> rates,
@@ -204,7 +248,7 @@ public final class ClusterBench {
         c.addSeries("output tokens/s (% of the best)", x, rel).setMarker(SeriesMarkers.SQUARE);
         Charts.save(c, o.plots().resolve("cache-cliff.png"));
         md.append("\n![the working-set cliff](bench/cache-cliff.png)\n\n");
-        md.append("Reproduce: `./hmem bench cluster` (about 30 minutes; the first run builds the model and bank under ~/.cache/hmem/bench). "
+        md.append("Reproduce: `./hmem bench cluster` (about 40 minutes; the first run builds the model and bank under ~/.cache/hmem/bench). "
                 + "Per-step tables, per-request CSVs and plots of every part are under `docs/bench/`.\n");
     }
 }

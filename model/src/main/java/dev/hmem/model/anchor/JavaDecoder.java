@@ -204,9 +204,9 @@ public final class JavaDecoder implements AutoCloseable {
                 long layerOff = 4L * layer * 3 * r * d;
                 parallel.rows(2 * r, (from, to) -> VectorOps.matmul(in, 0, m, d, g.data, layerOff, gu, 0, 2 * r, from, to, false));
                 for (int i = 0; i < m; i++) VectorOps.swiglu(gu, i * 2 * r, gu, i * 2 * r + r, act, i * r, r);
-                for (int i = 0; i < m; i++) {
-                    VectorOps.addRowsCombination(act, i * r, r, g.data, layerOff + 4L * 2 * r * d, x, g.rows[i] * d, d);
-                }
+                long downOff = layerOff + 4L * 2 * r * d;
+                parallel.rows(d / VectorOps.LANES, (from, to) -> VectorOps.addRowsCombination(act, m, r, g.data, downOff, x,
+                        g.rows, d, from * VectorOps.LANES, to * VectorOps.LANES));
             }
         }
     }

@@ -99,34 +99,72 @@ final class VectorOps {
         }
     }
 
-    /** The same product with the matrix in native memory (a tensor's bytes, little-endian f32), at byte {@code wOff}. */
+    /**
+     * The same product with the matrix in native memory (a tensor's bytes, little-endian f32), at
+     * byte {@code wOff}: a memory block's gate and up projections. The same 4 x 2 register tiles as
+     * the heap kernel, and the same order of arithmetic per output.
+     */
     static void matmul(float[] x, int xOff, int n, int in, ByteBuffer w, long wOff, float[] y, int yOff, int yStride,
                        int from, int to, boolean accumulate) {
-        for (int o = from; o < to; o++) {
-            int wRow = (int) (wOff + 4L * o * in);
+        int o = from;
+        for (; o + 4 <= to; o += 4) {
+            int w0 = (int) (wOff + 4L * o * in), w1 = w0 + 4 * in, w2 = w1 + 4 * in, w3 = w2 + 4 * in;
             int b = 0;
-            for (; b + 4 <= n; b += 4) {
-                int x0 = xOff + b * in;
-                FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+            for (; b + 2 <= n; b += 2) {
+                int x0 = xOff + b * in, x1 = x0 + in;
+                FloatVector a00 = FloatVector.zero(S), a01 = a00, a02 = a00, a03 = a00;
+                FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
                 for (int i = 0; i < in; i += LANES) {
-                    FloatVector wv = FloatVector.fromByteBuffer(S, w, wRow + 4 * i, LE);
-                    a0 = wv.fma(FloatVector.fromArray(S, x, x0 + i), a0);
-                    a1 = wv.fma(FloatVector.fromArray(S, x, x0 + in + i), a1);
-                    a2 = wv.fma(FloatVector.fromArray(S, x, x0 + 2 * in + i), a2);
-                    a3 = wv.fma(FloatVector.fromArray(S, x, x0 + 3 * in + i), a3);
+                    FloatVector v0 = FloatVector.fromArray(S, x, x0 + i), v1 = FloatVector.fromArray(S, x, x1 + i);
+                    FloatVector u = FloatVector.fromByteBuffer(S, w, w0 + 4 * i, LE);
+                    a00 = u.fma(v0, a00);
+                    a10 = u.fma(v1, a10);
+                    u = FloatVector.fromByteBuffer(S, w, w1 + 4 * i, LE);
+                    a01 = u.fma(v0, a01);
+                    a11 = u.fma(v1, a11);
+                    u = FloatVector.fromByteBuffer(S, w, w2 + 4 * i, LE);
+                    a02 = u.fma(v0, a02);
+                    a12 = u.fma(v1, a12);
+                    u = FloatVector.fromByteBuffer(S, w, w3 + 4 * i, LE);
+                    a03 = u.fma(v0, a03);
+                    a13 = u.fma(v1, a13);
                 }
-                store(y, yOff + b * yStride + o, a0, accumulate);
-                store(y, yOff + (b + 1) * yStride + o, a1, accumulate);
-                store(y, yOff + (b + 2) * yStride + o, a2, accumulate);
-                store(y, yOff + (b + 3) * yStride + o, a3, accumulate);
+                int y0 = yOff + b * yStride + o, y1 = y0 + yStride;
+                store(y, y0, a00, accumulate);
+                store(y, y0 + 1, a01, accumulate);
+                store(y, y0 + 2, a02, accumulate);
+                store(y, y0 + 3, a03, accumulate);
+                store(y, y1, a10, accumulate);
+                store(y, y1 + 1, a11, accumulate);
+                store(y, y1 + 2, a12, accumulate);
+                store(y, y1 + 3, a13, accumulate);
             }
             for (; b < n; b++) {
                 int x0 = xOff + b * in;
-                FloatVector a0 = FloatVector.zero(S);
+                FloatVector a00 = FloatVector.zero(S), a01 = a00, a02 = a00, a03 = a00;
                 for (int i = 0; i < in; i += LANES) {
-                    a0 = FloatVector.fromByteBuffer(S, w, wRow + 4 * i, LE).fma(FloatVector.fromArray(S, x, x0 + i), a0);
+                    FloatVector v0 = FloatVector.fromArray(S, x, x0 + i);
+                    a00 = FloatVector.fromByteBuffer(S, w, w0 + 4 * i, LE).fma(v0, a00);
+                    a01 = FloatVector.fromByteBuffer(S, w, w1 + 4 * i, LE).fma(v0, a01);
+                    a02 = FloatVector.fromByteBuffer(S, w, w2 + 4 * i, LE).fma(v0, a02);
+                    a03 = FloatVector.fromByteBuffer(S, w, w3 + 4 * i, LE).fma(v0, a03);
                 }
-                store(y, yOff + b * yStride + o, a0, accumulate);
+                int y0 = yOff + b * yStride + o;
+                store(y, y0, a00, accumulate);
+                store(y, y0 + 1, a01, accumulate);
+                store(y, y0 + 2, a02, accumulate);
+                store(y, y0 + 3, a03, accumulate);
+            }
+        }
+        for (; o < to; o++) {
+            int w0 = (int) (wOff + 4L * o * in);
+            for (int b = 0; b < n; b++) {
+                int x0 = xOff + b * in;
+                FloatVector a00 = FloatVector.zero(S);
+                for (int i = 0; i < in; i += LANES) {
+                    a00 = FloatVector.fromByteBuffer(S, w, w0 + 4 * i, LE).fma(FloatVector.fromArray(S, x, x0 + i), a00);
+                }
+                store(y, yOff + b * yStride + o, a00, accumulate);
             }
         }
     }
@@ -136,17 +174,70 @@ final class VectorOps {
         y[at] = accumulate ? y[at] + v : v;
     }
 
-    /** {@code y[b] += Σ_j h[b][j] · m[j]} over the r rows of {@code m} (r, d) in native memory: a transposed down projection. */
-    static void addRowsCombination(float[] h, int hOff, int r, ByteBuffer m, long mOff, float[] y, int yOff, int d) {
-        for (int j = 0; j < r; j++) {
-            float c = h[hOff + j];
-            if (c == 0f) continue;
-            FloatVector cv = FloatVector.broadcast(S, c);
-            int row = (int) (mOff + 4L * j * d);
-            for (int i = 0; i < d; i += LANES) {
-                FloatVector.fromByteBuffer(S, m, row + 4 * i, LE).fma(cv, FloatVector.fromArray(S, y, yOff + i)).intoArray(y, yOff + i);
+    /**
+     * {@code y[rows[k]] += Σ_j h[k][j] · m[j]} for the n rows of {@code h} (n, r), with {@code m}
+     * (r, d) in native memory at byte {@code mOff} — a memory block's down projection, stored
+     * transposed — over columns {@code [from, to)} (multiples of the lane count). Tiles of 4 rows x
+     * 2 column vectors: each vector read from {@code m} serves 4 rows, where a row at a time read the
+     * whole matrix once per row sharing the block (at batch 32 on one path, 32 times a layer). Each
+     * row's sum runs over j in order and is added to y once, whatever the other rows.
+     */
+    static void addRowsCombination(float[] h, int n, int r, ByteBuffer m, long mOff, float[] y, int[] rows, int d,
+                                   int from, int to) {
+        int c = from;
+        for (; c + 2 * LANES <= to; c += 2 * LANES) {
+            int k = 0;
+            for (; k + 4 <= n; k += 4) {
+                FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+                int h0 = k * r, h1 = h0 + r, h2 = h1 + r, h3 = h2 + r;
+                for (int j = 0; j < r; j++) {
+                    int at = (int) (mOff + 4L * (j * d + c));
+                    FloatVector u = FloatVector.fromByteBuffer(S, m, at, LE), v = FloatVector.fromByteBuffer(S, m, at + 4 * LANES, LE);
+                    FloatVector g = FloatVector.broadcast(S, h[h0 + j]);
+                    a0 = u.fma(g, a0);
+                    b0 = v.fma(g, b0);
+                    g = FloatVector.broadcast(S, h[h1 + j]);
+                    a1 = u.fma(g, a1);
+                    b1 = v.fma(g, b1);
+                    g = FloatVector.broadcast(S, h[h2 + j]);
+                    a2 = u.fma(g, a2);
+                    b2 = v.fma(g, b2);
+                    g = FloatVector.broadcast(S, h[h3 + j]);
+                    a3 = u.fma(g, a3);
+                    b3 = v.fma(g, b3);
+                }
+                addInto(y, rows[k] * d + c, a0, b0);
+                addInto(y, rows[k + 1] * d + c, a1, b1);
+                addInto(y, rows[k + 2] * d + c, a2, b2);
+                addInto(y, rows[k + 3] * d + c, a3, b3);
+            }
+            for (; k < n; k++) {
+                FloatVector a0 = FloatVector.zero(S), b0 = a0;
+                for (int j = 0; j < r; j++) {
+                    int at = (int) (mOff + 4L * (j * d + c));
+                    FloatVector g = FloatVector.broadcast(S, h[k * r + j]);
+                    a0 = FloatVector.fromByteBuffer(S, m, at, LE).fma(g, a0);
+                    b0 = FloatVector.fromByteBuffer(S, m, at + 4 * LANES, LE).fma(g, b0);
+                }
+                addInto(y, rows[k] * d + c, a0, b0);
             }
         }
+        for (; c < to; c += LANES) {
+            for (int k = 0; k < n; k++) {
+                FloatVector a0 = FloatVector.zero(S);
+                for (int j = 0; j < r; j++) {
+                    a0 = FloatVector.fromByteBuffer(S, m, (int) (mOff + 4L * (j * d + c)), LE)
+                            .fma(FloatVector.broadcast(S, h[k * r + j]), a0);
+                }
+                int at = rows[k] * d + c;
+                FloatVector.fromArray(S, y, at).add(a0).intoArray(y, at);
+            }
+        }
+    }
+
+    private static void addInto(float[] y, int at, FloatVector lo, FloatVector hi) {
+        FloatVector.fromArray(S, y, at).add(lo).intoArray(y, at);
+        FloatVector.fromArray(S, y, at + LANES).add(hi).intoArray(y, at + LANES);
     }
 
     /** RMSNorm of {@code n} rows of width d: {@code out = x / sqrt(mean(x²) + eps) * gain}. */
