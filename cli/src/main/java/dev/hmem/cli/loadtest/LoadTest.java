@@ -74,6 +74,7 @@ public final class LoadTest {
 
     private static StepStats step(StepRunner runner, StepRunner.Step s, Workload w, Options o, FlinkProbe probe,
                                   List<StepStats> stats, List<StepRunner.Result> results) throws Exception {
+        runner.awaitCaughtUp(s.label(), 180);
         // The cache counters of the warm-up are not the step's: the first snapshot is taken when it ends.
         java.util.concurrent.CompletableFuture<Map<String, Double>> before = probe == null ? null
                 : java.util.concurrent.CompletableFuture.supplyAsync(() -> {

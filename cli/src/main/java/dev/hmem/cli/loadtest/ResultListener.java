@@ -25,6 +25,8 @@ final class ResultListener implements AutoCloseable {
     record Arrival(GenerationResult result, long nanos) {}
 
     private final Map<String, CompletableFuture<Arrival>> awaited = new ConcurrentHashMap<>();
+    /** Requests given up on (not answered in their step's drain) whose answers have not come yet. */
+    private final java.util.Set<String> late = ConcurrentHashMap.newKeySet();
     private final Thread thread;
     private volatile boolean running = true;
 
@@ -52,7 +54,11 @@ final class ResultListener implements AutoCloseable {
                             continue;
                         }
                         CompletableFuture<Arrival> f = awaited.remove(g.getId());
-                        if (f != null) f.complete(new Arrival(g, now));
+                        if (f != null) {
+                            f.complete(new Arrival(g, now));
+                        } else {
+                            late.remove(g.getId());
+                        }
                     }
                 }
             }
@@ -69,7 +75,17 @@ final class ResultListener implements AutoCloseable {
     }
 
     void forget(String id) {
-        awaited.remove(id);
+        if (awaited.remove(id) != null) late.add(id);
+    }
+
+    /** Answers still owed for requests given up on: the job's backlog from earlier steps. */
+    int backlog() {
+        return late.size();
+    }
+
+    /** Stops waiting for the backlog (its answers are then skipped like other clients'). */
+    void abandonBacklog() {
+        late.clear();
     }
 
     @Override

@@ -54,6 +54,24 @@ final class StepRunner {
         this.drainSeconds = drainSeconds;
     }
 
+    /**
+     * Waits, up to {@code maxSeconds}, until the answers owed for earlier steps' unanswered
+     * requests have come: a step after an overloaded one would otherwise start behind its queue and
+     * measure that step's backlog (a sweep's bisection steps down right after an overload).
+     */
+    void awaitCaughtUp(String step, double maxSeconds) throws InterruptedException {
+        long end = System.nanoTime() + (long) (maxSeconds * 1e9);
+        int first = listener.backlog();
+        if (first == 0) return;
+        System.err.printf(java.util.Locale.ROOT, "[%s] waiting for the job to catch up: %d answers owed from earlier steps%n", step, first);
+        while (listener.backlog() > 0 && System.nanoTime() < end) Thread.sleep(500);
+        int left = listener.backlog();
+        if (left > 0) {
+            System.err.printf(java.util.Locale.ROOT, "[%s] %d answers still owed after %.0f s; starting anyway%n", step, left, maxSeconds);
+            listener.abandonBacklog();
+        }
+    }
+
     private Pending send(Workload.Pick pick, String step) {
         String id = runId + "-" + step + "-" + counter.getAndIncrement();
         CompletableFuture<ResultListener.Arrival> f = listener.await(id);
