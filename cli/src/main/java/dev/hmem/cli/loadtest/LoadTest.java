@@ -47,7 +47,14 @@ public final class LoadTest {
              KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(pp, new ByteArraySerializer(), new ByteArraySerializer())) {
             StepRunner runner = new StepRunner(producer, listener, o.promptsTopic(), o.maxNewTokens(), o.drain());
             List<StepRunner.Step> steps = new ArrayList<>();
-            for (double r : o.rates()) steps.add(new StepRunner.Step(String.format(Locale.ROOT, "rate-%.2f", r), r, 0, o.seconds(), o.warmup()));
+            Map<String, Integer> seen = new java.util.HashMap<>();
+            for (double r : o.rates()) {
+                // A rate given twice (a warm-up step, then the measured one) gets a label of its own:
+                // labels name the steps in tables, files and plot series.
+                String label = String.format(Locale.ROOT, "rate-%.2f", r);
+                int n = seen.merge(label, 1, Integer::sum);
+                steps.add(new StepRunner.Step(n == 1 ? label : label + "-" + n, r, 0, o.seconds(), o.warmup()));
+            }
             for (int c : o.concurrencies()) steps.add(new StepRunner.Step("clients-" + c, 0, c, o.seconds(), o.warmup()));
             for (StepRunner.Step s : steps) step(runner, s, w, o, probe, stats, results);
             if (o.sweep()) capacity = sweep(runner, w, o, probe, stats, results);
