@@ -38,7 +38,7 @@ public final class ClusterJobs {
             String id = Files.readString(idFile).trim();
             if (Files.exists(cluster.runDir().resolve("web-upload")) && uploaded(id)) return id;
         }
-        if (!Files.exists(jobJar)) throw new IOException(jobJar + " does not exist: build it with `mvn -DskipTests package`");
+        if (!Files.exists(jobJar)) throw new IOException(jobJar + " does not exist: build it with `mvn package` (the first `./hmem` call does)");
         String id = cluster.rest().uploadJar(jobJar);
         Files.createDirectories(idFile.getParent());
         Files.writeString(idFile, id);

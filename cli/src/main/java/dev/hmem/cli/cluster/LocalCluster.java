@@ -126,7 +126,7 @@ public final class LocalCluster {
         }
         Path lib = o.flinkHome().resolve("lib");
         if (!Files.isDirectory(lib)) {
-            throw new IllegalArgumentException(lib + " does not exist: build it with `mvn -DskipTests package` "
+            throw new IllegalArgumentException(lib + " does not exist: build it with `mvn package` (the first `./hmem` call does) "
                     + "(cluster/target/flink) or pass --flink-home of a Flink 2.2 installation");
         }
         Files.createDirectories(run);
