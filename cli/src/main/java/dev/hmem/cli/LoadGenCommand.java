@@ -4,7 +4,6 @@ import dev.hmem.cli.loadtest.LoadTest;
 import dev.hmem.cli.loadtest.PromptPool;
 import dev.hmem.cli.loadtest.Slo;
 import dev.hmem.cli.loadtest.Workload;
-import dev.hmem.model.memory.MemoryBank;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -34,14 +33,7 @@ final class LoadGenCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         List<String> prompts = PromptPool.probes(corpus, pool);
-        Map<String, List<String>> clusters;
-        if (bank != null) {
-            try (MemoryBank b = MemoryBank.open(bank)) {
-                clusters = PromptPool.byLeaf(prompts, b.tree());
-            }
-        } else {
-            clusters = PromptPool.each(prompts);
-        }
+        Map<String, List<String>> clusters = PromptPool.clusters(prompts, bank);
         Workload w = new Workload(clusters, zipf, rate, cv, seed);
         System.out.println(w.describe() + ", " + rate + " requests/s");
         LoadTest.Run r = LoadTest.run(new LoadTest.Options(bootstrap, Map.of(), promptsTopic, resultsTopic, List.of(rate), List.of(),

@@ -5,7 +5,6 @@ import dev.hmem.cli.loadtest.LoadTest;
 import dev.hmem.cli.loadtest.PromptPool;
 import dev.hmem.cli.loadtest.Slo;
 import dev.hmem.cli.loadtest.Workload;
-import dev.hmem.model.memory.MemoryBank;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -65,14 +64,7 @@ final class LoadTestCommand implements Callable<Integer> {
         } else {
             throw new IllegalArgumentException("give --corpus or --prompts");
         }
-        Map<String, List<String>> clusters;
-        if (bank != null) {
-            try (MemoryBank b = MemoryBank.open(bank)) {
-                clusters = PromptPool.byLeaf(prompts, b.tree());
-            }
-        } else {
-            clusters = PromptPool.each(prompts);
-        }
+        Map<String, List<String>> clusters = PromptPool.clusters(prompts, bank);
         Workload w = new Workload(clusters, zipf, rates.isEmpty() ? 1 : rates.get(0), cv, seed);
         if (out == null) out = Path.of("hmem-work", "loadtest-" + System.currentTimeMillis() / 1000);
         System.out.println(w.describe() + "; results in " + out);

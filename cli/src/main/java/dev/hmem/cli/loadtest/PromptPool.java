@@ -27,6 +27,17 @@ public final class PromptPool {
         return out;
     }
 
+    /**
+     * The groups Zipf popularity is drawn over: prompts by the leaf they route to in {@code bank},
+     * or, without a bank, each prompt its own group.
+     */
+    public static Map<String, List<String>> clusters(List<String> prompts, Path bank) throws IOException {
+        if (bank == null) return each(prompts);
+        try (dev.hmem.model.memory.MemoryBank b = dev.hmem.model.memory.MemoryBank.open(bank)) {
+            return byLeaf(prompts, b.tree());
+        }
+    }
+
     /** Groups prompts by their leaf in {@code tree} (MiniLM routing, as the job does). */
     public static Map<String, List<String>> byLeaf(List<String> prompts, ClusterTree tree) throws IOException {
         Map<String, List<String>> out = new LinkedHashMap<>();
