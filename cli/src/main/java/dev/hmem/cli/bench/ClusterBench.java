@@ -240,8 +240,8 @@ public final class ClusterBench {
         md.append("### Zipf exponent (70% of capacity)\n\n| Zipf s | achieved req/s | output tok/s | TTFT p50 / p99 ms | hit rate (per level) |\n|---|---|---|---|---|\n");
         for (Map.Entry<Double, LoadTest.Run> e : zipf.entrySet()) {
             var s = e.getValue().steps().get(0);
-            md.append(String.format(Locale.ROOT, "| %.1f | %.2f | %.1f | %.0f / %.0f | %.1f%% %s |%n", e.getKey(), s.achievedRate(),
-                    s.outputTokensPerSecond(), s.latency().get("ttft").p50(), s.latency().get("ttft").p99(), 100 * s.hitRate(), s.hitRateByLevel()));
+            md.append(String.format(Locale.ROOT, "| %.1f | %.2f | %.1f | %.0f / %.0f | %.1f%% (%s) |%n", e.getKey(), s.achievedRate(),
+                    s.outputTokensPerSecond(), s.latency().get("ttft").p50(), s.latency().get("ttft").p99(), 100 * s.hitRate(), dev.hmem.cli.loadtest.LoadTestReport.levels(s)));
         }
         md.append("\n### The working-set cliff (70% of capacity, Zipf 1.0; a fresh job per budget, measured in a second step after one that fills its cache)\n\n| cache budget per subtask (MiB) | share of the bank | achieved req/s | output tok/s | TTFT p99 ms | hit rate, all levels | per level |\n|---|---|---|---|---|---|---|\n");
         double bankMib;
@@ -253,7 +253,7 @@ public final class ClusterBench {
         for (Map.Entry<Integer, LoadTest.Run> e : budgets.entrySet()) {
             var s = e.getValue().steps().get(e.getValue().steps().size() - 1);
             md.append(String.format(Locale.ROOT, "| %d | %.1f%% | %.2f | %.1f | %.0f | %.1f%% | %s |%n", e.getKey(), 100 * e.getKey() / bankMib,
-                    s.achievedRate(), s.outputTokensPerSecond(), s.latency().get("ttft").p99(), 100 * s.hitRate(), s.hitRateByLevel()));
+                    s.achievedRate(), s.outputTokensPerSecond(), s.latency().get("ttft").p99(), 100 * s.hitRate(), dev.hmem.cli.loadtest.LoadTestReport.levels(s)));
             x[i] = e.getKey();
             hit[i] = 100 * s.hitRate();
             tps[i++] = s.outputTokensPerSecond();

@@ -16,7 +16,7 @@ import java.util.Map;
  * {@code requests.csv} (one line per measured request), {@code summary.md} (the table a capacity
  * planner reads) and the plots ({@link LoadTestPlots}).
  */
-final class LoadTestReport {
+public final class LoadTestReport {
 
     private LoadTestReport() {}
 
@@ -52,9 +52,7 @@ final class LoadTestReport {
             var q = s.latency().get("queue");
             var c = s.latency().get("commit_delay");
             String offered = s.concurrency() > 0 ? s.concurrency() + " clients" : String.format(Locale.ROOT, "%.2f req/s", s.offeredRate());
-            StringBuilder levels = new StringBuilder();
-            s.hitRateByLevel().forEach((l, v) -> levels.append(levels.length() == 0 ? "" : ", ").append("L").append(l)
-                    .append(String.format(Locale.ROOT, " %.0f%%", 100 * v)));
+            String levels = levels(s);
             sb.append(String.format(Locale.ROOT, "| %s | %s | %.2f | %.1f | %.2f | %.0f / %.0f / %.0f | %.1f / %.1f | %.0f / %.0f | %.0f / %.0f"
                             + " | %.0f | %.1f%%%s | %d | %d |%n", s.label(), offered, s.achievedRate(), s.outputTokensPerSecond(),
                     s.goodput(), t.p50(), t.p90(), t.p99(), p.p50(), p.p99(), e.p50(), e.p99(), q.p50(), q.p99(), c.p50(),
@@ -64,5 +62,13 @@ final class LoadTestReport {
                 + " e2e is what the client waited, the checkpoint commit of exactly-once delivery included (reported on its own as"
                 + " the commit delay).\n");
         return sb.toString();
+    }
+
+    /** A step's cache hit rate per tree level, as "L1 100%, L2 92%" (empty without a Flink probe). */
+    public static String levels(StepStats s) {
+        StringBuilder out = new StringBuilder();
+        s.hitRateByLevel().forEach((l, v) -> out.append(out.length() == 0 ? "" : ", ").append("L").append(l)
+                .append(String.format(Locale.ROOT, " %.0f%%", 100 * v)));
+        return out.toString();
     }
 }

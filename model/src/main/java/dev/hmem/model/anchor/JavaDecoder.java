@@ -194,13 +194,26 @@ public final class JavaDecoder implements AutoCloseable {
             return new MemoryGroups(out);
         }
 
+        // Scratch for one group at a time, sized for the largest and reused by every group and
+        // layer of the step (each group overwrites the part it reads before reading it).
+        private float[] in, gu, act;
+
         /** Adds each row's memory branch of {@code layer} to {@code x}, from the FFN input {@code f}. */
         void apply(int layer, float[] f, float[] x, int n, int d, Parallel parallel) {
+            if (in == null) {
+                int rows = 0, neurons = 0;
+                for (Group g : groups) {
+                    rows = Math.max(rows, g.rows.length);
+                    neurons = Math.max(neurons, g.rows.length * g.memory.neurons());
+                }
+                in = new float[rows * d];
+                gu = new float[2 * neurons];
+                act = new float[neurons];
+            }
+            float[] in = this.in, gu = this.gu, act = this.act;
             for (Group g : groups) {
                 int r = g.memory.neurons(), m = g.rows.length;
-                float[] in = new float[m * d];
                 for (int i = 0; i < m; i++) System.arraycopy(f, g.rows[i] * d, in, i * d, d);
-                float[] gu = new float[m * 2 * r], act = new float[m * r];
                 long layerOff = 4L * layer * 3 * r * d;
                 parallel.rows(2 * r, (from, to) -> VectorOps.matmul(in, 0, m, d, g.data, layerOff, gu, 0, 2 * r, from, to, false));
                 for (int i = 0; i < m; i++) VectorOps.swiglu(gu, i * 2 * r, gu, i * 2 * r + r, act, i * r, r);
