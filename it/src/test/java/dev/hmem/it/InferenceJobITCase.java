@@ -273,12 +273,22 @@ class InferenceJobITCase {
     void afterAFailureNoResultIsLostAndNoneDuplicated() throws Exception {
         InferenceOptions o = options("failover", "--checkpoint-interval-ms", "200");
         List<PromptRequest> prompts = new ArrayList<>();
-        for (int i = 0; i < 40; i++) prompts.add(TestCluster.prompt("f" + i, QUESTIONS[i % QUESTIONS.length]).build());
-        TestCluster.produce(kafka, o.promptsTopic(), TestCluster.encode(prompts));
         // Unbounded, as in production: a finished source would stop checkpoints during the drain.
         JobClient job = build(o, new FailOnceAfterCheckpoint(), 3, false).executeAsync("it-failover");
         try {
             long deadline = System.nanoTime() + Duration.ofSeconds(180).toNanos();
+            // Prompts keep coming until the failure has been induced (at least 40): with a fixed
+            // batch, a fast engine could answer all of it before the first checkpoint completed,
+            // and the failure this test is about would never happen.
+            while ((prompts.size() < 40 || !FAILED.get()) && prompts.size() < 400 && System.nanoTime() < deadline) {
+                List<PromptRequest> wave = new ArrayList<>();
+                for (int i = prompts.size(); i < prompts.size() + 5; i++) {
+                    wave.add(TestCluster.prompt("f" + i, QUESTIONS[i % QUESTIONS.length]).build());
+                }
+                TestCluster.produce(kafka, o.promptsTopic(), TestCluster.encode(wave));
+                prompts.addAll(wave);
+                Thread.sleep(100);
+            }
             while (TestCluster.consumeAll(kafka, o.resultsTopic(), ResultCodec::decodeResult, Duration.ofMillis(500)).size()
                     < prompts.size() && System.nanoTime() < deadline) {
                 Thread.sleep(500);
