@@ -1,13 +1,9 @@
 package dev.hmem.model.anchor;
 
-import ai.djl.pytorch.engine.PtNDArray;
 import dev.hmem.model.config.ModelConfig;
 import dev.hmem.model.memory.FfnMemory;
 import java.nio.ByteBuffer;
-import java.util.ArrayList;
-import java.util.IdentityHashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * One decode step (one new token per row) computed in Java with SIMD kernels ({@link VectorOps})
@@ -78,7 +74,7 @@ public final class JavaDecoder implements AutoCloseable {
             }
             System.arraycopy(w.embed, tokens[b] * d, x, b * d, d);
         }
-        MemoryGroups groups = MemoryGroups.of(memory);
+        MemoryGroups groups = MemoryGroups.of(memory, d);
         for (int l = 0; l < c.numLayers(); l++) {
             VectorOps.rmsNorm(x, n, d, w.attnNorm[l], eps, a);
             float[] wq = w.wqkv[l];
@@ -96,7 +92,7 @@ public final class JavaDecoder implements AutoCloseable {
             for (int b = 0; b < n; b++) VectorOps.swiglu(gu, b * 2 * ffn, gu, b * 2 * ffn + ffn, act, b * ffn, ffn);
             float[] wd = w.wdown[l];
             parallel.rows(d, (from, to) -> VectorOps.matmul(act, 0, n, ffn, wd, 0, x, 0, d, from, to, true));
-            groups.apply(l, a, x, n, d, parallel);
+            groups.apply(l, a, x, d, parallel);
         }
         VectorOps.rmsNorm(x, n, d, w.finalNorm, eps, a);
         float[] logits = new float[n * vocab];
@@ -158,69 +154,6 @@ public final class JavaDecoder implements AutoCloseable {
             java.util.Arrays.fill(att, out, out + hd, 0f);
             float inv = 1f / sum;
             for (int t = 0; t < len; t++) VectorOps.axpy(scores[t] * inv, vc, base + 4 * t * hd, att, out, hd);
-        }
-    }
-
-    /**
-     * The batch's memory blocks, each with the rows that use it: a block shared by rows is read once
-     * per layer for all of them, as in {@link dev.hmem.model.memory.LevelSlabs}.
-     */
-    private static final class MemoryGroups {
-        private record Group(FfnMemory memory, ByteBuffer data, int[] rows) {}
-
-        private final List<Group> groups;
-
-        private MemoryGroups(List<Group> groups) {
-            this.groups = groups;
-        }
-
-        static MemoryGroups of(List<? extends List<? extends FfnMemory>> memory) {
-            Map<FfnMemory, List<Integer>> rows = new IdentityHashMap<>();
-            List<FfnMemory> order = new ArrayList<>();
-            for (int b = 0; b < memory.size(); b++) {
-                for (FfnMemory m : memory.get(b)) {
-                    rows.computeIfAbsent(m, k -> {
-                        order.add(k);
-                        return new ArrayList<>();
-                    }).add(b);
-                }
-            }
-            List<Group> out = new ArrayList<>();
-            for (FfnMemory m : order) {
-                if (m.data() == null) throw new IllegalArgumentException("memory " + m + " is not held as one array");
-                ByteBuffer data = ((PtNDArray) m.data()).toByteBuffer(true).order(java.nio.ByteOrder.LITTLE_ENDIAN);
-                out.add(new Group(m, data, rows.get(m).stream().mapToInt(Integer::intValue).toArray()));
-            }
-            return new MemoryGroups(out);
-        }
-
-        // Scratch for one group at a time, sized for the largest and reused by every group and
-        // layer of the step (each group overwrites the part it reads before reading it).
-        private float[] in, gu, act;
-
-        /** Adds each row's memory branch of {@code layer} to {@code x}, from the FFN input {@code f}. */
-        void apply(int layer, float[] f, float[] x, int n, int d, Parallel parallel) {
-            if (in == null) {
-                int rows = 0, neurons = 0;
-                for (Group g : groups) {
-                    rows = Math.max(rows, g.rows.length);
-                    neurons = Math.max(neurons, g.rows.length * g.memory.neurons());
-                }
-                in = new float[rows * d];
-                gu = new float[2 * neurons];
-                act = new float[neurons];
-            }
-            float[] in = this.in, gu = this.gu, act = this.act;
-            for (Group g : groups) {
-                int r = g.memory.neurons(), m = g.rows.length;
-                for (int i = 0; i < m; i++) System.arraycopy(f, g.rows[i] * d, in, i * d, d);
-                long layerOff = 4L * layer * 3 * r * d;
-                parallel.rows(2 * r, (from, to) -> VectorOps.matmul(in, 0, m, d, g.data, layerOff, gu, 0, 2 * r, from, to, false));
-                for (int i = 0; i < m; i++) VectorOps.swiglu(gu, i * 2 * r, gu, i * 2 * r + r, act, i * r, r);
-                long downOff = layerOff + 4L * 2 * r * d;
-                parallel.rows(d / VectorOps.LANES, (from, to) -> VectorOps.addRowsCombination(act, m, r, g.data, downOff, x,
-                        g.rows, d, from * VectorOps.LANES, to * VectorOps.LANES));
-            }
         }
     }
 

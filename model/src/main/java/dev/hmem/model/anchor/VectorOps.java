@@ -175,21 +175,21 @@ final class VectorOps {
     }
 
     /**
-     * {@code y[rows[k]] += Σ_j h[k][j] · m[j]} for the n rows of {@code h} (n, r), with {@code m}
+     * {@code y[rows[k]] += Σ_j h[k][j] · m[j]} for the n rows of {@code h} (n, r, at {@code hOff}), with {@code m}
      * (r, d) in native memory at byte {@code mOff} — a memory block's down projection, stored
      * transposed — over columns {@code [from, to)} (multiples of the lane count). Tiles of 4 rows x
      * 2 column vectors: each vector read from {@code m} serves 4 rows, where a row at a time read the
      * whole matrix once per row sharing the block (at batch 32 on one path, 32 times a layer). Each
      * row's sum runs over j in order and is added to y once, whatever the other rows.
      */
-    static void addRowsCombination(float[] h, int n, int r, ByteBuffer m, long mOff, float[] y, int[] rows, int d,
+    static void addRowsCombination(float[] h, int hOff, int n, int r, ByteBuffer m, long mOff, float[] y, int[] rows, int d,
                                    int from, int to) {
         int c = from;
         for (; c + 2 * LANES <= to; c += 2 * LANES) {
             int k = 0;
             for (; k + 4 <= n; k += 4) {
                 FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
-                int h0 = k * r, h1 = h0 + r, h2 = h1 + r, h3 = h2 + r;
+                int h0 = hOff + k * r, h1 = h0 + r, h2 = h1 + r, h3 = h2 + r;
                 for (int j = 0; j < r; j++) {
                     int at = (int) (mOff + 4L * (j * d + c));
                     FloatVector u = FloatVector.fromByteBuffer(S, m, at, LE), v = FloatVector.fromByteBuffer(S, m, at + 4 * LANES, LE);
@@ -215,7 +215,7 @@ final class VectorOps {
                 FloatVector a0 = FloatVector.zero(S), b0 = a0;
                 for (int j = 0; j < r; j++) {
                     int at = (int) (mOff + 4L * (j * d + c));
-                    FloatVector g = FloatVector.broadcast(S, h[k * r + j]);
+                    FloatVector g = FloatVector.broadcast(S, h[hOff + k * r + j]);
                     a0 = FloatVector.fromByteBuffer(S, m, at, LE).fma(g, a0);
                     b0 = FloatVector.fromByteBuffer(S, m, at + 4 * LANES, LE).fma(g, b0);
                 }
@@ -227,7 +227,7 @@ final class VectorOps {
                 FloatVector a0 = FloatVector.zero(S);
                 for (int j = 0; j < r; j++) {
                     a0 = FloatVector.fromByteBuffer(S, m, (int) (mOff + 4L * (j * d + c)), LE)
-                            .fma(FloatVector.broadcast(S, h[k * r + j]), a0);
+                            .fma(FloatVector.broadcast(S, h[hOff + k * r + j]), a0);
                 }
                 int at = rows[k] * d + c;
                 FloatVector.fromArray(S, y, at).add(a0).intoArray(y, at);
