@@ -33,6 +33,11 @@ public final class JavaDecoder implements AutoCloseable {
         return ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
     }
 
+    /** The format the anchor's matrices are read in. */
+    public WeightFormat format() {
+        return w.format;
+    }
+
     JavaDecoder(HeapWeights w, int threads) {
         this.w = w;
         this.c = w.config;
@@ -77,26 +82,26 @@ public final class JavaDecoder implements AutoCloseable {
         MemoryGroups groups = MemoryGroups.of(memory, d);
         for (int l = 0; l < c.numLayers(); l++) {
             VectorOps.rmsNorm(x, n, d, w.attnNorm[l], eps, a);
-            float[] wq = w.wqkv[l];
-            parallel.rows(qkvWidth, (from, to) -> VectorOps.matmul(a, 0, n, d, wq, 0, qkv, 0, qkvWidth, from, to, false));
+            HeapMatrix wq = w.wqkv[l];
+            parallel.rows(qkvWidth, (from, to) -> wq.matmul(a, 0, n, qkv, 0, qkvWidth, from, to, false));
             rope(qkv, n, positions);
             ByteBuffer kc = cache.keyBuffer(l), vc = cache.valueBuffer(l);
             storeKeysValues(qkv, n, positions, kc, vc, cache.capacity());
             parallel.rows(n * h, (from, to) -> attend(qkv, n, positions, kc, vc, cache.capacity(), att, from, to));
-            float[] wol = w.wo[l];
-            parallel.rows(d, (from, to) -> VectorOps.matmul(att, 0, n, h * hd, wol, 0, x, 0, d, from, to, true));
+            HeapMatrix wol = w.wo[l];
+            parallel.rows(d, (from, to) -> wol.matmul(att, 0, n, x, 0, d, from, to, true));
 
             VectorOps.rmsNorm(x, n, d, w.ffnNorm[l], eps, a);
-            float[] wg = w.wgu[l];
-            parallel.rows(2 * ffn, (from, to) -> VectorOps.matmul(a, 0, n, d, wg, 0, gu, 0, 2 * ffn, from, to, false));
+            HeapMatrix wg = w.wgu[l];
+            parallel.rows(2 * ffn, (from, to) -> wg.matmul(a, 0, n, gu, 0, 2 * ffn, from, to, false));
             for (int b = 0; b < n; b++) VectorOps.swiglu(gu, b * 2 * ffn, gu, b * 2 * ffn + ffn, act, b * ffn, ffn);
-            float[] wd = w.wdown[l];
-            parallel.rows(d, (from, to) -> VectorOps.matmul(act, 0, n, ffn, wd, 0, x, 0, d, from, to, true));
+            HeapMatrix wd = w.wdown[l];
+            parallel.rows(d, (from, to) -> wd.matmul(act, 0, n, x, 0, d, from, to, true));
             groups.apply(l, a, x, d, parallel);
         }
         VectorOps.rmsNorm(x, n, d, w.finalNorm, eps, a);
         float[] logits = new float[n * vocab];
-        parallel.rows(vocab, (from, to) -> VectorOps.matmul(a, 0, n, d, w.lmHead, 0, logits, 0, vocab, from, to, false));
+        parallel.rows(vocab, (from, to) -> w.lmHead.matmul(a, 0, n, logits, 0, vocab, from, to, false));
         return logits;
     }
 

@@ -26,7 +26,8 @@ public final class Transformer implements AutoCloseable {
     private final NDManager manager;
     private final NDArray scale;  // () 1/sqrt(hd): arrays, not Java numbers, skip a tensor creation per op
     private final NDArray eps;    // () RMSNorm epsilon
-    private HeapWeights heapWeights;  // for the Java decode path, made on first use
+    // For the Java decode path, made on first use of each format.
+    private final java.util.EnumMap<WeightFormat, HeapWeights> heapWeights = new java.util.EnumMap<>(WeightFormat.class);
 
     public Transformer(AnchorWeights weights) {
         this.w = weights;
@@ -49,9 +50,13 @@ public final class Transformer implements AutoCloseable {
      * A Java decode path over this model's weights, for small decode batches ({@link JavaDecoder});
      * the first call copies the weights to the heap, later ones share that copy.
      */
-    public synchronized JavaDecoder javaDecoder(int threads) {
-        if (heapWeights == null) heapWeights = new HeapWeights(w, rope);
-        return new JavaDecoder(heapWeights, threads);
+    public JavaDecoder javaDecoder(int threads) {
+        return javaDecoder(threads, WeightFormat.F32);
+    }
+
+    /** The same, with the anchor's matrices held in {@code format} (each format copied once). */
+    public synchronized JavaDecoder javaDecoder(int threads, WeightFormat format) {
+        return new JavaDecoder(heapWeights.computeIfAbsent(format, f -> new HeapWeights(w, rope, f)), threads);
     }
 
     /**

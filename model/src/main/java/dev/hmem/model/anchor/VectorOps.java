@@ -3,6 +3,7 @@ package dev.hmem.model.anchor;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -97,6 +98,103 @@ final class VectorOps {
                 store(y, yOff + b * yStride + o, a00, accumulate);
             }
         }
+    }
+
+    private static final VectorSpecies<Integer> IS = IntVector.SPECIES_256;
+
+    /**
+     * The product of {@link #matmul(float[], int, int, int, float[], int, float[], int, int, int, int, boolean)}
+     * with bf16 weights packed as {@link HeapMatrix} packs them: each int load gives the weights of
+     * 16 inputs, widened to f32 by a shift (low halves) and a mask (high halves), each used for 2
+     * rows; the same 4 x 2 register tiles, accumulation in f32.
+     */
+    static void matmulBf16(float[] x, int xOff, int n, int in, int[] w, float[] y, int yOff, int yStride,
+                           int from, int to, boolean accumulate) {
+        int half = in / 2;
+        int o = from;
+        for (; o + 4 <= to; o += 4) {
+            int w0 = o * half, w1 = w0 + half, w2 = w1 + half, w3 = w2 + half;
+            int b = 0;
+            for (; b + 2 <= n; b += 2) {
+                int x0 = xOff + b * in, x1 = x0 + in;
+                FloatVector a00 = FloatVector.zero(S), a01 = a00, a02 = a00, a03 = a00;
+                FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+                for (int i = 0, p = 0; i < in; i += 2 * LANES, p += LANES) {
+                    FloatVector v0 = FloatVector.fromArray(S, x, x0 + i), v0h = FloatVector.fromArray(S, x, x0 + i + LANES);
+                    FloatVector v1 = FloatVector.fromArray(S, x, x1 + i), v1h = FloatVector.fromArray(S, x, x1 + i + LANES);
+                    IntVector q = IntVector.fromArray(IS, w, w0 + p);
+                    FloatVector u = lo(q), uh = hi(q);
+                    a00 = uh.fma(v0h, u.fma(v0, a00));
+                    a10 = uh.fma(v1h, u.fma(v1, a10));
+                    q = IntVector.fromArray(IS, w, w1 + p);
+                    u = lo(q);
+                    uh = hi(q);
+                    a01 = uh.fma(v0h, u.fma(v0, a01));
+                    a11 = uh.fma(v1h, u.fma(v1, a11));
+                    q = IntVector.fromArray(IS, w, w2 + p);
+                    u = lo(q);
+                    uh = hi(q);
+                    a02 = uh.fma(v0h, u.fma(v0, a02));
+                    a12 = uh.fma(v1h, u.fma(v1, a12));
+                    q = IntVector.fromArray(IS, w, w3 + p);
+                    u = lo(q);
+                    uh = hi(q);
+                    a03 = uh.fma(v0h, u.fma(v0, a03));
+                    a13 = uh.fma(v1h, u.fma(v1, a13));
+                }
+                int y0 = yOff + b * yStride + o, y1 = y0 + yStride;
+                store(y, y0, a00, accumulate);
+                store(y, y0 + 1, a01, accumulate);
+                store(y, y0 + 2, a02, accumulate);
+                store(y, y0 + 3, a03, accumulate);
+                store(y, y1, a10, accumulate);
+                store(y, y1 + 1, a11, accumulate);
+                store(y, y1 + 2, a12, accumulate);
+                store(y, y1 + 3, a13, accumulate);
+            }
+            for (; b < n; b++) {
+                int x0 = xOff + b * in;
+                FloatVector a00 = FloatVector.zero(S), a01 = a00, a02 = a00, a03 = a00;
+                for (int i = 0, p = 0; i < in; i += 2 * LANES, p += LANES) {
+                    FloatVector v0 = FloatVector.fromArray(S, x, x0 + i), v0h = FloatVector.fromArray(S, x, x0 + i + LANES);
+                    IntVector q = IntVector.fromArray(IS, w, w0 + p);
+                    a00 = hi(q).fma(v0h, lo(q).fma(v0, a00));
+                    q = IntVector.fromArray(IS, w, w1 + p);
+                    a01 = hi(q).fma(v0h, lo(q).fma(v0, a01));
+                    q = IntVector.fromArray(IS, w, w2 + p);
+                    a02 = hi(q).fma(v0h, lo(q).fma(v0, a02));
+                    q = IntVector.fromArray(IS, w, w3 + p);
+                    a03 = hi(q).fma(v0h, lo(q).fma(v0, a03));
+                }
+                int y0 = yOff + b * yStride + o;
+                store(y, y0, a00, accumulate);
+                store(y, y0 + 1, a01, accumulate);
+                store(y, y0 + 2, a02, accumulate);
+                store(y, y0 + 3, a03, accumulate);
+            }
+        }
+        for (; o < to; o++) {
+            int w0 = o * half;
+            for (int b = 0; b < n; b++) {
+                int x0 = xOff + b * in;
+                FloatVector a00 = FloatVector.zero(S);
+                for (int i = 0, p = 0; i < in; i += 2 * LANES, p += LANES) {
+                    IntVector q = IntVector.fromArray(IS, w, w0 + p);
+                    a00 = hi(q).fma(FloatVector.fromArray(S, x, x0 + i + LANES), lo(q).fma(FloatVector.fromArray(S, x, x0 + i), a00));
+                }
+                store(y, yOff + b * yStride + o, a00, accumulate);
+            }
+        }
+    }
+
+    /** The low bf16 halves of 8 ints, as f32 (exact: a bf16 is an f32 with its low 16 bits zero). */
+    private static FloatVector lo(IntVector q) {
+        return (FloatVector) q.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+    }
+
+    /** The high bf16 halves of 8 ints, as f32. */
+    private static FloatVector hi(IntVector q) {
+        return (FloatVector) q.and(0xFFFF0000).reinterpretAsFloats();
     }
 
     /**
