@@ -22,11 +22,15 @@ final class BenchCommand {
         @Option(names = "--bank-dir", description = "where the random benchmark bank is kept")
         Path bankDir = Path.of(System.getProperty("user.home"), ".cache", "hmem");
         @Option(names = "--report", description = "markdown file to update", defaultValue = "docs/BENCHMARKS.md") Path report;
+        @Option(names = "--accuracy-run", description = "a trained run whose held-out text measures what bf16 weights cost "
+                + "(default: the demo model, when it has been trained)")
+        Path accuracyRun = Path.of(System.getProperty("user.home"), ".cache", "hmem", "models", "demo");
 
         @Override
         public Integer call() throws Exception {
             Torch.threads(threads);
-            String md = new DecodeBench(new DecodeBench.Options(batches, steps, rounds, promptTokens, threads, bankDir, report)).run();
+            String md = new DecodeBench(new DecodeBench.Options(batches, steps, rounds, promptTokens, threads, bankDir, report,
+                    accuracyRun)).run();
             System.out.println(md);
             return 0;
         }

@@ -51,6 +51,16 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--java-decode", negatable = true, defaultValue = "true", fallbackValue = "true",
             description = "decode small batches on the Java SIMD path (default); --no-java-decode uses PyTorch only")
     boolean javaDecode;
+    @Option(names = "--weight-format", defaultValue = "f32", converter = WeightFormatConverter.class,
+            description = "the Java path's anchor matrices: f32 (default) or bf16 (half the bytes per step)")
+    dev.hmem.model.anchor.WeightFormat weightFormat;
+
+    static final class WeightFormatConverter implements picocli.CommandLine.ITypeConverter<dev.hmem.model.anchor.WeightFormat> {
+        @Override
+        public dev.hmem.model.anchor.WeightFormat convert(String s) {
+            return dev.hmem.model.anchor.WeightFormat.parse(s);
+        }
+    }
 
     @Override
     public Integer call() throws Exception {
@@ -73,7 +83,7 @@ final class GenerateCommand implements Callable<Integer> {
                 int cores = threads == 0 ? Runtime.getRuntime().availableProcessors() : threads;
                 if (threads == 0) g.autoThreads(cores);
                 if (javaDecode && dev.hmem.model.anchor.JavaDecoder.available()) {
-                    g.javaDecode(anchor.transformer().javaDecoder(cores), BatchGenerator.DEFAULT_JAVA_DECODE_ROWS);
+                    g.javaDecode(anchor.transformer().javaDecoder(cores, weightFormat), BatchGenerator.DEFAULT_JAVA_DECODE_ROWS);
                 }
                 double memMs = 0;
                 for (int i = 0; i < prompts.size(); i++) {

@@ -5,6 +5,7 @@ import ai.djl.pytorch.jni.JniUtils;
 import dev.hmem.model.Progress;
 import dev.hmem.model.anchor.AnchorWeights;
 import dev.hmem.model.anchor.Transformer;
+import dev.hmem.model.anchor.WeightFormat;
 import dev.hmem.model.config.ModelConfig;
 import dev.hmem.model.config.Presets;
 import dev.hmem.model.generate.BatchGenerator;
@@ -46,7 +47,8 @@ public final class DecodeBench {
     static final int BRANCHING = 16;
     static final int DEPTH = 3;
 
-    public record Options(int[] batches, int steps, int rounds, int promptTokens, int threads, Path bankDir, Path report) {}
+    public record Options(int[] batches, int steps, int rounds, int promptTokens, int threads, Path bankDir, Path report,
+                          Path accuracyRun) {}
 
     private final Options o;
     private final Random random = new Random(7);
@@ -92,15 +94,19 @@ public final class DecodeBench {
             for (int round = 0; round < o.rounds; round++) {
                 for (String run : runs) {
                     String scenario = run.substring(0, run.indexOf('/'));
-                    boolean java = run.contains("/java@");
+                    String path = run.substring(run.indexOf('/') + 1, run.indexOf('@'));
                     int b = Integer.parseInt(run.substring(run.indexOf('@') + 1));
-                    double ms = medianStepMillis(t, b, scenario, java, paths, loaded);
+                    double ms = medianStepMillis(t, b, scenario, path, paths, loaded);
                     stepMs.computeIfAbsent(run, k -> new ArrayList<>()).add(ms);
                     progress.advance(1, String.format(Locale.ROOT, "%s: %.2f ms/step", run, ms));
                 }
             }
             String loads = blockLoads(bank, blocks);
-            String md = report(c, gemm, stepMs, loads);
+            String accuracy = "bf16 accuracy: not measured (no trained run at " + o.accuracyRun + "; `./hmem demo` trains one).";
+            if (o.accuracyRun != null && Files.exists(o.accuracyRun.resolve("corpus/heldout.jsonl"))) {
+                accuracy = WeightFormatAccuracy.describe(o.accuracyRun, WeightFormatAccuracy.measure(o.accuracyRun, 32, 128));
+            }
+            String md = report(c, gemm, stepMs, loads, accuracy);
             bank.close();
             if (o.report != null) BenchReport.writeSection(o.report, "decode", md);
             return md;
@@ -117,11 +123,19 @@ public final class DecodeBench {
         return MemoryBank.open(dir);
     }
 
-    /** The decode paths compared: PyTorch operations, and the Java SIMD path. */
-    static final String[] PATHS = {"torch", "java"};
+    /** The decode paths compared: PyTorch operations, the Java SIMD path, and that path with bf16 anchor weights. */
+    static final String[] PATHS = {"torch", "java", "bf16"};
+
+    private static String pathName(String p) {
+        return switch (p) {
+            case "java" -> "Java";
+            case "bf16" -> "Java, bf16 weights";
+            default -> "PyTorch";
+        };
+    }
 
     /** Median wall time of one decode step with {@code batch} running rows. */
-    private double medianStepMillis(Transformer t, int batch, String scenario, boolean java, List<MemoryPath> paths,
+    private double medianStepMillis(Transformer t, int batch, String scenario, String java, List<MemoryPath> paths,
                                     Map<MemoryPath, List<MemoryBlock>> loaded) {
         if (scenario.startsWith("percore-")) return perCoreStepMillis(t, batch, scenario.substring(8), java, paths, loaded);
         List<GenerationRequest> rows = requests(t, 0, batch, scenario, paths, loaded);
@@ -132,9 +146,13 @@ public final class DecodeBench {
         }
     }
 
-    private BatchGenerator generator(Transformer t, int batch, boolean java, int threads) {
+    private BatchGenerator generator(Transformer t, int batch, String path, int threads) {
         BatchGenerator g = new BatchGenerator(t, ids -> "", batch, o.promptTokens + o.steps + 8, 1 << 20);
-        return java ? g.javaDecode(t.javaDecoder(threads), batch) : g;
+        return switch (path) {
+            case "java" -> g.javaDecode(t.javaDecoder(threads, WeightFormat.F32), batch);
+            case "bf16" -> g.javaDecode(t.javaDecoder(threads, WeightFormat.BF16), batch);
+            default -> g;
+        };
     }
 
     /**
@@ -142,7 +160,7 @@ public final class DecodeBench {
      * stepping at once (as the job's generate subtasks do). Returns the step time a single
      * generator would need for the same throughput, so it reads like the other scenarios.
      */
-    private double perCoreStepMillis(Transformer t, int batch, String scenario, boolean java, List<MemoryPath> paths,
+    private double perCoreStepMillis(Transformer t, int batch, String scenario, String java, List<MemoryPath> paths,
                                      Map<MemoryPath, List<MemoryBlock>> loaded) {
         int cores = Runtime.getRuntime().availableProcessors(), each = batch / cores;
         List<List<GenerationRequest>> parts = new ArrayList<>();
@@ -270,7 +288,7 @@ public final class DecodeBench {
         return Double.isNaN(v) ? "–" : String.format(Locale.ROOT, "%.0f", v);
     }
 
-    private String report(ModelConfig c, double gemm, Map<String, List<Double>> stepMs, String loads) {
+    private String report(ModelConfig c, double gemm, Map<String, List<Double>> stepMs, String loads, String accuracy) {
         long active = c.activeParameterCount();
         long memParams = 3L * (NEURONS[0] + NEURONS[1] + NEURONS[2]) * c.hiddenSize() * c.numLayers();
         StringBuilder sb = new StringBuilder();
@@ -311,7 +329,7 @@ public final class DecodeBench {
                 double a = tokS(stepMs, "anchor", p, b), m = tokS(stepMs, "memory", p, b);
                 double mixed = tokS(stepMs, "mixed8", p, b), leaves = tokS(stepMs, "leaves", p, b);
                 sb.append(String.format(Locale.ROOT, "| %d | %s%s | %s | %s | %.1f%% | %s | %s | %s | %s | %.1f%% | %.1f%% |%n",
-                        b, p.equals("java") ? "Java" : "PyTorch", p.equals(defaultPath(b)) ? " (default)" : "", f0(a), f0(m),
+                        b, pathName(p), p.equals(defaultPath(b)) ? " (default)" : "", f0(a), f0(m),
                         100 * (a / m - 1), f0(mixed),
                         Double.isNaN(mixed) ? "–" : String.format(Locale.ROOT, "%.1f%%", 100 * mixed / m), f0(leaves),
                         Double.isNaN(leaves) ? "–" : String.format(Locale.ROOT, "%.1f%%", 100 * leaves / m),
@@ -328,7 +346,7 @@ public final class DecodeBench {
                 if (Double.isNaN(ta)) continue;
                 double a = tokS(stepMs, "anchor", p, b), tl = tokS(stepMs, "percore-leaves", p, b), l = tokS(stepMs, "leaves", p, b);
                 sb.append(String.format(Locale.ROOT, "| %d | %s%s | %s | %.2fx | %s | %s | %.1f%% |%n", b,
-                        p.equals("java") ? "Java" : "PyTorch", p.equals(defaultPath(b / Runtime.getRuntime().availableProcessors())) ? " (default)" : "",
+                        pathName(p), p.equals(defaultPath(b / Runtime.getRuntime().availableProcessors())) ? " (default)" : "",
                         f0(ta), ta / a, f0(tl), Double.isNaN(tl) ? "–" : String.format(Locale.ROOT, "%.2fx", tl / l),
                         100 * 2.0 * active * ta / (gemm * 1e9)));
             }
@@ -337,7 +355,10 @@ public final class DecodeBench {
                 + "with 8 different level-1 blocks. A leaf per row: as a serving subtask sees a Zipf load over many "
                 + "leaves, every row its own leaf, under 2 level-1 and 8 level-2 blocks. GEMM fraction = 2 × active parameters "
                 + "(all matrices incl. the LM head; + memory neurons) × tok/s ÷ GEMM ceiling. The Java path reads "
-                + "a path's blocks side by side (the same neurons as the assembled path).\n\n");
+                + "a path's blocks side by side (the same neurons as the assembled path). bf16 weights: the anchor's "
+                + "matrices held as bfloat16 and widened to f32 in the kernel (an option, `--weight-format bf16`; memory "
+                + "blocks stay f32); its GEMM fraction counts the same FLOPs.\n\n");
+        sb.append(accuracy).append("\n\n");
         sb.append("### Block load time per level\n\n").append(loads).append("\n");
         sb.append("Cold: page cache dropped, then read (memory-mapped), CRC32C-checked and converted to an f32 tensor. "
                 + "Warm: the same with the file in the page cache. Hot: the block already in hmem's cache.\n\n");

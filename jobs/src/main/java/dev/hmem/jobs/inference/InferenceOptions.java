@@ -1,5 +1,6 @@
 package dev.hmem.jobs.inference;
 
+import dev.hmem.model.anchor.WeightFormat;
 import dev.hmem.model.generate.BatchGenerator;
 import dev.hmem.operators.codec.RecordLimits;
 import dev.hmem.operators.engine.ServingConfig;
@@ -75,6 +76,7 @@ public record InferenceOptions(
         d.put("loader-threads", "2");
         d.put("torch-threads", "1");
         d.put("java-decode-rows", Integer.toString(BatchGenerator.DEFAULT_JAVA_DECODE_ROWS));
+        d.put("weight-format", "f32");
         d.put("route-batch", "32");
         d.put("route-timeout-ms", "5");
         d.put("routing", "affinity");
@@ -125,7 +127,7 @@ public record InferenceOptions(
                 i(v, "max-batch"), i(v, "max-paths-per-batch"), i(v, "max-queued"), l(v, "max-wait-ms"),
                 i(v, "prefill-min-free"), l(v, "prefill-max-delay-ms"),
                 l(v, "cache-mb") << 20, i(v, "pinned-levels"), i(v, "loader-threads"), i(v, "torch-threads"),
-                i(v, "java-decode-rows"),
+                i(v, "java-decode-rows"), weightFormat(v.get("weight-format")),
                 i(v, "route-batch"), l(v, "route-timeout-ms"), routing.equals("affinity"), i(v, "parallelism"),
                 i(v, "max-parallelism"));
         return new InferenceOptions(v.get("bootstrap-servers"), v.get("prompts-topic"), v.get("results-topic"),
@@ -134,6 +136,14 @@ public record InferenceOptions(
                 v.get("transactional-id-prefix"), i(v, "linger-ms"), i(v, "batch-bytes"), v.get("compression"),
                 l(v, "transaction-timeout-ms"), l(v, "buffer-timeout-ms"), writerSchemas(v.get("writer-schemas")),
                 kafkaProperties(v.get("kafka-properties"), p.getMultiParameter("kafka-property")), serving);
+    }
+
+    private static WeightFormat weightFormat(String s) {
+        try {
+            return WeightFormat.parse(s);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--weight-format: " + e.getMessage(), e);
+        }
     }
 
     private static RecordLimits limits(Map<String, String> v) {

@@ -22,6 +22,8 @@ class InferenceOptionsTest {
         assertThat(o.serving().prefillMinFreeSlots()).isEqualTo(8);
         assertThat(o.serving().prefillMaxDelayMs()).isEqualTo(250);
         assertThat(parse("--max-batch", "64").serving().prefillMinFreeSlots()).isEqualTo(16);
+        assertThat(o.serving().weightFormat()).isEqualTo(dev.hmem.model.anchor.WeightFormat.F32);
+        assertThat(parse("--weight-format", "bf16").serving().weightFormat()).isEqualTo(dev.hmem.model.anchor.WeightFormat.BF16);
         assertThat(parse("--prefill-min-free", "1", "--prefill-max-delay-ms", "0").serving().prefillMinFreeSlots()).isEqualTo(1);
     }
 
@@ -31,6 +33,8 @@ class InferenceOptionsTest {
                 .hasMessageContaining("40");
         assertThatThrownBy(() -> parse("--prefill-max-delay-ms", "-1")).hasMessageContaining("prefill max delay");
         assertThatThrownBy(() -> parse("--max-batch", "0")).hasMessageContaining("max batch");
+        assertThatThrownBy(() -> parse("--weight-format", "fp8")).hasMessageContaining("--weight-format")
+                .hasMessageContaining("fp8");
         assertThatThrownBy(() -> parse("--prefil-min-free", "2")).hasMessageContaining("unknown option")
                 .hasMessageContaining("prefil-min-free");
         assertThatThrownBy(() -> InferenceOptions.fromArgs("--model", "/m")).hasMessageContaining("--bootstrap-servers");
