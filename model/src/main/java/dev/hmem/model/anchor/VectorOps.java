@@ -355,9 +355,19 @@ final class VectorOps {
         }
     }
 
-    /** {@code out[j] = silu(g[j]) · u[j]}, SwiGLU's gate. */
+    /**
+     * {@code out[j] = silu(g[j]) · u[j]}, SwiGLU's gate. Vectorised (the JDK's SIMD exp, within an
+     * ulp or two of {@link Math#exp}): scalar, this ran on the calling thread alone at ~6 ns an
+     * element, about a tenth of a batch-32 step; a tail shorter than a vector stays scalar.
+     */
     static void swiglu(float[] g, int gOff, float[] u, int uOff, float[] out, int outOff, int n) {
-        for (int j = 0; j < n; j++) {
+        FloatVector one = FloatVector.broadcast(S, 1f);
+        int j = 0;
+        for (; j + LANES <= n; j += LANES) {
+            FloatVector a = FloatVector.fromArray(S, g, gOff + j);
+            a.div(a.neg().lanewise(VectorOperators.EXP).add(one)).mul(FloatVector.fromArray(S, u, uOff + j)).intoArray(out, outOff + j);
+        }
+        for (; j < n; j++) {
             float a = g[gOff + j];
             out[outOff + j] = a / (1f + (float) Math.exp(-a)) * u[uOff + j];
         }
