@@ -104,7 +104,7 @@ public final class DecodeBench {
             String loads = blockLoads(bank, blocks);
             String accuracy = "bf16 accuracy: not measured (no trained run at " + o.accuracyRun + "; `./hmem demo` trains one).";
             if (o.accuracyRun != null && Files.exists(o.accuracyRun.resolve("corpus/heldout.jsonl"))) {
-                accuracy = WeightFormatAccuracy.describe(o.accuracyRun, WeightFormatAccuracy.measure(o.accuracyRun, 32, 128));
+                accuracy = WeightFormatAccuracy.describe(o.accuracyRun, WeightFormatAccuracy.measure(o.accuracyRun, 64, 64));
             }
             String md = report(c, gemm, stepMs, loads, accuracy);
             bank.close();
