@@ -101,12 +101,16 @@ final class VectorOps {
     }
 
     private static final VectorSpecies<Integer> IS = IntVector.SPECIES_256;
+    /** The high bf16 of each int, as an f32's bits. */
+    private static final IntVector HI = IntVector.broadcast(IS, 0xFFFF0000);
 
     /**
      * The product of {@link #matmul(float[], int, int, int, float[], int, float[], int, int, int, int, boolean)}
      * with bf16 weights packed as {@link HeapMatrix} packs them: each int load gives the weights of
      * 16 inputs, widened to f32 by a shift (low halves) and a mask (high halves), each used for 2
-     * rows; the same 4 x 2 register tiles, accumulation in f32.
+     * rows; the same 4 x 2 register tiles, accumulation in f32. The widening is written out in
+     * place, not in helper methods: a helper that the JIT happens to compile on its own first is
+     * then not inlined, and every vector it returns is boxed (measured: 5x slower than f32).
      */
     static void matmulBf16(float[] x, int xOff, int n, int in, int[] w, float[] y, int yOff, int yStride,
                            int from, int to, boolean accumulate) {
@@ -123,22 +127,22 @@ final class VectorOps {
                     FloatVector v0 = FloatVector.fromArray(S, x, x0 + i), v0h = FloatVector.fromArray(S, x, x0 + i + LANES);
                     FloatVector v1 = FloatVector.fromArray(S, x, x1 + i), v1h = FloatVector.fromArray(S, x, x1 + i + LANES);
                     IntVector q = IntVector.fromArray(IS, w, w0 + p);
-                    FloatVector u = lo(q), uh = hi(q);
+                    FloatVector u = q.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), uh = q.and(HI).reinterpretAsFloats();
                     a00 = uh.fma(v0h, u.fma(v0, a00));
                     a10 = uh.fma(v1h, u.fma(v1, a10));
                     q = IntVector.fromArray(IS, w, w1 + p);
-                    u = lo(q);
-                    uh = hi(q);
+                    u = q.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+                    uh = q.and(HI).reinterpretAsFloats();
                     a01 = uh.fma(v0h, u.fma(v0, a01));
                     a11 = uh.fma(v1h, u.fma(v1, a11));
                     q = IntVector.fromArray(IS, w, w2 + p);
-                    u = lo(q);
-                    uh = hi(q);
+                    u = q.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+                    uh = q.and(HI).reinterpretAsFloats();
                     a02 = uh.fma(v0h, u.fma(v0, a02));
                     a12 = uh.fma(v1h, u.fma(v1, a12));
                     q = IntVector.fromArray(IS, w, w3 + p);
-                    u = lo(q);
-                    uh = hi(q);
+                    u = q.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+                    uh = q.and(HI).reinterpretAsFloats();
                     a03 = uh.fma(v0h, u.fma(v0, a03));
                     a13 = uh.fma(v1h, u.fma(v1, a13));
                 }
@@ -158,13 +162,13 @@ final class VectorOps {
                 for (int i = 0, p = 0; i < in; i += 2 * LANES, p += LANES) {
                     FloatVector v0 = FloatVector.fromArray(S, x, x0 + i), v0h = FloatVector.fromArray(S, x, x0 + i + LANES);
                     IntVector q = IntVector.fromArray(IS, w, w0 + p);
-                    a00 = hi(q).fma(v0h, lo(q).fma(v0, a00));
+                    a00 = q.and(HI).reinterpretAsFloats().fma(v0h, q.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(v0, a00));
                     q = IntVector.fromArray(IS, w, w1 + p);
-                    a01 = hi(q).fma(v0h, lo(q).fma(v0, a01));
+                    a01 = q.and(HI).reinterpretAsFloats().fma(v0h, q.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(v0, a01));
                     q = IntVector.fromArray(IS, w, w2 + p);
-                    a02 = hi(q).fma(v0h, lo(q).fma(v0, a02));
+                    a02 = q.and(HI).reinterpretAsFloats().fma(v0h, q.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(v0, a02));
                     q = IntVector.fromArray(IS, w, w3 + p);
-                    a03 = hi(q).fma(v0h, lo(q).fma(v0, a03));
+                    a03 = q.and(HI).reinterpretAsFloats().fma(v0h, q.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(v0, a03));
                 }
                 int y0 = yOff + b * yStride + o;
                 store(y, y0, a00, accumulate);
@@ -180,21 +184,11 @@ final class VectorOps {
                 FloatVector a00 = FloatVector.zero(S);
                 for (int i = 0, p = 0; i < in; i += 2 * LANES, p += LANES) {
                     IntVector q = IntVector.fromArray(IS, w, w0 + p);
-                    a00 = hi(q).fma(FloatVector.fromArray(S, x, x0 + i + LANES), lo(q).fma(FloatVector.fromArray(S, x, x0 + i), a00));
+                    a00 = q.and(HI).reinterpretAsFloats().fma(FloatVector.fromArray(S, x, x0 + i + LANES), q.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(S, x, x0 + i), a00));
                 }
                 store(y, yOff + b * yStride + o, a00, accumulate);
             }
         }
-    }
-
-    /** The low bf16 halves of 8 ints, as f32 (exact: a bf16 is an f32 with its low 16 bits zero). */
-    private static FloatVector lo(IntVector q) {
-        return (FloatVector) q.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-    }
-
-    /** The high bf16 halves of 8 ints, as f32. */
-    private static FloatVector hi(IntVector q) {
-        return (FloatVector) q.and(0xFFFF0000).reinterpretAsFloats();
     }
 
     /**
