@@ -16,7 +16,7 @@ import picocli.CommandLine.Parameters;
 /** {@code hmem cluster up | status | down | submit | savepoint | cancel | rescale | restart}. */
 @Command(name = "cluster", mixinStandardHelpOptions = true,
         description = "A local Flink cluster and Kafka broker, each its own process on 127.0.0.1, and the job on it.",
-        subcommands = {ClusterCommand.Up.class, ClusterCommand.Status.class, ClusterCommand.Down.class,
+        subcommands = {ClusterCommand.Up.class, ClusterCommand.Status.class, ClusterCommand.Top.class, ClusterCommand.Down.class,
                 ClusterCommand.Submit.class, ClusterCommand.Savepoint.class, ClusterCommand.Cancel.class,
                 ClusterCommand.Rescale.class, ClusterCommand.Restart.class})
 public final class ClusterCommand {
@@ -92,6 +92,32 @@ public final class ClusterCommand {
                 c.rest().jobs().forEach((id, state) -> System.out.println("  job " + id + " " + state));
             }
             return c.jobManager().isAlive() ? 0 : 1;
+        }
+    }
+
+    @Command(name = "top", mixinStandardHelpOptions = true,
+            description = "CPU of each cluster process over an interval, by thread group, and of the rest of the machine.")
+    static final class Top implements Callable<Integer> {
+        @Mixin RunDir run;
+        @picocli.CommandLine.Option(names = "--seconds", defaultValue = "30", description = "the interval measured") int seconds;
+        @picocli.CommandLine.Option(names = "--groups", defaultValue = "5", description = "thread groups shown per process") int groups;
+
+        @Override
+        public Integer call() throws Exception {
+            if (seconds < 1) throw new IllegalArgumentException("--seconds must be >= 1, got " + seconds);
+            Map<String, Long> pids = new java.util.LinkedHashMap<>();
+            for (ManagedProcess p : LocalCluster.at(run.dir).processes()) p.pid().filter(x -> p.isAlive()).ifPresent(x -> pids.put(p.name(), x));
+            if (pids.isEmpty()) throw new IllegalStateException("no running process in " + run.dir + " (`cluster up` first)");
+            CpuUsage.Snapshot a = CpuUsage.snapshot(pids);
+            long t0 = System.nanoTime();
+            for (int s = 0; s < seconds; s++) {
+                Thread.sleep(1000);
+                System.err.printf("\r[cluster top] %d/%d s", s + 1, seconds);
+            }
+            System.err.println();
+            CpuUsage.Snapshot b = CpuUsage.snapshot(pids);
+            System.out.print(CpuUsage.report(a, b, (System.nanoTime() - t0) / 1e9, groups));
+            return 0;
         }
     }
 

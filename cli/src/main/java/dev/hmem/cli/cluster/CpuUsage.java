@@ -1,0 +1,114 @@
+package dev.hmem.cli.cluster;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * Where a machine's CPU goes over an interval: each cluster process's CPU time, split by its
+ * threads' names, and the rest of the machine, read from Linux's /proc. A JVM profiler sees only
+ * Java frames of one process; this also counts native threads (PyTorch, ONNX Runtime inherit the
+ * name of the task thread that started them), the broker, and whatever else shares the cores —
+ * the load generator included.
+ */
+public final class CpuUsage {
+
+    /** Clock ticks per second of /proc's CPU times (USER_HZ: 100 on every Linux architecture hmem runs on). */
+    static final double HZ = 100;
+
+    /** CPU ticks of one process, by thread group, at one moment. */
+    record Snapshot(Map<String, Map<String, Long>> byProcess, long machineBusy, long machineAll) {}
+
+    /** The group of CPU time spent by threads that are no longer there. */
+    static final String ENDED = "(threads that ended)";
+
+    private CpuUsage() {}
+
+    /** Ticks of every thread of each named process (group = thread name without digits), and the machine's. */
+    static Snapshot snapshot(Map<String, Long> pids) throws IOException {
+        Map<String, Map<String, Long>> out = new LinkedHashMap<>();
+        for (Map.Entry<String, Long> e : pids.entrySet()) {
+            Map<String, Long> groups = new HashMap<>();
+            Path tasks = Path.of("/proc", Long.toString(e.getValue()), "task");
+            if (!Files.isDirectory(tasks)) continue;
+            try (Stream<Path> s = Files.list(tasks)) {
+                for (Path t : s.toList()) {
+                    String stat;
+                    try {
+                        stat = Files.readString(t.resolve("stat"));
+                    } catch (IOException gone) {
+                        continue;  // the thread ended between the listing and the read
+                    }
+                    // pid (comm) state ... : comm may hold spaces and parentheses, so split after the last ')'.
+                    int open = stat.indexOf('('), close = stat.lastIndexOf(')');
+                    String[] f = stat.substring(close + 2).split(" ");
+                    long ticks = Long.parseLong(f[11]) + Long.parseLong(f[12]);  // utime, stime (fields 14, 15)
+                    groups.merge(group(stat.substring(open + 1, close)), ticks, Long::sum);
+                }
+            }
+            // The process's own times also count threads that have ended (and left /proc/PID/task).
+            try {
+                String stat = Files.readString(Path.of("/proc", Long.toString(e.getValue()), "stat"));
+                String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                long total = Long.parseLong(f[11]) + Long.parseLong(f[12]);
+                long live = groups.values().stream().mapToLong(Long::longValue).sum();
+                groups.put(ENDED, Math.max(0, total - live));
+            } catch (IOException gone) {
+                // the process ended: its live threads are what was read
+            }
+            out.put(e.getKey(), groups);
+        }
+        String[] cpu = Files.readAllLines(Path.of("/proc/stat")).get(0).trim().split("\\s+");
+        long all = 0, idle = Long.parseLong(cpu[4]) + Long.parseLong(cpu[5]);  // idle, iowait
+        for (int i = 1; i < cpu.length && i <= 8; i++) all += Long.parseLong(cpu[i]);
+        return new Snapshot(out, all - idle, all);
+    }
+
+    /**
+     * A thread's group: its name without a Flink subtask index or a trailing number ("GC Thread#1"
+     * → "GC Thread", "generate (2/2)#0" → "generate"). Linux keeps the first 15 characters of a name.
+     */
+    static String group(String comm) {
+        String g = comm.replaceAll("\\s*\\(\\d+/\\d+\\)", "").replaceAll("([#\\-_ ]*\\d+)+$", "").trim();
+        return g.isEmpty() ? comm : g;
+    }
+
+    /** A markdown table of the CPU used between two snapshots {@code seconds} apart, in cores. */
+    static String report(Snapshot a, Snapshot b, double seconds, int topGroups) {
+        StringBuilder sb = new StringBuilder();
+        sb.append(String.format(Locale.ROOT, "CPU over %.0f s, in cores (1.00 = one core busy the whole time):%n%n", seconds));
+        sb.append("| process | cores | its busiest thread groups (cores) |\n|---|---|---|\n");
+        double accounted = 0;
+        for (Map.Entry<String, Map<String, Long>> e : b.byProcess().entrySet()) {
+            Map<String, Long> before = a.byProcess().getOrDefault(e.getKey(), Map.of());
+            List<Map.Entry<String, Double>> groups = new ArrayList<>();
+            double total = 0;
+            for (Map.Entry<String, Long> g : e.getValue().entrySet()) {
+                double cores = (g.getValue() - before.getOrDefault(g.getKey(), 0L)) / HZ / seconds;
+                if (cores <= 0) continue;
+                total += cores;
+                groups.add(Map.entry(g.getKey(), cores));
+            }
+            accounted += total;
+            groups.sort(Map.Entry.<String, Double>comparingByValue().reversed());
+            StringBuilder top = new StringBuilder();
+            for (int i = 0; i < Math.min(topGroups, groups.size()); i++) {
+                if (i > 0) top.append(", ");
+                top.append(String.format(Locale.ROOT, "%s %.2f", groups.get(i).getKey().replace("|", "/"), groups.get(i).getValue()));
+            }
+            sb.append(String.format(Locale.ROOT, "| %s | %.2f | %s |%n", e.getKey(), total, top));
+        }
+        double busy = (b.machineBusy() - a.machineBusy()) / HZ / seconds;
+        double all = (b.machineAll() - a.machineAll()) / HZ / seconds;
+        sb.append(String.format(Locale.ROOT, "| everything else (load generator, tools, kernel) | %.2f | |%n", Math.max(0, busy - accounted)));
+        sb.append(String.format(Locale.ROOT, "| the machine, busy / available | %.2f / %.2f | |%n", busy, all));
+        return sb.toString();
+    }
+}
