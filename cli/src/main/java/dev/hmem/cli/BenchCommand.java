@@ -49,13 +49,15 @@ final class BenchCommand {
         @Option(names = "--cache-mb", defaultValue = "256") int cacheMb;
         @Option(names = "--report", defaultValue = "docs/BENCHMARKS.md") Path report;
         @Option(names = "--plots", defaultValue = "docs/bench") Path plots;
+        @Option(names = "--ratio-only", description = "only the engine alone, a rate sweep of the full design and the naive job "
+                + "at its capacity (about 15 minutes), into the report's section loadtest-ratio") boolean ratioOnly;
 
         @Override
         public Integer call() throws Exception {
             Path home = dev.hmem.cli.cluster.ClusterCommand.home();
             String md = new dev.hmem.cli.bench.ClusterBench(new dev.hmem.cli.bench.ClusterBench.Options(work, model, bank,
                     home.resolve("jobs/target/hmem-job.jar"), home.resolve("cluster/target/flink"), home.resolve("deploy"),
-                    maxNewTokens, step, warmup, cacheMb, report, plots)).run();
+                    maxNewTokens, step, warmup, cacheMb, report, plots)).run(ratioOnly);
             System.out.println(md);
             return 0;
         }

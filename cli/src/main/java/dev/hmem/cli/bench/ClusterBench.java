@@ -76,6 +76,15 @@ public final class ClusterBench {
     static final List<String> NAIVE = List.of("--max-batch", "1", "--cache-mb", "0", "--pinned-levels", "0", "--routing", "round-robin");
 
     public String run() throws Exception {
+        return run(false);
+    }
+
+    /**
+     * @param ratioOnly only the job against its engine and against the naive design (the engine
+     *                  alone, a sweep to capacity, the naive job at that capacity), in its own section
+     */
+    public String run(boolean ratioOnly) throws Exception {
+        if (ratioOnly) return ratio();
         if (o.model() == null) BenchModel.ensure(o.work());
         Files.createDirectories(o.plots());
         List<String> prompts = BenchModel.prompts(3000);
@@ -133,6 +142,55 @@ public final class ClusterBench {
         backPressure(clusters, capacity);
         if (o.report() != null) BenchReport.writeSection(o.report(), "loadtest-checkpoints", md.toString());
         return all + "\n" + md;
+    }
+
+    private String ratio() throws Exception {
+        if (o.model() == null) BenchModel.ensure(o.work());
+        Files.createDirectories(o.plots());
+        List<String> prompts = BenchModel.prompts(3000);
+        Map<String, List<String>> clusters;
+        try (MemoryBank b = MemoryBank.open(bank())) {
+            clusters = PromptPool.byLeaf(prompts, b.tree());
+        }
+        ServingConfig engineCfg = ServingConfig.defaults(model().toString(), bank().toString()).withBatching(32, 32)
+                .withCache((long) o.cacheMb() << 20, 1).withThreads(1, 2).withLimits(128, o.maxNewTokens(), RecordLimits.DEFAULTS);
+        double engineTps = EngineBench.tokensPerSecond(engineCfg, tasks(prompts, clusters, 1.0), 2, 20, 40);
+        System.err.printf(Locale.ROOT, "engine alone (2 engines x 1 thread): %.1f tokens/s%n", engineTps);
+        LocalCluster c = LocalCluster.at(o.work().resolve("cluster"));
+        c.up(new LocalCluster.Options(o.flinkHome(), o.deployDir(), 2, 1, 4096, 0, Map.of()));
+        StringBuilder out = new StringBuilder();
+        try {
+            ClusterJobs jobs = new ClusterJobs(c, o.jobJar());
+            String id = jobs.submit(jobArgs(c, "full", full(o.cacheMb())), null);
+            jobs.awaitRunning(id, Duration.ofMinutes(3));
+            LoadTest.Run sweep = load(c, "full", clusters, 1.0, List.of(4.0, 8.0), true, o.plots().resolve("ratio-sweep"));
+            double capacity = sweep.capacity();
+            double fullTps = sweep.steps().stream().mapToDouble(s -> s.outputTokensPerSecond()).max().orElse(0);
+            c.rest().cancel(id);
+            String naiveId = jobs.submit(jobArgs(c, "naive", NAIVE), null);
+            jobs.awaitRunning(naiveId, Duration.ofMinutes(3));
+            LoadTest.Run naive = load(c, "naive", clusters, 1.0, List.of(Math.max(1, capacity)), false, o.plots().resolve("ratio-naive"));
+            c.rest().cancel(naiveId);
+            double naiveTps = naive.steps().get(0).outputTokensPerSecond();
+            out.append("## The job against its engine (issue 10, `bench cluster --ratio-only`)\n\n");
+            out.append("Machine: ").append(BenchReport.machine()).append(".\n\n");
+            out.append(String.format(Locale.ROOT, "As the load tests above (31.5M reference model, 2.7 GiB bank, 2 generate subtasks × 1 thread, "
+                    + "`--max-batch 32`, %d MiB cache, Zipf 1.0, exactly-once with 1 s checkpoints), measured in one run: the engine "
+                    + "alone, a rate sweep of the job to capacity, then the naive job at that capacity. Steps of %.0f s, the first "
+                    + "%.0f s excluded.%n%n", o.cacheMb(), o.stepSeconds(), o.warmup()));
+            out.append(dev.hmem.cli.loadtest.LoadTest.summary(sweep)).append('\n');
+            out.append("| variant | output tokens/s | |\n|---|---|---|\n");
+            out.append(String.format(Locale.ROOT, "| the engine alone, 2 engines × 1 thread, the same prompts and cache budget, warm | %.1f | |%n", engineTps));
+            out.append(String.format(Locale.ROOT, "| the job at saturation (best step of the sweep; capacity %.2f requests/s) | %.1f | **%.0f%%** of the engine (target ≥ 80%%) |%n",
+                    capacity, fullTps, 100 * fullTps / engineTps));
+            out.append(String.format(Locale.ROOT, "| the naive job (round-robin, no cache, batch 1) at %.2f requests/s | %.1f | full design **%.1f×** naive (target ≥ 5×) |%n%n",
+                    naive.steps().get(0).offeredRate(), naiveTps, fullTps / naiveTps));
+            out.append("Reproduce: `./hmem bench cluster --ratio-only` (about 15 minutes; per-step files under `docs/bench/ratio-*`).\n");
+        } finally {
+            c.down();
+        }
+        if (o.report() != null) BenchReport.writeSection(o.report(), "loadtest-ratio", out.toString());
+        return out.toString();
     }
 
     /**

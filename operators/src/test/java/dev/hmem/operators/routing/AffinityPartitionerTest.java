@@ -37,6 +37,35 @@ class AffinityPartitionerTest {
     }
 
     @Test
+    void aZipfLoadStaysWithinTheSlackAndMostPromptsKeepTheirClustersSubtask() {
+        // One channel carries a router's prompts to every subtask, so the busiest subtask's queue
+        // sets everyone's pace: placement must stay near even under a skewed load, yet keep
+        // clusters together where it can.
+        for (int subtasks : new int[] {2, 3, 4}) {
+            Random rnd = new Random(subtasks);
+            double[] cdf = new double[64];
+            double sum = 0;
+            for (int r = 0; r < 64; r++) cdf[r] = sum += 1.0 / (r + 1);
+            AffinityPartitioner p = new AffinityPartitioner(true);
+            SubtaskAffinity order = new SubtaskAffinity(subtasks, 1, 2);
+            int[] load = new int[subtasks];
+            int n = 20_000, home = 0;
+            for (int i = 0; i < n; i++) {
+                double u = rnd.nextDouble() * sum;
+                int cluster = 0;
+                while (cdf[cluster] < u) cluster++;
+                int s = p.partition(cluster + "." + rnd.nextInt(16), subtasks);
+                load[s]++;
+                if (s == order.preference(Integer.toString(cluster))[0]) home++;
+            }
+            double mean = (double) n / subtasks;
+            for (int l : load) assertThat(l).as("subtasks %d: %s", subtasks, java.util.Arrays.toString(load))
+                    .isLessThanOrEqualTo((int) (mean * (AffinityPartitioner.SLACK + 0.01)));
+            assertThat(home).as("prompts on their cluster's first choice, %d subtasks", subtasks).isGreaterThan(n / 2);
+        }
+    }
+
+    @Test
     void roundRobinIgnoresPaths() {
         AffinityPartitioner p = new AffinityPartitioner(false);
         assertThat(new int[] {p.partition("1.1", 3), p.partition("1.1", 3), p.partition("1.1", 3)}).containsExactly(0, 1, 2);
