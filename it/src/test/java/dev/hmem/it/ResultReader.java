@@ -31,11 +31,22 @@ final class ResultReader implements AutoCloseable {
         thread = new Thread(() -> {
             Properties p = new Properties();
             p.put("bootstrap.servers", bootstrap);
-            p.put("group.id", "reader-" + System.nanoTime());
             p.put("auto.offset.reset", "earliest");
             p.put("isolation.level", committedOnly ? "read_committed" : "read_uncommitted");
+            // No consumer group: partitions assigned by hand, positions kept only in this consumer.
+            // A group member that loses its coordinator (the broker-restart test) rejoins at the
+            // last auto-committed offset and reads again what it had read since — duplicates of
+            // the reader, not of the topic, which this test must not confuse with the job's.
             try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-                c.subscribe(List.of(topic));
+                List<org.apache.kafka.common.TopicPartition> parts = new ArrayList<>();
+                while (!stop && parts.isEmpty()) {
+                    for (org.apache.kafka.common.PartitionInfo i : c.partitionsFor(topic, Duration.ofSeconds(10))) {
+                        parts.add(new org.apache.kafka.common.TopicPartition(topic, i.partition()));
+                    }
+                    if (parts.isEmpty()) sleep(200);
+                }
+                c.assign(parts);
+                c.seekToBeginning(parts);
                 while (!stop) {
                     for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(100))) {
                         long now = System.currentTimeMillis();
@@ -48,6 +59,14 @@ final class ResultReader implements AutoCloseable {
         }, "results-" + (committedOnly ? "committed" : "uncommitted"));
         thread.setDaemon(true);
         thread.start();
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     List<Read> reads() {
