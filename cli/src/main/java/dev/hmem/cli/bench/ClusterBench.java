@@ -85,18 +85,9 @@ public final class ClusterBench {
      */
     public String run(boolean ratioOnly) throws Exception {
         if (ratioOnly) return ratio();
-        if (o.model() == null) BenchModel.ensure(o.work());
-        Files.createDirectories(o.plots());
-        List<String> prompts = BenchModel.prompts(3000);
-        Map<String, List<String>> clusters;
-        try (MemoryBank b = MemoryBank.open(bank())) {
-            clusters = PromptPool.byLeaf(prompts, b.tree());
-        }
-        ServingConfig engineCfg = ServingConfig.defaults(model().toString(), bank().toString()).withBatching(32, 32)
-                .withCache((long) o.cacheMb() << 20, 1).withThreads(1, 2).withLimits(128, o.maxNewTokens(), RecordLimits.DEFAULTS);
-        List<PromptTask> tasks = tasks(prompts, clusters, 1.0);
-        double engineTps = EngineBench.tokensPerSecond(engineCfg, tasks, 2, 20, 40);
-        System.err.printf(Locale.ROOT, "engine alone (2 engines x 1 thread): %.1f tokens/s%n", engineTps);
+        Setup setup = setup();
+        Map<String, List<String>> clusters = setup.clusters();
+        double engineTps = setup.engineTps();
 
         LocalCluster c = LocalCluster.at(o.work().resolve("cluster"));
         c.up(new LocalCluster.Options(o.flinkHome(), o.deployDir(), 2, 1, 4096, 0, Map.of()));
@@ -144,7 +135,10 @@ public final class ClusterBench {
         return all + "\n" + md;
     }
 
-    private String ratio() throws Exception {
+    /** The bench's prompts grouped by leaf, and the engine alone on them (2 engines x 1 thread, warm). */
+    private record Setup(Map<String, List<String>> clusters, double engineTps) {}
+
+    private Setup setup() throws Exception {
         if (o.model() == null) BenchModel.ensure(o.work());
         Files.createDirectories(o.plots());
         List<String> prompts = BenchModel.prompts(3000);
@@ -156,6 +150,13 @@ public final class ClusterBench {
                 .withCache((long) o.cacheMb() << 20, 1).withThreads(1, 2).withLimits(128, o.maxNewTokens(), RecordLimits.DEFAULTS);
         double engineTps = EngineBench.tokensPerSecond(engineCfg, tasks(prompts, clusters, 1.0), 2, 20, 40);
         System.err.printf(Locale.ROOT, "engine alone (2 engines x 1 thread): %.1f tokens/s%n", engineTps);
+        return new Setup(clusters, engineTps);
+    }
+
+    private String ratio() throws Exception {
+        Setup setup = setup();
+        Map<String, List<String>> clusters = setup.clusters();
+        double engineTps = setup.engineTps();
         LocalCluster c = LocalCluster.at(o.work().resolve("cluster"));
         c.up(new LocalCluster.Options(o.flinkHome(), o.deployDir(), 2, 1, 4096, 0, Map.of()));
         StringBuilder out = new StringBuilder();
