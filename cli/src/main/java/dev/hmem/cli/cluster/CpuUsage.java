@@ -46,18 +46,13 @@ public final class CpuUsage {
                     } catch (IOException gone) {
                         continue;  // the thread ended between the listing and the read
                     }
-                    // pid (comm) state ... : comm may hold spaces and parentheses, so split after the last ')'.
-                    int open = stat.indexOf('('), close = stat.lastIndexOf(')');
-                    String[] f = stat.substring(close + 2).split(" ");
-                    long ticks = Long.parseLong(f[11]) + Long.parseLong(f[12]);  // utime, stime (fields 14, 15)
-                    groups.merge(group(stat.substring(open + 1, close)), ticks, Long::sum);
+                    String comm = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+                    groups.merge(group(comm), ticks(stat), Long::sum);
                 }
             }
             // The process's own times also count threads that have ended (and left /proc/PID/task).
             try {
-                String stat = Files.readString(Path.of("/proc", Long.toString(e.getValue()), "stat"));
-                String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-                long total = Long.parseLong(f[11]) + Long.parseLong(f[12]);
+                long total = ticks(Files.readString(Path.of("/proc", Long.toString(e.getValue()), "stat")));
                 long live = groups.values().stream().mapToLong(Long::longValue).sum();
                 groups.put(ENDED, Math.max(0, total - live));
             } catch (IOException gone) {
@@ -69,6 +64,15 @@ public final class CpuUsage {
         long all = 0, idle = Long.parseLong(cpu[4]) + Long.parseLong(cpu[5]);  // idle, iowait
         for (int i = 1; i < cpu.length && i <= 8; i++) all += Long.parseLong(cpu[i]);
         return new Snapshot(out, all - idle, all);
+    }
+
+    /**
+     * User + system ticks of a /proc stat line ({@code pid (comm) state ...}, fields 14 and 15):
+     * comm may hold spaces and parentheses, so fields are counted after the last ')'.
+     */
+    static long ticks(String stat) {
+        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        return Long.parseLong(f[11]) + Long.parseLong(f[12]);
     }
 
     /**

@@ -21,6 +21,13 @@ class CpuUsageTest {
     }
 
     @Test
+    void ticksAreCountedAfterTheLastParenthesisOfTheName() {
+        // A thread may be named "a) (b": fields must be found after the last ')'.
+        String stat = "4242 (a) (b 1) S 1 4242 4242 0 -1 4194304 100 0 0 0 1234 56 0 0 20 0 1 0 999 0 0";
+        assertThat(CpuUsage.ticks(stat)).isEqualTo(1234 + 56);
+    }
+
+    @Test
     void aSpinningThreadIsCountedInItsGroup() throws Exception {
         long pid = ProcessHandle.current().pid();
         CpuUsage.Snapshot a = CpuUsage.snapshot(Map.of("this-test", pid));

@@ -177,27 +177,42 @@ class JavaDecoderTest {
     @Test
     void aRowsLogitsDoNotDependOnItsNeighbours() {
         // Every row runs the same arithmetic in the same order whatever the batch: row 0 decoded
-        // alone and beside five others gives the same bits.
-        SplittableRandom r = new SplittableRandom(11);
-        Case c = randomCase(r, 6);
-        try (NDManager m = manager.newSubManager();
-             KvCache cache = new KvCache(model.config(), 6, 64, m)) {
-            prefill(c, cache, m);
-            int[] positions = new int[6], tokens = new int[6];
-            for (int b = 0; b < 6; b++) {
-                positions[b] = c.prompts[b].length;
-                tokens[b] = 10 + b;
+        // alone and beside five others gives the same bits, with f32 and with bf16 weights.
+        try (JavaDecoder bf16 = model.javaDecoder(2, WeightFormat.BF16)) {
+            for (JavaDecoder d : List.of(decoder, bf16)) {
+                SplittableRandom r = new SplittableRandom(11);
+                Case c = randomCase(r, 6);
+                try (NDManager m = manager.newSubManager();
+                     KvCache cache = new KvCache(model.config(), 6, 64, m)) {
+                    prefill(c, cache, m);
+                    int[] positions = nextPositions(c), tokens = tokens(6, 10);
+                    float[] all = d.decode(tokens, positions, c.memory, cache);
+                    // Row b decodes in cache slot b: row 0 alone is the same sequence in the same slot.
+                    float[] alone = d.decode(new int[] {tokens[0]}, new int[] {positions[0]}, List.of(c.memory.get(0)), cache);
+                    assertThat(java.util.Arrays.copyOf(all, 300)).as(d.format().toString()).containsExactly(alone);
+                }
             }
-            float[] all = decoder.decode(tokens, positions, c.memory, cache);
-            float[] alone = decoder.decode(new int[] {tokens[0]}, new int[] {positions[0]}, List.of(c.memory.get(0)), cache);
-            assertThat(java.util.Arrays.copyOf(all, 300)).containsExactly(alone);
         }
     }
 
+    /** Each row's next position: right after its prompt. */
+    static int[] nextPositions(Case c) {
+        int[] p = new int[c.prompts.length];
+        for (int b = 0; b < p.length; b++) p[b] = c.prompts[b].length;
+        return p;
+    }
+
+    /** Tokens {@code first, first + 1, ..} for n rows. */
+    static int[] tokens(int n, int first) {
+        int[] t = new int[n];
+        for (int b = 0; b < n; b++) t[b] = first + b;
+        return t;
+    }
+
     @Test
-    void bf16WeightsStayCloseToF32AndKeepRowsIndependent() {
+    void bf16WeightsStayCloseToF32() {
         // bf16 moves each weight by at most 2^-9 of itself; through two layers of a random model the
-        // logits stay within a few percent of the largest, and a row still does not see its neighbours.
+        // logits stay within a few percent of the largest.
         SplittableRandom r = new SplittableRandom(13);
         Case c = randomCase(r, 5);
         try (JavaDecoder bf16 = model.javaDecoder(2, WeightFormat.BF16);
@@ -205,11 +220,7 @@ class JavaDecoderTest {
              KvCache cache = new KvCache(model.config(), 5, 64, m)) {
             assertThat(bf16.format()).isEqualTo(WeightFormat.BF16);
             prefill(c, cache, m);
-            int[] positions = new int[5], tokens = new int[5];
-            for (int b = 0; b < 5; b++) {
-                positions[b] = c.prompts[b].length;
-                tokens[b] = 20 + b;
-            }
+            int[] positions = nextPositions(c), tokens = tokens(5, 20);
             float[] f32 = decoder.decode(tokens, positions, c.memory, cache);
             float[] half = bf16.decode(tokens, positions, c.memory, cache);
             double scale = 0, worst = 0;
@@ -218,9 +229,6 @@ class JavaDecoderTest {
                 worst = Math.max(worst, Math.abs(half[i] - f32[i]));
             }
             assertThat(worst / scale).as("bf16 against f32, relative to the largest logit").isLessThan(0.03).isGreaterThan(0);
-            // Row b decodes in cache slot b: row 0 alone is the same sequence in the same slot.
-            float[] alone = bf16.decode(new int[] {tokens[0]}, new int[] {positions[0]}, List.of(c.memory.get(0)), cache);
-            assertThat(java.util.Arrays.copyOf(half, 300)).containsExactly(alone);
         }
     }
 
