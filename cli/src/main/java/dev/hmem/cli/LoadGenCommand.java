@@ -38,7 +38,7 @@ final class LoadGenCommand implements Callable<Integer> {
         System.out.println(w.describe() + ", " + rate + " requests/s");
         LoadTest.Run r = LoadTest.run(new LoadTest.Options(bootstrap, Map.of(), promptsTopic, resultsTopic, List.of(rate), List.of(),
                 false, seconds, warmup, 30, maxNewTokens, new Slo(Double.POSITIVE_INFINITY, Double.POSITIVE_INFINITY, slo),
-                null, null, null, "loadgen"), w);
+                null, null, null, "loadgen", Map.of()), w);
         System.out.print(dev.hmem.cli.loadtest.LoadTest.summary(r));
         return 0;
     }

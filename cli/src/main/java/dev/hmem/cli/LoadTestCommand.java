@@ -68,8 +68,14 @@ final class LoadTestCommand implements Callable<Integer> {
         Workload w = new Workload(clusters, zipf, rates.isEmpty() ? 1 : rates.get(0), cv, seed);
         if (out == null) out = Path.of("hmem-work", "loadtest-" + System.currentTimeMillis() / 1000);
         System.out.println(w.describe() + "; results in " + out);
+        // Against the local cluster, each step also says where the machine's CPU went (this process included).
+        Map<String, Long> pids = new LinkedHashMap<>();
+        if (cluster.isConfigured() && bootstrap.equals(cluster.bootstrapServers())) {
+            pids.putAll(cluster.livePids());
+            pids.put("loadtest (this process)", ProcessHandle.current().pid());
+        }
         LoadTest.Run r = LoadTest.run(new LoadTest.Options(bootstrap, kafka, promptsTopic, resultsTopic, rates, concurrency, sweep,
-                seconds, warmup, drain, maxNewTokens, Slo.parse(slo), flinkRest, jobId, out, "loadtest"), w);
+                seconds, warmup, drain, maxNewTokens, Slo.parse(slo), flinkRest, jobId, out, "loadtest", pids), w);
         System.out.println();
         System.out.print(Files.readString(out.resolve("summary.md")));
         if (!Double.isNaN(r.capacity())) System.out.printf("capacity: %.2f requests/s%n", r.capacity());

@@ -16,6 +16,8 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--config", defaultValue = "demo", description = "micro, demo, or paper-flat, paper-s, paper-m, paper-l (the scaling study)") String config;
     @Option(names = "--out", required = true, description = "run directory (model/, bank/, corpus/, training.json)") Path out;
     @Option(names = "--seed", defaultValue = "1") long seed;
+    @Option(names = "--memory-steps", description = "stage-2 steps instead of the configuration's (the scaling study keeps"
+            + " updates per leaf block equal across bank sizes)") Integer memorySteps;
     @Option(names = "--post-hoc", description = "train memories only, on this frozen anchor directory") Path postHoc;
     @Option(names = "--dense", description = "train the dense baseline (width x denseScale, no memory) instead") boolean dense;
     @Option(names = "--tokenizer-from", description = "with --dense: reuse this model directory's tokenizer") Path tokenizerFrom;
@@ -25,6 +27,10 @@ final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         TrainConfig c = TrainConfigs.byName(config, seed);
+        if (memorySteps != null) {
+            if (memorySteps < 0) throw new IllegalArgumentException("--memory-steps must be >= 0, got " + memorySteps);
+            c = c.withMemorySteps(memorySteps);
+        }
         try (Trainer t = new Trainer(c, System.err)) {
             Trainer.Result r;
             if (postHoc != null) {

@@ -2,6 +2,8 @@ package dev.hmem.cli.bench;
 
 import ai.djl.engine.Engine;
 import ai.djl.pytorch.jni.JniUtils;
+import dev.hmem.cli.cluster.CpuUsage;
+import dev.hmem.cli.loadtest.EngineTime;
 import dev.hmem.model.Progress;
 import dev.hmem.model.anchor.Anchor;
 import dev.hmem.model.memory.MemoryBank;
@@ -13,6 +15,7 @@ import dev.hmem.operators.records.PromptTask;
 import dev.hmem.operators.records.ResultRecord;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -27,8 +30,31 @@ final class EngineBench {
 
     private EngineBench() {}
 
+    /**
+     * What the engines did over the measured seconds: output tokens/s, where their time went (the
+     * same counters the job's generate subtasks report), and this process's CPU by thread group.
+     */
+    record Result(double tokensPerSecond, EngineTime time, Map<String, Map<String, Double>> cpu) {}
+
+    /** One engine's step counters, as the job's {@code FlinkEngineMetrics} counts them. */
+    private static final class StepCounters implements EngineMetrics {
+        final AtomicLong steps = new AtomicLong(), micros = new AtomicLong(), prefill = new AtomicLong(), decode = new AtomicLong();
+
+        @Override
+        public void step(int prefillRows, int decodeRows, long nanos) {
+            steps.incrementAndGet();
+            micros.addAndGet(nanos / 1000);
+            prefill.addAndGet(prefillRows);
+            decode.addAndGet(decodeRows);
+        }
+
+        EngineTime.Counters read() {
+            return new EngineTime.Counters(steps.get(), micros.get(), prefill.get(), decode.get());
+        }
+    }
+
     /** Output tokens per second of {@code engines} engines over {@code seconds}, after {@code warmup} seconds. */
-    static double tokensPerSecond(ServingConfig cfg, List<PromptTask> tasks, int engines, double warmup, double seconds)
+    static Result run(ServingConfig cfg, List<PromptTask> tasks, int engines, double warmup, double seconds)
             throws Exception {
         Engine.getEngine("PyTorch");
         JniUtils.setNumThreads(cfg.torchThreads());
@@ -36,6 +62,7 @@ final class EngineBench {
         AtomicInteger next = new AtomicInteger();
         List<GenerationEngine> running = new ArrayList<>();
         List<AutoCloseable> owned = new ArrayList<>();
+        List<StepCounters> counters = new ArrayList<>();
         try {
             for (int e = 0; e < engines; e++) {
                 Anchor anchor = Anchor.load(java.nio.file.Path.of(cfg.modelDir()));
@@ -43,7 +70,9 @@ final class EngineBench {
                 MemoryBank bank = cfg.bankDir() == null ? null : BankStores.open(cfg.bankDir());
                 if (bank != null) owned.add(bank);
                 GenerationEngine[] self = new GenerationEngine[1];
-                GenerationEngine engine = new GenerationEngine(cfg, bank, anchor, EngineMetrics.NONE, new GenerationEngine.Listener() {
+                StepCounters count = new StepCounters();
+                counters.add(count);
+                GenerationEngine engine = new GenerationEngine(cfg, bank, anchor, count, new GenerationEngine.Listener() {
                     @Override
                     public void result(String uid, ResultRecord r) {
                         tokens.addAndGet(r.tokenIds().length);
@@ -70,12 +99,18 @@ final class EngineBench {
             Progress p = Progress.of("engine alone", (long) Math.ceil(warmup + seconds), "s");
             Thread.sleep((long) (warmup * 1000));
             p.advance((long) warmup);
+            Map<String, Long> self = Map.of("bench (the engines)", ProcessHandle.current().pid());
+            CpuUsage.Snapshot cpu0 = CpuUsage.snapshot(self);
+            List<EngineTime.Counters> before = counters.stream().map(StepCounters::read).toList();
             long t0 = System.nanoTime(), n0 = tokens.get();
             for (int s = 0; s < (int) seconds; s++) {
                 Thread.sleep(1000);
                 p.advance(1, String.format(java.util.Locale.ROOT, "%.0f tokens/s", (tokens.get() - n0) / ((System.nanoTime() - t0) / 1e9)));
             }
-            return (tokens.get() - n0) / ((System.nanoTime() - t0) / 1e9);
+            double elapsed = (System.nanoTime() - t0) / 1e9;
+            List<EngineTime.Counters> after = counters.stream().map(StepCounters::read).toList();
+            return new Result((tokens.get() - n0) / elapsed, EngineTime.between(before, after, elapsed),
+                    CpuUsage.cores(cpu0, CpuUsage.snapshot(self), elapsed));
         } finally {
             for (GenerationEngine e : running) e.close();
             for (AutoCloseable c : owned) c.close();

@@ -105,8 +105,7 @@ public final class ClusterCommand {
         @Override
         public Integer call() throws Exception {
             if (seconds < 1) throw new IllegalArgumentException("--seconds must be >= 1, got " + seconds);
-            Map<String, Long> pids = new java.util.LinkedHashMap<>();
-            for (ManagedProcess p : LocalCluster.at(run.dir).processes()) p.pid().filter(x -> p.isAlive()).ifPresent(x -> pids.put(p.name(), x));
+            Map<String, Long> pids = LocalCluster.at(run.dir).livePids();
             if (pids.isEmpty()) throw new IllegalStateException("no running process in " + run.dir + " (`cluster up` first)");
             CpuUsage.Snapshot a = CpuUsage.snapshot(pids);
             long t0 = System.nanoTime();

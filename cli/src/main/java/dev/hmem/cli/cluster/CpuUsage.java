@@ -24,7 +24,7 @@ public final class CpuUsage {
     static final double HZ = 100;
 
     /** CPU ticks of one process, by thread group, at one moment. */
-    record Snapshot(Map<String, Map<String, Long>> byProcess, long machineBusy, long machineAll) {}
+    public record Snapshot(Map<String, Map<String, Long>> byProcess, long machineBusy, long machineAll) {}
 
     /** The group of CPU time spent by threads that are no longer there. */
     static final String ENDED = "(threads that ended)";
@@ -32,7 +32,7 @@ public final class CpuUsage {
     private CpuUsage() {}
 
     /** Ticks of every thread of each named process (group = thread name without digits), and the machine's. */
-    static Snapshot snapshot(Map<String, Long> pids) throws IOException {
+    public static Snapshot snapshot(Map<String, Long> pids) throws IOException {
         Map<String, Map<String, Long>> out = new LinkedHashMap<>();
         for (Map.Entry<String, Long> e : pids.entrySet()) {
             Map<String, Long> groups = new HashMap<>();
@@ -84,35 +84,70 @@ public final class CpuUsage {
         return g.isEmpty() ? comm : g;
     }
 
-    /** A markdown table of the CPU used between two snapshots {@code seconds} apart, in cores. */
-    static String report(Snapshot a, Snapshot b, double seconds, int topGroups) {
-        StringBuilder sb = new StringBuilder();
-        sb.append(String.format(Locale.ROOT, "CPU over %.0f s, in cores (1.00 = one core busy the whole time):%n%n", seconds));
-        sb.append("| process | cores | its busiest thread groups (cores) |\n|---|---|---|\n");
+    /** The group of a snapshot pair that holds the machine's figures: all processes, busy and available. */
+    public static final String MACHINE = "(machine)";
+    /** CPU used outside the named processes. */
+    public static final String ELSEWHERE = "everything else (load generator, tools, kernel)";
+
+    /**
+     * Cores used between two snapshots {@code seconds} apart: per process, per thread group (busiest
+     * first), then {@link #ELSEWHERE} and {@link #MACHINE} with groups "busy" and "available".
+     */
+    public static Map<String, Map<String, Double>> cores(Snapshot a, Snapshot b, double seconds) {
+        Map<String, Map<String, Double>> out = new LinkedHashMap<>();
         double accounted = 0;
         for (Map.Entry<String, Map<String, Long>> e : b.byProcess().entrySet()) {
             Map<String, Long> before = a.byProcess().getOrDefault(e.getKey(), Map.of());
             List<Map.Entry<String, Double>> groups = new ArrayList<>();
-            double total = 0;
             for (Map.Entry<String, Long> g : e.getValue().entrySet()) {
                 double cores = (g.getValue() - before.getOrDefault(g.getKey(), 0L)) / HZ / seconds;
-                if (cores <= 0) continue;
-                total += cores;
-                groups.add(Map.entry(g.getKey(), cores));
+                if (cores > 0) groups.add(Map.entry(g.getKey(), cores));
             }
-            accounted += total;
             groups.sort(Map.Entry.<String, Double>comparingByValue().reversed());
-            StringBuilder top = new StringBuilder();
-            for (int i = 0; i < Math.min(topGroups, groups.size()); i++) {
-                if (i > 0) top.append(", ");
-                top.append(String.format(Locale.ROOT, "%s %.2f", groups.get(i).getKey().replace("|", "/"), groups.get(i).getValue()));
-            }
-            sb.append(String.format(Locale.ROOT, "| %s | %.2f | %s |%n", e.getKey(), total, top));
+            Map<String, Double> m = new LinkedHashMap<>();
+            for (Map.Entry<String, Double> g : groups) m.put(g.getKey(), g.getValue());
+            accounted += total(m);
+            out.put(e.getKey(), m);
         }
         double busy = (b.machineBusy() - a.machineBusy()) / HZ / seconds;
         double all = (b.machineAll() - a.machineAll()) / HZ / seconds;
-        sb.append(String.format(Locale.ROOT, "| everything else (load generator, tools, kernel) | %.2f | |%n", Math.max(0, busy - accounted)));
-        sb.append(String.format(Locale.ROOT, "| the machine, busy / available | %.2f / %.2f | |%n", busy, all));
+        out.put(ELSEWHERE, Map.of("", Math.max(0, busy - accounted)));
+        Map<String, Double> machine = new LinkedHashMap<>();
+        machine.put("busy", busy);
+        machine.put("available", all);
+        out.put(MACHINE, machine);
+        return out;
+    }
+
+    /** Sum of a process's groups. */
+    public static double total(Map<String, Double> groups) {
+        return groups.values().stream().mapToDouble(Double::doubleValue).sum();
+    }
+
+    /** A process's busiest groups as "name 0.52, name 0.10". */
+    public static String busiest(Map<String, Double> groups, int n) {
+        StringBuilder top = new StringBuilder();
+        for (Map.Entry<String, Double> g : groups.entrySet()) {
+            if (n-- <= 0) break;
+            if (top.length() > 0) top.append(", ");
+            top.append(String.format(Locale.ROOT, "%s %.2f", g.getKey().replace("|", "/"), g.getValue()));
+        }
+        return top.toString();
+    }
+
+    /** A markdown table of the CPU used between two snapshots {@code seconds} apart, in cores. */
+    static String report(Snapshot a, Snapshot b, double seconds, int topGroups) {
+        Map<String, Map<String, Double>> cores = cores(a, b, seconds);
+        StringBuilder sb = new StringBuilder();
+        sb.append(String.format(Locale.ROOT, "CPU over %.0f s, in cores (1.00 = one core busy the whole time):%n%n", seconds));
+        sb.append("| process | cores | its busiest thread groups (cores) |\n|---|---|---|\n");
+        for (Map.Entry<String, Map<String, Double>> e : cores.entrySet()) {
+            if (e.getKey().equals(MACHINE) || e.getKey().equals(ELSEWHERE)) continue;
+            sb.append(String.format(Locale.ROOT, "| %s | %.2f | %s |%n", e.getKey(), total(e.getValue()), busiest(e.getValue(), topGroups)));
+        }
+        sb.append(String.format(Locale.ROOT, "| %s | %.2f | |%n", ELSEWHERE, total(cores.get(ELSEWHERE))));
+        Map<String, Double> m = cores.get(MACHINE);
+        sb.append(String.format(Locale.ROOT, "| the machine, busy / available | %.2f / %.2f | |%n", m.get("busy"), m.get("available")));
         return sb.toString();
     }
 }

@@ -220,6 +220,28 @@ public final class FlinkRest {
         return out;
     }
 
+    /** The vertex's parallelism (how many subtasks it runs). */
+    public int parallelism(String jobId, String vertexId) throws IOException {
+        for (JsonElement v : job(jobId).getAsJsonArray("vertices")) {
+            if (v.getAsJsonObject().get("id").getAsString().equals(vertexId)) return v.getAsJsonObject().get("parallelism").getAsInt();
+        }
+        throw new IOException("no vertex " + vertexId + " in job " + jobId);
+    }
+
+    /** The named metrics of one subtask (those it reports; the others are absent). */
+    public Map<String, Double> subtaskMetrics(String jobId, String vertexId, int subtask, List<String> names) throws IOException {
+        Map<String, Double> out = new LinkedHashMap<>();
+        if (names.isEmpty()) return out;
+        String q = java.net.URLEncoder.encode(String.join(",", names), StandardCharsets.UTF_8);
+        JsonArray a = send(HttpRequest.newBuilder(URI.create(base + "/jobs/" + jobId + "/vertices/" + vertexId + "/subtasks/" + subtask
+                + "/metrics?get=" + q)).GET(), "metrics").getAsJsonArray();
+        for (JsonElement e : a) {
+            JsonObject o = e.getAsJsonObject();
+            if (o.has("value")) out.put(o.get("id").getAsString(), Double.parseDouble(o.get("value").getAsString()));
+        }
+        return out;
+    }
+
     /** Registered TaskManagers: id to their data port and slots. */
     public JsonArray taskManagers() throws IOException {
         return get("/taskmanagers").getAsJsonArray("taskmanagers");

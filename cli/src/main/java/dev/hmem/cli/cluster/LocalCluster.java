@@ -104,6 +104,13 @@ public final class LocalCluster {
     }
 
     /** Every process this cluster has a pid file for, running or not. */
+    /** The pids of the cluster's processes that are alive, by name (for CPU accounting). */
+    public Map<String, Long> livePids() throws IOException {
+        Map<String, Long> out = new java.util.LinkedHashMap<>();
+        for (ManagedProcess p : processes()) p.pid().filter(x -> p.isAlive()).ifPresent(x -> out.put(p.name(), x));
+        return out;
+    }
+
     public List<ManagedProcess> processes() throws IOException {
         List<ManagedProcess> out = new ArrayList<>();
         Path pids = run.resolve("pids");

@@ -17,6 +17,7 @@ import java.util.regex.Pattern;
  */
 final class FlinkProbe {
 
+    private static final Pattern ENGINE = Pattern.compile("engine\\.(steps|stepMicros|prefillRows|decodeRows)$");
     private static final Pattern LEVEL = Pattern.compile("cache\\.level\\.([^.]+)\\.(hits|misses)$");
 
     private final FlinkRest rest;
@@ -50,6 +51,23 @@ final class FlinkProbe {
         for (Map.Entry<String, Double> e : rest.metricSums(job, vertex, names).entrySet()) {
             Matcher m = LEVEL.matcher(e.getKey());
             if (m.find()) out.merge(m.group(1) + ":" + m.group(2), e.getValue(), Double::sum);
+        }
+        return out;
+    }
+
+    /** Each generate subtask's engine step counters ({@link EngineTime}), in subtask order. */
+    List<EngineTime.Counters> engineCounters() throws Exception {
+        List<String> names = rest.metricNames(job, vertex).stream().filter(n -> ENGINE.matcher(n).find()).toList();
+        int n = rest.parallelism(job, vertex);
+        List<EngineTime.Counters> out = new java.util.ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            Map<String, Double> m = new java.util.HashMap<>();
+            for (Map.Entry<String, Double> e : rest.subtaskMetrics(job, vertex, i, names).entrySet()) {
+                Matcher x = ENGINE.matcher(e.getKey());
+                if (x.find()) m.put(x.group(1), e.getValue());
+            }
+            out.add(new EngineTime.Counters(m.getOrDefault("steps", 0.0).longValue(), m.getOrDefault("stepMicros", 0.0).longValue(),
+                    m.getOrDefault("prefillRows", 0.0).longValue(), m.getOrDefault("decodeRows", 0.0).longValue()));
         }
         return out;
     }

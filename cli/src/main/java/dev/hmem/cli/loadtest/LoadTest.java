@@ -22,11 +22,15 @@ public final class LoadTest {
     /**
      * @param rates        open-loop steps (requests/s); empty with no concurrencies = sweep
      * @param concurrencies closed-loop steps (clients)
-     * @param flinkRest    the cluster's REST address, for per-level cache hits and checkpoints; null = none
+     * @param flinkRest    the cluster's REST address, for per-level cache hits, checkpoints and engine step
+     *                     counters; null = none
+     * @param cpuPids      local processes whose CPU each step accounts (name to pid, this one included
+     *                     when wanted); empty = none
      */
     public record Options(String bootstrap, Map<String, String> kafkaProperties, String promptsTopic, String resultsTopic,
                           List<Double> rates, List<Integer> concurrencies, boolean sweep, double seconds, double warmup,
-                          double drain, int maxNewTokens, Slo slo, String flinkRest, String jobId, Path out, String label) {}
+                          double drain, int maxNewTokens, Slo slo, String flinkRest, String jobId, Path out, String label,
+                          Map<String, Long> cpuPids) {}
 
     /** What a run produced. */
     public record Run(List<StepStats> steps, List<StepRunner.Result> results, double capacity) {}
@@ -93,6 +97,7 @@ public final class LoadTest {
                     }
                 }, java.util.concurrent.CompletableFuture.delayedExecutor((long) (s.warmupSeconds() * 1000),
                         java.util.concurrent.TimeUnit.MILLISECONDS));
+        StepObserver observer = new StepObserver(probe, o.cpuPids(), s.warmupSeconds(), s.seconds());
         StepRunner.Result r = runner.run(s, w);
         Map<String, Double> levels = Map.of(), checkpoints = Map.of();
         if (probe != null) {
@@ -100,7 +105,7 @@ public final class LoadTest {
             if (b != null) levels = FlinkProbe.hitRates(b, probe.cacheCounters());
             checkpoints = probe.checkpoints(r.startEpochMs() + (long) (s.warmupSeconds() * 1000), r.endEpochMs());
         }
-        StepStats st = StepStats.of(r, o.slo(), levels, checkpoints);
+        StepStats st = StepStats.of(r, o.slo(), levels, checkpoints, observer.engine(), observer.cpu());
         stats.add(st);
         results.add(r);
         return st;

@@ -37,7 +37,7 @@ public final class LoadTestReport {
                 }
             }
         }
-        Files.writeString(dir.resolve("summary.md"), markdown(config, steps));
+        Files.writeString(dir.resolve("summary.md"), markdown(config, steps) + "\n" + timeTable(steps));
     }
 
     static String markdown(Map<String, Object> config, List<StepStats> steps) {
@@ -62,6 +62,50 @@ public final class LoadTestReport {
                 + " e2e is what the client waited, the checkpoint commit of exactly-once delivery included (reported on its own as"
                 + " the commit delay).\n");
         return sb.toString();
+    }
+
+    /**
+     * Where each step's time went (steps with engine counters or CPU accounting; empty when none
+     * has either): the generate subtasks' share of the window spent stepping, decode rows and
+     * milliseconds per step, prompts prefilled per step, and the cores each process used.
+     */
+    public static String timeTable(List<StepStats> steps) {
+        if (steps.stream().noneMatch(s -> s.engine() != null || !s.cpu().isEmpty())) return "";
+        StringBuilder sb = new StringBuilder();
+        sb.append("| step | output tok/s | engine busy (per subtask) | decode rows / step | ms / step | prefills / step | CPU, cores: process (busiest thread groups) |\n");
+        sb.append("|---|---|---|---|---|---|---|\n");
+        for (StepStats s : steps) {
+            EngineTime e = s.engine();
+            String busy = e == null ? "–" : String.format(Locale.ROOT, "%.0f%% (%s)", 100 * e.busyShare(),
+                    String.join(" / ", e.busyShares().stream().map(b -> String.format(Locale.ROOT, "%.0f%%", 100 * b)).toList()));
+            sb.append(String.format(Locale.ROOT, "| %s | %.1f | %s | %s | %s | %s | %s |%n", s.label(), s.outputTokensPerSecond(), busy,
+                    e == null ? "–" : String.format(Locale.ROOT, "%.1f", e.rowsPerStep()),
+                    e == null ? "–" : String.format(Locale.ROOT, "%.1f", e.msPerStep()),
+                    e == null ? "–" : String.format(Locale.ROOT, "%.2f", e.prefillPerStep()), cpu(s.cpu())));
+        }
+        sb.append("\nEngine busy: the share of the measured window a generate subtask's engine spent in decode steps "
+                + "(prefill included); output tokens/s ≈ subtasks × busy × rows per step ÷ time per step. CPU from /proc over "
+                + "the same window, native threads included.\n");
+        return sb.toString();
+    }
+
+    /** Cores per process with its three busiest thread groups, then the rest and the machine. */
+    public static String cpu(Map<String, Map<String, Double>> cores) {
+        if (cores.isEmpty()) return "–";
+        StringBuilder sb = new StringBuilder();
+        for (Map.Entry<String, Map<String, Double>> p : cores.entrySet()) {
+            if (p.getKey().equals(dev.hmem.cli.cluster.CpuUsage.MACHINE)) continue;
+            if (sb.length() > 0) sb.append("; ");
+            double total = dev.hmem.cli.cluster.CpuUsage.total(p.getValue());
+            if (p.getKey().equals(dev.hmem.cli.cluster.CpuUsage.ELSEWHERE)) {
+                sb.append(String.format(Locale.ROOT, "elsewhere %.2f", total));
+            } else {
+                sb.append(String.format(Locale.ROOT, "%s %.2f (%s)", p.getKey(), total, dev.hmem.cli.cluster.CpuUsage.busiest(p.getValue(), 3)));
+            }
+        }
+        Map<String, Double> m = cores.get(dev.hmem.cli.cluster.CpuUsage.MACHINE);
+        if (m != null) sb.append(String.format(Locale.ROOT, "; machine busy %.2f of %.2f", m.get("busy"), m.get("available")));
+        return sb.toString().replace("|", "/");
     }
 
     /** A step's cache hit rate per tree level, as "L1 100%, L2 92%" (empty without a Flink probe). */

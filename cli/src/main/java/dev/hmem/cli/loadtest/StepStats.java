@@ -10,19 +10,22 @@ import org.HdrHistogram.DoubleHistogram;
  * The figures of one step, as a capacity planner reads them: offered and achieved request rate,
  * output tokens per second, goodput under the SLO, latency percentiles (recorded in HdrHistogram,
  * three significant digits), cache hit rate (overall from the results, per level from the job's
- * metrics when available), errors, and the delay exactly-once delivery adds, on its own.
+ * metrics when available), errors, and the delay exactly-once delivery adds, on its own; with a
+ * probe of the job, where its generate subtasks' time went ({@link EngineTime}, null without), and
+ * with local processes, their CPU by thread group (empty without).
  */
 public record StepStats(String label, double offeredRate, int concurrency, double sentRate, double achievedRate,
                  double outputTokensPerSecond, double goodput, int measured, int answered, int errors, int unanswered,
                  Map<String, Percentiles> latency, double hitRate, Map<String, Double> hitRateByLevel,
-                 Map<String, Double> checkpoints) {
+                 Map<String, Double> checkpoints, EngineTime engine, Map<String, Map<String, Double>> cpu) {
 
     /** Mean and percentiles of one latency, milliseconds. */
     public record Percentiles(long count, double mean, double p50, double p90, double p99, double max) {}
 
     static final List<String> LATENCIES = List.of("ttft", "tpot", "e2e", "produced", "queue", "commit_delay");
 
-    static StepStats of(StepRunner.Result r, Slo slo, Map<String, Double> hitRateByLevel, Map<String, Double> checkpoints) {
+    static StepStats of(StepRunner.Result r, Slo slo, Map<String, Double> hitRateByLevel, Map<String, Double> checkpoints,
+                        EngineTime engine, Map<String, Map<String, Double>> cpu) {
         List<RequestOutcome> ok = r.requests().stream().filter(RequestOutcome::ok).toList();
         Map<String, Percentiles> lat = new LinkedHashMap<>();
         lat.put("ttft", percentiles(ok, RequestOutcome::ttftMs));
@@ -42,7 +45,7 @@ public record StepStats(String label, double offeredRate, int concurrency, doubl
         return new StepStats(r.step().label(), r.step().rate(), r.step().concurrency(), r.sent() / r.step().seconds(),
                 r.arrivedInWindow() / window, r.tokensInWindow() / window, good / window, r.requests().size(), answered,
                 answered - ok.size(), r.requests().size() - answered, lat,
-                hits + misses == 0 ? Double.NaN : (double) hits / (hits + misses), hitRateByLevel, checkpoints);
+                hits + misses == 0 ? Double.NaN : (double) hits / (hits + misses), hitRateByLevel, checkpoints, engine, cpu);
     }
 
     static Percentiles percentiles(List<RequestOutcome> rs, ToDoubleFunction<RequestOutcome> f) {

@@ -42,6 +42,13 @@ public record TrainConfig(
         }
     }
 
+    /** This configuration with another stage-2 length (the scaling study gives larger banks more steps). */
+    public TrainConfig withMemorySteps(int steps) {
+        return new TrainConfig(name, corpus, vocab, hidden, ffn, layers, heads, kvHeads, context, branching, depth, neurons,
+                generic, minLeaf, seqLen, batch, anchorSteps, steps, lrAnchor, lrMemory, wdAnchor, wdMemory, warmup, clip,
+                genericProb, rowsPerLeaf, denseScale, denseMatch, checkpointEvery, seed);
+    }
+
     public int fetchedNeurons() {
         int r = 0;
         for (int n : neurons) r += n;

@@ -18,6 +18,13 @@ public interface EngineMetrics {
     /** Rows in one decode step. */
     default void batch(int rows) {}
 
+    /**
+     * One step of the generator: the prompts it prefilled, the rows it decoded and how long it
+     * took. Summed over an interval they split a throughput gap into its causes: time the engine
+     * was not stepping, rows per step, time per step.
+     */
+    default void step(int prefillRows, int decodeRows, long nanos) {}
+
     default void queued(double millis) {}
 
     default void firstToken(double millis) {}

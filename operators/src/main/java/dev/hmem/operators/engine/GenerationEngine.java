@@ -217,8 +217,10 @@ public final class GenerationEngine implements AutoCloseable {
                     generator = newGenerator();
                     continue;
                 }
-                batchRows = generator.lastStep().decodeRows();
+                BatchGenerator.StepStats last = generator.lastStep();
+                batchRows = last.decodeRows();
                 if (batchRows > 0) metrics.batch(batchRows);
+                metrics.step(last.prefillRows(), last.decodeRows(), last.nanos());
                 for (Completion c : done) answer(inFlight.remove(c.id()), c);
             }
         } catch (Throwable t) {

@@ -24,7 +24,7 @@ final class FlinkEngineMetrics implements EngineMetrics {
     private final Map<Integer, Counter> hits = new HashMap<>(), misses = new HashMap<>(), evictions = new HashMap<>();
     private final Map<Integer, Histogram> loads = new HashMap<>();
     private final Histogram batch, queue, firstToken, endToEnd;
-    private final Counter tokens;
+    private final Counter tokens, steps, stepMicros, prefillRows, decodeRows;
 
     FlinkEngineMetrics(MetricGroup group) {
         this.group = group;
@@ -34,6 +34,12 @@ final class FlinkEngineMetrics implements EngineMetrics {
         this.endToEnd = group.histogram("endToEndLatencyMs", new SyncHistogram());
         this.tokens = group.counter("tokens", new AdderCounter());
         group.meter("tokensPerSecond", new MeterView(tokens));
+        // Counters, not histograms: a load test reads them at two moments and divides the differences.
+        MetricGroup engine = group.addGroup("engine");
+        this.steps = engine.counter("steps", new AdderCounter());
+        this.stepMicros = engine.counter("stepMicros", new AdderCounter());
+        this.prefillRows = engine.counter("prefillRows", new AdderCounter());
+        this.decodeRows = engine.counter("decodeRows", new AdderCounter());
     }
 
     private synchronized MetricGroup level(int level) {
@@ -58,6 +64,15 @@ final class FlinkEngineMetrics implements EngineMetrics {
     }
 
     @Override public void batch(int rows) { batch.update(rows); }
+
+    @Override
+    public void step(int prefilled, int decoded, long nanos) {
+        steps.inc();
+        stepMicros.inc(nanos / 1000);
+        prefillRows.inc(prefilled);
+        decodeRows.inc(decoded);
+    }
+
     @Override public void queued(double millis) { queue.update(Math.round(millis)); }
     @Override public void firstToken(double millis) { firstToken.update(Math.round(millis)); }
     @Override public void tokens(int count) { tokens.inc(count); }
