@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -55,7 +56,7 @@ final class EvalCommand implements Callable<Integer> {
 
     /** One run of the scaling study, evaluated. */
     record Point(String name, Path run, double bankParams, double fetchedParams, int leaves, int depth, double tail, double all,
-                 double anchorTail, double anchorAll, double routing, double perplexity) {}
+                 double anchorTail, double anchorAll, double routing, double perplexity, int steps, double pflop) {}
 
     private int scalingStudy() throws Exception {
         List<Point> points = new ArrayList<>();
@@ -77,28 +78,41 @@ final class EvalCommand implements Callable<Integer> {
                 List<Evaluator.ConditionResult> c = e.evaluateMemoryAndAnchor();
                 points.add(new Point(s.get("config").getAsString(), r, bankParams,
                         s.get("fetched_parameters").getAsDouble(), leaves, depth, c.get(1).accuracy(1, 3), c.get(1).overall(),
-                        c.get(0).accuracy(1, 3), c.get(0).overall(), e.routing().leaf(), c.get(1).perplexity()));
+                        c.get(0).accuracy(1, 3), c.get(0).overall(), e.routing().leaf(), c.get(1).perplexity(),
+                        s.get("steps").getAsInt(), s.get("train_flops").getAsDouble() / 1e15));
             }
         }
         StringBuilder md = new StringBuilder("## Scaling: bank size and depth at a fixed fetched size\n\n");
         md.append("Machine: ").append(BenchReport.machine()).append(".\n\n");
         if (note != null) md.append(note).append("\n\n");
-        md.append("| run | depth | leaves | bank parameters | fetched parameters | facts seen 3–25 (anchor + fetched memory) | all facts | anchor alone, 3–25 / all | routing to the fact's leaf | held-out perplexity |\n");
-        md.append("|---|---|---|---|---|---|---|---|---|---|\n");
+        md.append("| run | depth | leaves | bank parameters | fetched parameters | training steps (PFLOP) | facts seen 3–25 (anchor + fetched memory) | all facts | anchor alone, 3–25 / all | routing to the fact's leaf | held-out perplexity |\n");
+        md.append("|---|---|---|---|---|---|---|---|---|---|---|\n");
         for (Point p : points) {
-            md.append(String.format(Locale.ROOT, "| %s | %d | %d | %.2fM | %.2fM | %.1f%% | %.1f%% | %.1f%% / %.1f%% | %.1f%% | %.2f |%n",
-                    p.name(), p.depth(), p.leaves(), p.bankParams() / 1e6, p.fetchedParams() / 1e6, 100 * p.tail(), 100 * p.all(),
-                    100 * p.anchorTail(), 100 * p.anchorAll(), 100 * p.routing(), p.perplexity()));
+            md.append(String.format(Locale.ROOT, "| %s | %d | %d | %.2fM | %.2fM | %d (%.3f) | %.1f%% | %.1f%% | %.1f%% / %.1f%% | %.1f%% | %.2f |%n",
+                    p.name(), p.depth(), p.leaves(), p.bankParams() / 1e6, p.fetchedParams() / 1e6, p.steps(), p.pflop(), 100 * p.tail(),
+                    100 * p.all(), 100 * p.anchorTail(), 100 * p.anchorAll(), 100 * p.routing(), p.perplexity()));
         }
         org.knowm.xchart.XYChart c = dev.hmem.cli.report.Charts.xy("Fetched-memory accuracy against bank size (fetched size fixed)",
                 "bank parameters (millions)", "facts known (%)");
         List<Point> deep = points.stream().filter(p -> p.depth() > 1).sorted(java.util.Comparator.comparingDouble(Point::bankParams)).toList();
         List<Point> flat = points.stream().filter(p -> p.depth() == 1).toList();
+        // Deeper runs form a line when they share the stage-2 length (a fixed budget) or the stage-2
+        // steps per leaf (a budget that grows with the bank); a run may sit on both.
+        Map<String, List<Point>> lines = new java.util.LinkedHashMap<>();
+        for (Point p : deep) {
+            lines.computeIfAbsent(String.format(Locale.ROOT, "depth 2, %d memory steps", memorySteps(p)), x -> new ArrayList<>()).add(p);
+        }
+        for (Point p : deep) {
+            lines.computeIfAbsent(String.format(Locale.ROOT, "depth 2, %.1f memory steps per leaf", (double) memorySteps(p) / p.leaves()),
+                    x -> new ArrayList<>()).add(p);
+        }
+        lines.values().removeIf(l -> l.size() < 2);
+        if (lines.isEmpty() && !deep.isEmpty()) lines.put("depth 2", deep);
         for (boolean tail : new boolean[] {true, false}) {
             String label = tail ? "facts seen 3–25" : "all facts";
-            if (!deep.isEmpty()) {
-                c.addSeries("depth 2, " + label, deep.stream().mapToDouble(p -> p.bankParams() / 1e6).toArray(),
-                        deep.stream().mapToDouble(p -> 100 * (tail ? p.tail() : p.all())).toArray());
+            for (Map.Entry<String, List<Point>> l : lines.entrySet()) {
+                c.addSeries(l.getKey() + ", " + label, l.getValue().stream().mapToDouble(p -> p.bankParams() / 1e6).toArray(),
+                        l.getValue().stream().mapToDouble(p -> 100 * (tail ? p.tail() : p.all())).toArray());
             }
             if (!flat.isEmpty()) {
                 c.addSeries("flat (depth 1), " + label, flat.stream().mapToDouble(p -> p.bankParams() / 1e6).toArray(),
@@ -114,6 +128,11 @@ final class EvalCommand implements Callable<Integer> {
         BenchReport.writeSection(report, section, md.toString());
         System.out.println(md);
         return 0;
+    }
+
+    /** Stage-2 steps of a run: its total less its configuration's stage 1. */
+    private static int memorySteps(Point p) {
+        return p.steps() - dev.hmem.model.train.TrainConfigs.byName(p.name(), 1).anchorSteps();
     }
 
     static JsonObject stats(Path runDir) throws Exception {
