@@ -228,16 +228,16 @@ public final class FlinkRest {
         throw new IOException("no vertex " + vertexId + " in job " + jobId);
     }
 
-    /** The named metrics of one subtask (those it reports; the others are absent). */
+    /** The named metrics of one subtask (those it reports; the others are absent), from the JobManager's metric store. */
     public Map<String, Double> subtaskMetrics(String jobId, String vertexId, int subtask, List<String> names) throws IOException {
         Map<String, Double> out = new LinkedHashMap<>();
         if (names.isEmpty()) return out;
         String q = java.net.URLEncoder.encode(String.join(",", names), StandardCharsets.UTF_8);
-        JsonArray a = send(HttpRequest.newBuilder(URI.create(base + "/jobs/" + jobId + "/vertices/" + vertexId + "/subtasks/" + subtask
-                + "/metrics?get=" + q)).GET(), "metrics").getAsJsonArray();
+        JsonArray a = send(HttpRequest.newBuilder(URI.create(base + "/jobs/" + jobId + "/vertices/" + vertexId
+                + "/subtasks/metrics?agg=sum&subtasks=" + subtask + "&get=" + q)).GET(), "metrics").getAsJsonArray();
         for (JsonElement e : a) {
             JsonObject o = e.getAsJsonObject();
-            if (o.has("value")) out.put(o.get("id").getAsString(), Double.parseDouble(o.get("value").getAsString()));
+            if (o.has("sum")) out.put(o.get("id").getAsString(), o.get("sum").getAsDouble());
         }
         return out;
     }

@@ -55,8 +55,25 @@ final class FlinkProbe {
         return out;
     }
 
-    /** Each generate subtask's engine step counters ({@link EngineTime}), in subtask order. */
+    /**
+     * How long a second request waits after the first. The JobManager's REST handlers answer from its
+     * metric store and only then start fetching fresh values from the TaskManagers (asynchronously,
+     * at most once per {@code metrics.fetcher.update-interval}), so a single request after a quiet
+     * spell returns what was fetched at the previous request — in a load test step, 45 s old.
+     */
+    static final long REFRESH_WAIT_MS = 1500;
+
+    /**
+     * Each generate subtask's engine step counters ({@link EngineTime}), in subtask order, as fetched
+     * right after this call starts: a first request starts the fetch, a second one reads it.
+     */
     List<EngineTime.Counters> engineCounters() throws Exception {
+        readEngineCounters();
+        Thread.sleep(REFRESH_WAIT_MS);
+        return readEngineCounters();
+    }
+
+    private List<EngineTime.Counters> readEngineCounters() throws Exception {
         List<String> names = rest.metricNames(job, vertex).stream().filter(n -> ENGINE.matcher(n).find()).toList();
         int n = rest.parallelism(job, vertex);
         List<EngineTime.Counters> out = new java.util.ArrayList<>();
