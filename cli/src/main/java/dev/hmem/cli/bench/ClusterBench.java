@@ -196,6 +196,9 @@ public final class ClusterBench {
                     capacity, fullTps, 100 * fullTps / engineTps));
             out.append(String.format(Locale.ROOT, "| the naive job (round-robin, no cache, batch 1) at %.2f requests/s | %.1f | full design **%.1f×** naive (target ≥ 5×) |%n%n",
                     naive.steps().get(0).offeredRate(), naiveTps, fullTps / naiveTps));
+            dev.hmem.cli.loadtest.StepStats best = steps.stream().max(java.util.Comparator.comparingDouble(
+                    dev.hmem.cli.loadtest.StepStats::outputTokensPerSecond)).orElseThrow();
+            out.append(perCore(best, setup.engine())).append('\n');
             out.append("Reproduce: `./hmem bench cluster --ratio-only` (about 20 minutes; per-step files under `docs/bench/ratio-*`).\n");
         } finally {
             c.down();
@@ -255,6 +258,56 @@ public final class ClusterBench {
             }
         }
         md.append("\nReproduce: `./hmem bench cluster` (this part: about 8 minutes).\n");
+    }
+
+    /**
+     * Thread groups that are an engine's own work, by the names their threads get: the generate
+     * operator's engine thread and its block loader ("hmem-generate-N", "hmem-generate-N-loader",
+     * cut by Linux to 15 characters), the Java decode workers ("hmem-java-decode-N"), the bench's
+     * engines ("bench-engine-N").
+     */
+    static final List<String> ENGINE_THREADS = List.of("hmem-generate", "hmem-java-decod", "bench-engine");
+
+    /** Cores of {@link #ENGINE_THREADS} in a step's CPU accounting. */
+    static double engineCores(Map<String, Map<String, Double>> cpu) {
+        double sum = 0;
+        for (Map.Entry<String, Map<String, Double>> p : cpu.entrySet()) {
+            if (p.getKey().equals(dev.hmem.cli.cluster.CpuUsage.MACHINE)) continue;
+            for (Map.Entry<String, Double> g : p.getValue().entrySet()) {
+                if (ENGINE_THREADS.stream().anyMatch(g.getKey()::startsWith)) sum += g.getValue();
+            }
+        }
+        return sum;
+    }
+
+    /**
+     * The gap between the job and its engine split in two: CPU the engines did not get (other
+     * processes on the same cores, Flink's and Kafka's own threads) and what the engines made of
+     * the CPU they got (tokens per engine core).
+     */
+    static String perCore(dev.hmem.cli.loadtest.StepStats job, EngineBench.Result engine) {
+        if (job.cpu().isEmpty() || engine.cpu().isEmpty()) return "";
+        double jobCores = engineCores(job.cpu()), aloneCores = engineCores(engine.cpu());
+        double tms = 0;
+        for (Map.Entry<String, Map<String, Double>> p : job.cpu().entrySet()) {
+            if (p.getKey().startsWith("taskmanager")) tms += dev.hmem.cli.cluster.CpuUsage.total(p.getValue());
+        }
+        double jobBusy = job.cpu().get(dev.hmem.cli.cluster.CpuUsage.MACHINE).get("busy");
+        double aloneBusy = engine.cpu().get(dev.hmem.cli.cluster.CpuUsage.MACHINE).get("busy");
+        double perJob = job.outputTokensPerSecond() / jobCores, perAlone = engine.tokensPerSecond() / aloneCores;
+        StringBuilder sb = new StringBuilder();
+        sb.append(String.format(Locale.ROOT, "Where the gap goes, at the job's best step (%s) against the engine alone (CPU from /proc):%n%n", job.label()));
+        sb.append("| | the engine alone | the job | job / engine |\n|---|---|---|---|\n");
+        sb.append(String.format(Locale.ROOT, "| cores in engine threads (decode, prefill, block loads) | %.2f | %.2f | %.0f%% |%n",
+                aloneCores, jobCores, 100 * jobCores / aloneCores));
+        sb.append(String.format(Locale.ROOT, "| output tokens/s per engine core | %.0f | %.0f | %.0f%% |%n", perAlone, perJob, 100 * perJob / perAlone));
+        sb.append(String.format(Locale.ROOT, "| cores in the TaskManagers' other threads (Kafka source and sink, decode, routing, Flink, GC, JIT) | – | %.2f | |%n",
+                tms - jobCores));
+        sb.append(String.format(Locale.ROOT, "| cores outside the engines' processes (broker, JobManager, load generator, the rest of the machine) "
+                + "or, alone, in the bench's other threads | %.2f | %.2f | |%n", aloneBusy - aloneCores, jobBusy - tms));
+        sb.append(String.format(Locale.ROOT, "%nThe job / engine ratio is the product of the first two rows (%.0f%% × %.0f%% = %.0f%%).%n",
+                100 * jobCores / aloneCores, 100 * perJob / perAlone, 100 * (jobCores / aloneCores) * (perJob / perAlone)));
+        return sb.toString();
     }
 
     /** The steps' time table with the engine alone as its last row. */
