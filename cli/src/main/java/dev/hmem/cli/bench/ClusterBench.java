@@ -312,12 +312,10 @@ public final class ClusterBench {
 
     /** The steps' time table with the engine alone as its last row. */
     private static String timeTable(List<dev.hmem.cli.loadtest.StepStats> steps, EngineBench.Result engine) {
-        String t = dev.hmem.cli.loadtest.LoadTestReport.timeTable(steps);
-        int notes = t.indexOf("\n\n");
         EngineTime e = engine.time();
-        String row = String.format(Locale.ROOT, "| the engine alone | %.1f | %.0f%% | %.1f | %.1f | %.2f | %s |%n", engine.tokensPerSecond(),
+        String row = String.format(Locale.ROOT, "| the engine alone | %.1f | %.0f%% | %.1f | %.1f | %.2f | %s |", engine.tokensPerSecond(),
                 100 * e.busyShare(), e.rowsPerStep(), e.msPerStep(), e.prefillPerStep(), dev.hmem.cli.loadtest.LoadTestReport.cpu(engine.cpu()));
-        return t.substring(0, notes + 1) + row + t.substring(notes + 1);
+        return dev.hmem.cli.loadtest.LoadTestReport.timeTable(steps, List.of(row));
     }
 
     private LoadTest.Run load(LocalCluster c, String name, Map<String, List<String>> clusters, double zipf, List<Double> rates,

@@ -70,6 +70,11 @@ public final class LoadTestReport {
      * milliseconds per step, prompts prefilled per step, and the cores each process used.
      */
     public static String timeTable(List<StepStats> steps) {
+        return timeTable(steps, List.of());
+    }
+
+    /** The same with rows of the caller's after the steps' (a reference measured outside the load test). */
+    public static String timeTable(List<StepStats> steps, List<String> moreRows) {
         if (steps.stream().noneMatch(s -> s.engine() != null || !s.cpu().isEmpty())) return "";
         StringBuilder sb = new StringBuilder();
         sb.append("| step | output tok/s | engine busy (per subtask) | decode rows / step | ms / step | prefills / step | CPU, cores: process (busiest thread groups) |\n");
@@ -83,6 +88,7 @@ public final class LoadTestReport {
                     e == null ? "–" : String.format(Locale.ROOT, "%.1f", e.msPerStep()),
                     e == null ? "–" : String.format(Locale.ROOT, "%.2f", e.prefillPerStep()), cpu(s.cpu())));
         }
+        for (String row : moreRows) sb.append(row).append('\n');
         sb.append("\nEngine busy: the share of the measured window a generate subtask's engine spent in decode steps "
                 + "(prefill included); output tokens/s ≈ subtasks × busy × rows per step ÷ time per step. CPU from /proc over "
                 + "the same window, native threads included.\n");

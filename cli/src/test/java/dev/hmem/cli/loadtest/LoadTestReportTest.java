@@ -1,0 +1,41 @@
+package dev.hmem.cli.loadtest;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.hmem.cli.cluster.CpuUsage;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** The time table of a load test: present only when a step was watched, one row per step. */
+class LoadTestReportTest {
+
+    private static StepStats step(String label, EngineTime engine, Map<String, Map<String, Double>> cpu) {
+        StepStats.Percentiles p = new StepStats.Percentiles(1, 1, 1, 1, 1, 1);
+        Map<String, StepStats.Percentiles> lat = new LinkedHashMap<>();
+        for (String l : StepStats.LATENCIES) lat.put(l, p);
+        return new StepStats(label, 8, 0, 8, 8, 256, 8, 100, 100, 0, 0, lat, 0.9, Map.of(), Map.of(), engine, cpu);
+    }
+
+    @Test
+    void unwatchedStepsHaveNoTimeTable() {
+        assertThat(LoadTestReport.timeTable(List.of(step("rate-8.00", null, Map.of())))).isEmpty();
+    }
+
+    @Test
+    void aWatchedStepShowsItsEngineFiguresAndCpu() {
+        EngineTime e = EngineTime.between(List.of(new EngineTime.Counters(0, 0, 0, 0), new EngineTime.Counters(0, 0, 0, 0)),
+                List.of(new EngineTime.Counters(100, 5_000_000, 10, 3200), new EngineTime.Counters(100, 10_000_000, 30, 3200)), 10);
+        Map<String, Map<String, Double>> cpu = new LinkedHashMap<>();
+        cpu.put("taskmanager-0", Map.of("hmem-generate", 0.66));
+        cpu.put(CpuUsage.ELSEWHERE, Map.of("", 0.09));
+        cpu.put(CpuUsage.MACHINE, Map.of("busy", 1.98, "available", 2.0));
+        String t = LoadTestReport.timeTable(List.of(step("rate-22.37", e, cpu), step("rate-4.00", null, Map.of())), List.of("| extra |"));
+        // Busy 75% (50% / 100%), 32 rows and 75 ms per step, 0.20 prefills per step.
+        assertThat(t).contains("| rate-22.37 | 256.0 | 75% (50% / 100%) | 32.0 | 75.0 | 0.20 | taskmanager-0 0.66 (hmem-generate 0.66); "
+                + "elsewhere 0.09; machine busy 1.98 of 2.00 |");
+        assertThat(t).contains("| rate-4.00 | 256.0 | – | – | – | – | – |");
+        assertThat(t.indexOf("| extra |")).isGreaterThan(t.indexOf("| rate-4.00 |"));
+    }
+}
