@@ -96,27 +96,21 @@ final class EvalCommand implements Callable<Integer> {
                 "bank parameters (millions)", "facts known (%)");
         List<Point> deep = points.stream().filter(p -> p.depth() > 1).sorted(java.util.Comparator.comparingDouble(Point::bankParams)).toList();
         List<Point> flat = points.stream().filter(p -> p.depth() == 1).toList();
-        // Deeper runs form a line when they share the stage-2 length (a fixed budget) or the stage-2
-        // steps per leaf (a budget that grows with the bank); a run may sit on both.
-        Map<String, List<Point>> lines = new java.util.LinkedHashMap<>();
-        for (Point p : deep) {
-            lines.computeIfAbsent(String.format(Locale.ROOT, "depth 2, %d memory steps", memorySteps(p)), x -> new ArrayList<>()).add(p);
-        }
-        for (Point p : deep) {
-            lines.computeIfAbsent(String.format(Locale.ROOT, "depth 2, %.1f memory steps per leaf", (double) memorySteps(p) / p.leaves()),
-                    x -> new ArrayList<>()).add(p);
-        }
-        lines.values().removeIf(l -> l.size() < 2);
-        if (lines.isEmpty() && !deep.isEmpty()) lines.put("depth 2", deep);
+        // Runs form a line when they share the stage-2 length: a bank's size is then what differs.
+        Map<Integer, List<Point>> lines = new java.util.TreeMap<>(), flats = new java.util.TreeMap<>();
+        for (Point p : deep) lines.computeIfAbsent(memorySteps(p), x -> new ArrayList<>()).add(p);
+        for (Point p : flat) flats.computeIfAbsent(memorySteps(p), x -> new ArrayList<>()).add(p);
         for (boolean tail : new boolean[] {true, false}) {
             String label = tail ? "facts seen 3–25" : "all facts";
-            for (Map.Entry<String, List<Point>> l : lines.entrySet()) {
-                c.addSeries(l.getKey() + ", " + label, l.getValue().stream().mapToDouble(p -> p.bankParams() / 1e6).toArray(),
+            for (Map.Entry<Integer, List<Point>> l : lines.entrySet()) {
+                c.addSeries(String.format(Locale.ROOT, "depth 2, %d memory steps, %s", l.getKey(), label),
+                        l.getValue().stream().mapToDouble(p -> p.bankParams() / 1e6).toArray(),
                         l.getValue().stream().mapToDouble(p -> 100 * (tail ? p.tail() : p.all())).toArray());
             }
-            if (!flat.isEmpty()) {
-                c.addSeries("flat (depth 1), " + label, flat.stream().mapToDouble(p -> p.bankParams() / 1e6).toArray(),
-                        flat.stream().mapToDouble(p -> 100 * (tail ? p.tail() : p.all())).toArray())
+            for (Map.Entry<Integer, List<Point>> f : flats.entrySet()) {
+                c.addSeries(String.format(Locale.ROOT, "flat (depth 1), %d memory steps, %s", f.getKey(), label),
+                        f.getValue().stream().mapToDouble(p -> p.bankParams() / 1e6).toArray(),
+                        f.getValue().stream().mapToDouble(p -> 100 * (tail ? p.tail() : p.all())).toArray())
                         .setXYSeriesRenderStyle(org.knowm.xchart.XYSeries.XYSeriesRenderStyle.Scatter);
             }
         }
