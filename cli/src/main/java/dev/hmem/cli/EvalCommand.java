@@ -115,6 +115,7 @@ final class EvalCommand implements Callable<Integer> {
             }
         }
         c.getStyler().setYAxisMin(0.0);
+        c.getStyler().setXAxisDecimalPattern("0.0");
         // The points sit near the top: a legend there hid the flat bank's.
         c.getStyler().setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.InsideSE);
         dev.hmem.cli.report.Charts.save(c, plot);
