@@ -56,7 +56,8 @@ final class EvalCommand implements Callable<Integer> {
 
     /** One run of the scaling study, evaluated. */
     record Point(String name, Path run, double bankParams, double fetchedParams, int leaves, int depth, double tail, double all,
-                 double anchorTail, double anchorAll, double routing, double perplexity, int steps, double pflop) {}
+                 double anchorTail, double anchorAll, double routing, double perplexity, int steps, double pflop,
+                 double oracleTail, double oracleAll) {}
 
     private int scalingStudy() throws Exception {
         List<Point> points = new ArrayList<>();
@@ -79,18 +80,19 @@ final class EvalCommand implements Callable<Integer> {
                 points.add(new Point(s.get("config").getAsString(), r, bankParams,
                         s.get("fetched_parameters").getAsDouble(), leaves, depth, c.get(1).accuracy(1, 3), c.get(1).overall(),
                         c.get(0).accuracy(1, 3), c.get(0).overall(), e.routing().leaf(), c.get(1).perplexity(),
-                        s.get("steps").getAsInt(), s.get("train_flops").getAsDouble() / 1e15));
+                        s.get("steps").getAsInt(), s.get("train_flops").getAsDouble() / 1e15, c.get(2).accuracy(1, 3), c.get(2).overall()));
             }
         }
         StringBuilder md = new StringBuilder("## Scaling: bank size and depth at a fixed fetched size\n\n");
         md.append("Machine: ").append(BenchReport.machine()).append(".\n\n");
         if (note != null) md.append(note).append("\n\n");
-        md.append("| run | depth | leaves | bank parameters | fetched parameters | training steps (PFLOP) | facts seen 3–25 (anchor + fetched memory) | all facts | anchor alone, 3–25 / all | routing to the fact's leaf | held-out perplexity |\n");
-        md.append("|---|---|---|---|---|---|---|---|---|---|---|\n");
+        md.append("| run | depth | leaves | bank parameters | fetched parameters | training steps (PFLOP) | facts seen 3–25 (anchor + fetched memory) | all facts | the fact's own leaf fetched, 3–25 / all | anchor alone, 3–25 / all | routing to the fact's leaf | held-out perplexity |\n");
+        md.append("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
         for (Point p : points) {
-            md.append(String.format(Locale.ROOT, "| %s | %d | %d | %.2fM | %.2fM | %d (%.3f) | %.1f%% | %.1f%% | %.1f%% / %.1f%% | %.1f%% | %.2f |%n",
+            md.append(String.format(Locale.ROOT, "| %s | %d | %d | %.2fM | %.2fM | %d (%.3f) | %.1f%% | %.1f%% | %.1f%% / %.1f%% | %.1f%% / %.1f%% | %.1f%% | %.2f |%n",
                     p.name(), p.depth(), p.leaves(), p.bankParams() / 1e6, p.fetchedParams() / 1e6, p.steps(), p.pflop(), 100 * p.tail(),
-                    100 * p.all(), 100 * p.anchorTail(), 100 * p.anchorAll(), 100 * p.routing(), p.perplexity()));
+                    100 * p.all(), 100 * p.oracleTail(), 100 * p.oracleAll(), 100 * p.anchorTail(), 100 * p.anchorAll(), 100 * p.routing(),
+                    p.perplexity()));
         }
         org.knowm.xchart.XYChart c = dev.hmem.cli.report.Charts.xy("Fetched-memory accuracy against bank size (fetched size fixed)",
                 "bank parameters (millions)", "facts known (%)");

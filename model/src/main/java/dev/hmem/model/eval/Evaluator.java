@@ -175,10 +175,14 @@ public final class Evaluator implements AutoCloseable {
         return out;
     }
 
-    /** The anchor alone, then with its fetched memory: what the scaling study compares across banks. */
+    /**
+     * The anchor alone, with its fetched memory, and with the memory of each fact's own training
+     * leaf: what the scaling study compares across banks (the last tells what a bank holds from what
+     * routing reaches).
+     */
     public List<ConditionResult> evaluateMemoryAndAnchor() {
         return List.of(evaluate(anchor, "anchor alone", e -> List.of(), seen),
-                evaluate(anchor, "anchor + fetched memory", e -> path(bank.tree().route(e)), seen));
+                evaluate(anchor, "anchor + fetched memory", e -> path(bank.tree().route(e)), seen), evaluateOracle());
     }
 
     /** The memory of each fact's own training leaf: what routing could give at best. */
