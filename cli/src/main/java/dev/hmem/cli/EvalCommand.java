@@ -118,8 +118,8 @@ final class EvalCommand implements Callable<Integer> {
         }
         c.getStyler().setYAxisMin(0.0);
         c.getStyler().setXAxisDecimalPattern("0.0");
-        // The points sit near the top: a legend there hid the flat bank's.
-        c.getStyler().setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.InsideSE);
+        // Eight series: a legend inside the plot hid points, so it goes below.
+        c.getStyler().setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.OutsideS);
         dev.hmem.cli.report.Charts.save(c, plot);
         md.append("\n![accuracy against bank size](").append(plot.getFileName()).append(")\n");
         BenchReport.writeSection(report, section, md.toString());
