@@ -94,25 +94,26 @@ final class EvalCommand implements Callable<Integer> {
                     100 * p.all(), 100 * p.oracleTail(), 100 * p.oracleAll(), 100 * p.anchorTail(), 100 * p.anchorAll(), 100 * p.routing(),
                     p.perplexity()));
         }
-        org.knowm.xchart.XYChart c = dev.hmem.cli.report.Charts.xy("Fetched-memory accuracy against bank size (fetched size fixed)",
-                "bank parameters (millions)", "facts known (%)");
+        org.knowm.xchart.XYChart c = dev.hmem.cli.report.Charts.xy("Facts known against bank size (fetched size fixed)",
+                "bank parameters (millions)", "all facts known (%)");
         List<Point> deep = points.stream().filter(p -> p.depth() > 1).sorted(java.util.Comparator.comparingDouble(Point::bankParams)).toList();
         List<Point> flat = points.stream().filter(p -> p.depth() == 1).toList();
         // Runs form a line when they share the stage-2 length: a bank's size is then what differs.
         Map<Integer, List<Point>> lines = new java.util.TreeMap<>(), flats = new java.util.TreeMap<>();
         for (Point p : deep) lines.computeIfAbsent(memorySteps(p), x -> new ArrayList<>()).add(p);
         for (Point p : flat) flats.computeIfAbsent(memorySteps(p), x -> new ArrayList<>()).add(p);
-        for (boolean tail : new boolean[] {true, false}) {
-            String label = tail ? "facts seen 3–25" : "all facts";
+        // All facts, through the router and with each fact's own leaf: the table has the 3–25 bucket.
+        for (boolean own : new boolean[] {false, true}) {
+            String label = own ? "the fact's own leaf fetched" : "routed (fetched memory)";
             for (Map.Entry<Integer, List<Point>> l : lines.entrySet()) {
                 c.addSeries(String.format(Locale.ROOT, "depth 2, %d memory steps, %s", l.getKey(), label),
                         l.getValue().stream().mapToDouble(p -> p.bankParams() / 1e6).toArray(),
-                        l.getValue().stream().mapToDouble(p -> 100 * (tail ? p.tail() : p.all())).toArray());
+                        l.getValue().stream().mapToDouble(p -> 100 * (own ? p.oracleAll() : p.all())).toArray());
             }
             for (Map.Entry<Integer, List<Point>> f : flats.entrySet()) {
                 c.addSeries(String.format(Locale.ROOT, "flat (depth 1), %d memory steps, %s", f.getKey(), label),
                         f.getValue().stream().mapToDouble(p -> p.bankParams() / 1e6).toArray(),
-                        f.getValue().stream().mapToDouble(p -> 100 * (tail ? p.tail() : p.all())).toArray())
+                        f.getValue().stream().mapToDouble(p -> 100 * (own ? p.oracleAll() : p.all())).toArray())
                         .setXYSeriesRenderStyle(org.knowm.xchart.XYSeries.XYSeriesRenderStyle.Scatter);
             }
         }
