@@ -86,26 +86,12 @@ public final class LoadTest {
     private static StepStats step(StepRunner runner, StepRunner.Step s, Workload w, Options o, FlinkProbe probe,
                                   List<StepStats> stats, List<StepRunner.Result> results) throws Exception {
         runner.awaitCaughtUp(s.label(), 180);
-        // The cache counters of the warm-up are not the step's: the first snapshot is taken when it ends.
-        java.util.concurrent.CompletableFuture<Map<String, Double>> before = probe == null ? null
-                : java.util.concurrent.CompletableFuture.supplyAsync(() -> {
-                    try {
-                        return probe.cacheCounters();
-                    } catch (Exception e) {
-                        System.err.println("per-level cache figures unavailable: " + e);
-                        return null;
-                    }
-                }, java.util.concurrent.CompletableFuture.delayedExecutor((long) (s.warmupSeconds() * 1000),
-                        java.util.concurrent.TimeUnit.MILLISECONDS));
+        // The warm-up is not the step's: the observer reads the job and the machine when it ends.
         StepObserver observer = new StepObserver(probe, o.cpuPids(), s.warmupSeconds(), s.seconds());
         StepRunner.Result r = runner.run(s, w);
-        Map<String, Double> levels = Map.of(), checkpoints = Map.of();
-        if (probe != null) {
-            Map<String, Double> b = before.join();
-            if (b != null) levels = FlinkProbe.hitRates(b, probe.cacheCounters());
-            checkpoints = probe.checkpoints(r.startEpochMs() + (long) (s.warmupSeconds() * 1000), r.endEpochMs());
-        }
-        StepStats st = StepStats.of(r, o.slo(), levels, checkpoints, observer.engine(), observer.cpu());
+        Map<String, Double> checkpoints = probe == null ? Map.of()
+                : probe.checkpoints(r.startEpochMs() + (long) (s.warmupSeconds() * 1000), r.endEpochMs());
+        StepStats st = StepStats.of(r, o.slo(), observer.hitRates(), checkpoints, observer.engine(), observer.cpu());
         stats.add(st);
         results.add(r);
         return st;
