@@ -7,9 +7,9 @@ import dev.hmem.cli.loadtest.EngineTime;
 import dev.hmem.model.Progress;
 import dev.hmem.model.anchor.Anchor;
 import dev.hmem.model.memory.MemoryBank;
-import dev.hmem.operators.engine.EngineMetrics;
 import dev.hmem.operators.engine.GenerationEngine;
 import dev.hmem.operators.engine.ServingConfig;
+import dev.hmem.operators.engine.StepTotals;
 import dev.hmem.operators.memory.BankStores;
 import dev.hmem.operators.records.PromptTask;
 import dev.hmem.operators.records.ResultRecord;
@@ -36,21 +36,9 @@ final class EngineBench {
      */
     record Result(double tokensPerSecond, EngineTime time, Map<String, Map<String, Double>> cpu) {}
 
-    /** One engine's step counters, as the job's {@code FlinkEngineMetrics} counts them. */
-    private static final class StepCounters implements EngineMetrics {
-        final AtomicLong steps = new AtomicLong(), micros = new AtomicLong(), prefill = new AtomicLong(), decode = new AtomicLong();
-
-        @Override
-        public void step(int prefillRows, int decodeRows, long nanos) {
-            steps.incrementAndGet();
-            micros.addAndGet(nanos / 1000);
-            prefill.addAndGet(prefillRows);
-            decode.addAndGet(decodeRows);
-        }
-
-        EngineTime.Counters read() {
-            return new EngineTime.Counters(steps.get(), micros.get(), prefill.get(), decode.get());
-        }
+    /** One engine's step totals as {@link EngineTime} reads them (the job's subtasks report the same totals). */
+    private static EngineTime.Counters read(StepTotals t) {
+        return new EngineTime.Counters(t.steps(), t.stepMicros(), t.prefillRows(), t.decodeRows());
     }
 
     /** Output tokens per second of {@code engines} engines over {@code seconds}, after {@code warmup} seconds. */
@@ -62,7 +50,7 @@ final class EngineBench {
         AtomicInteger next = new AtomicInteger();
         List<GenerationEngine> running = new ArrayList<>();
         List<AutoCloseable> owned = new ArrayList<>();
-        List<StepCounters> counters = new ArrayList<>();
+        List<StepTotals> counters = new ArrayList<>();
         try {
             for (int e = 0; e < engines; e++) {
                 Anchor anchor = Anchor.load(java.nio.file.Path.of(cfg.modelDir()));
@@ -70,7 +58,7 @@ final class EngineBench {
                 MemoryBank bank = cfg.bankDir() == null ? null : BankStores.open(cfg.bankDir());
                 if (bank != null) owned.add(bank);
                 GenerationEngine[] self = new GenerationEngine[1];
-                StepCounters count = new StepCounters();
+                StepTotals count = new StepTotals();
                 counters.add(count);
                 GenerationEngine engine = new GenerationEngine(cfg, bank, anchor, count, new GenerationEngine.Listener() {
                     @Override
@@ -101,14 +89,14 @@ final class EngineBench {
             p.advance((long) warmup);
             Map<String, Long> self = Map.of("bench (the engines)", ProcessHandle.current().pid());
             CpuUsage.Snapshot cpu0 = CpuUsage.snapshot(self);
-            List<EngineTime.Counters> before = counters.stream().map(StepCounters::read).toList();
+            List<EngineTime.Counters> before = counters.stream().map(EngineBench::read).toList();
             long t0 = System.nanoTime(), n0 = tokens.get();
             for (int s = 0; s < (int) seconds; s++) {
                 Thread.sleep(1000);
                 p.advance(1, String.format(java.util.Locale.ROOT, "%.0f tokens/s", (tokens.get() - n0) / ((System.nanoTime() - t0) / 1e9)));
             }
             double elapsed = (System.nanoTime() - t0) / 1e9;
-            List<EngineTime.Counters> after = counters.stream().map(StepCounters::read).toList();
+            List<EngineTime.Counters> after = counters.stream().map(EngineBench::read).toList();
             return new Result((tokens.get() - n0) / elapsed, EngineTime.between(before, after, elapsed),
                     CpuUsage.cores(cpu0, CpuUsage.snapshot(self), elapsed));
         } finally {

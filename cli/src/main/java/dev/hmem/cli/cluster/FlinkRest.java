@@ -208,16 +208,7 @@ public final class FlinkRest {
 
     /** Each metric summed over the vertex's subtasks. */
     public Map<String, Double> metricSums(String jobId, String vertexId, List<String> names) throws IOException {
-        Map<String, Double> out = new LinkedHashMap<>();
-        if (names.isEmpty()) return out;
-        String q = java.net.URLEncoder.encode(String.join(",", names), StandardCharsets.UTF_8);
-        JsonArray a = send(HttpRequest.newBuilder(URI.create(base + "/jobs/" + jobId + "/vertices/" + vertexId
-                + "/subtasks/metrics?agg=sum&get=" + q)).GET(), "metrics").getAsJsonArray();
-        for (JsonElement e : a) {
-            JsonObject o = e.getAsJsonObject();
-            if (o.has("sum")) out.put(o.get("id").getAsString(), o.get("sum").getAsDouble());
-        }
-        return out;
+        return sums(jobId, vertexId, names, "");
     }
 
     /** The vertex's parallelism (how many subtasks it runs). */
@@ -230,11 +221,16 @@ public final class FlinkRest {
 
     /** The named metrics of one subtask (those it reports; the others are absent), from the JobManager's metric store. */
     public Map<String, Double> subtaskMetrics(String jobId, String vertexId, int subtask, List<String> names) throws IOException {
+        return sums(jobId, vertexId, names, "&subtasks=" + subtask);
+    }
+
+    /** The aggregating metrics endpoint's sums, over the subtasks {@code filter} selects (empty = all). */
+    private Map<String, Double> sums(String jobId, String vertexId, List<String> names, String filter) throws IOException {
         Map<String, Double> out = new LinkedHashMap<>();
         if (names.isEmpty()) return out;
         String q = java.net.URLEncoder.encode(String.join(",", names), StandardCharsets.UTF_8);
         JsonArray a = send(HttpRequest.newBuilder(URI.create(base + "/jobs/" + jobId + "/vertices/" + vertexId
-                + "/subtasks/metrics?agg=sum&subtasks=" + subtask + "&get=" + q)).GET(), "metrics").getAsJsonArray();
+                + "/subtasks/metrics?agg=sum" + filter + "&get=" + q)).GET(), "metrics").getAsJsonArray();
         for (JsonElement e : a) {
             JsonObject o = e.getAsJsonObject();
             if (o.has("sum")) out.put(o.get("id").getAsString(), o.get("sum").getAsDouble());

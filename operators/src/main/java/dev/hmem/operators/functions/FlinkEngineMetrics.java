@@ -1,6 +1,7 @@
 package dev.hmem.operators.functions;
 
 import dev.hmem.operators.engine.EngineMetrics;
+import dev.hmem.operators.engine.StepTotals;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.atomic.LongAdder;
@@ -24,7 +25,8 @@ final class FlinkEngineMetrics implements EngineMetrics {
     private final Map<Integer, Counter> hits = new HashMap<>(), misses = new HashMap<>(), evictions = new HashMap<>();
     private final Map<Integer, Histogram> loads = new HashMap<>();
     private final Histogram batch, queue, firstToken, endToEnd;
-    private final Counter tokens, steps, stepMicros, prefillRows, decodeRows;
+    private final Counter tokens;
+    private final StepTotals totals = new StepTotals();
 
     FlinkEngineMetrics(MetricGroup group) {
         this.group = group;
@@ -36,10 +38,10 @@ final class FlinkEngineMetrics implements EngineMetrics {
         group.meter("tokensPerSecond", new MeterView(tokens));
         // Counters, not histograms: a load test reads them at two moments and divides the differences.
         MetricGroup engine = group.addGroup("engine");
-        this.steps = engine.counter("steps", new AdderCounter());
-        this.stepMicros = engine.counter("stepMicros", new AdderCounter());
-        this.prefillRows = engine.counter("prefillRows", new AdderCounter());
-        this.decodeRows = engine.counter("decodeRows", new AdderCounter());
+        engine.counter("steps", new TotalCounter(totals::steps));
+        engine.counter("stepMicros", new TotalCounter(totals::stepMicros));
+        engine.counter("prefillRows", new TotalCounter(totals::prefillRows));
+        engine.counter("decodeRows", new TotalCounter(totals::decodeRows));
     }
 
     private synchronized MetricGroup level(int level) {
@@ -65,13 +67,7 @@ final class FlinkEngineMetrics implements EngineMetrics {
 
     @Override public void batch(int rows) { batch.update(rows); }
 
-    @Override
-    public void step(int prefilled, int decoded, long nanos) {
-        steps.inc();
-        stepMicros.inc(nanos / 1000);
-        prefillRows.inc(prefilled);
-        decodeRows.inc(decoded);
-    }
+    @Override public void step(int prefilled, int decoded, long nanos) { totals.step(prefilled, decoded, nanos); }
 
     @Override public void queued(double millis) { queue.update(Math.round(millis)); }
     @Override public void firstToken(double millis) { firstToken.update(Math.round(millis)); }
@@ -86,6 +82,15 @@ final class FlinkEngineMetrics implements EngineMetrics {
         @Override public void dec() { n.decrement(); }
         @Override public void dec(long v) { n.add(-v); }
         @Override public long getCount() { return n.sum(); }
+    }
+
+    /** A counter that shows one of the step totals; only the engine adds to them. */
+    private record TotalCounter(java.util.function.LongSupplier total) implements Counter {
+        @Override public void inc() { throw new UnsupportedOperationException("step totals are added by the engine"); }
+        @Override public void inc(long v) { inc(); }
+        @Override public void dec() { inc(); }
+        @Override public void dec(long v) { inc(); }
+        @Override public long getCount() { return total.getAsLong(); }
     }
 
     /** Flink's sliding-window histogram behind a lock. */
