@@ -77,6 +77,7 @@ public record InferenceOptions(
         d.put("torch-threads", "1");
         d.put("java-decode-rows", Integer.toString(BatchGenerator.DEFAULT_JAVA_DECODE_ROWS));
         d.put("weight-format", "f32");
+        d.put("java-block-copy-mb", Long.toString(dev.hmem.model.anchor.JavaDecoder.DEFAULT_BLOCK_COPY_BYTES >> 20));
         d.put("route-batch", "32");
         d.put("route-timeout-ms", "5");
         d.put("routing", "affinity");
@@ -127,7 +128,7 @@ public record InferenceOptions(
                 i(v, "max-batch"), i(v, "max-paths-per-batch"), i(v, "max-queued"), l(v, "max-wait-ms"),
                 i(v, "prefill-min-free"), l(v, "prefill-max-delay-ms"),
                 l(v, "cache-mb") << 20, i(v, "pinned-levels"), i(v, "loader-threads"), i(v, "torch-threads"),
-                i(v, "java-decode-rows"), weightFormat(v.get("weight-format")),
+                i(v, "java-decode-rows"), weightFormat(v.get("weight-format")), l(v, "java-block-copy-mb") << 20,
                 i(v, "route-batch"), l(v, "route-timeout-ms"), routing.equals("affinity"), i(v, "parallelism"),
                 i(v, "max-parallelism"));
         return new InferenceOptions(v.get("bootstrap-servers"), v.get("prompts-topic"), v.get("results-topic"),

@@ -25,6 +25,9 @@ class InferenceOptionsTest {
         assertThat(o.serving().weightFormat()).isEqualTo(dev.hmem.model.anchor.WeightFormat.F32);
         assertThat(parse("--weight-format", "bf16").serving().weightFormat()).isEqualTo(dev.hmem.model.anchor.WeightFormat.BF16);
         assertThat(parse("--prefill-min-free", "1", "--prefill-max-delay-ms", "0").serving().prefillMinFreeSlots()).isEqualTo(1);
+        assertThat(o.serving().javaBlockCopyBytes()).isEqualTo(128L << 20);
+        assertThat(parse("--java-block-copy-mb", "0").serving().javaBlockCopyBytes()).isZero();
+        assertThat(parse("--java-block-copy-mb", "3000").serving().javaBlockCopyBytes()).isEqualTo(3000L << 20);
     }
 
     @Test
@@ -33,6 +36,8 @@ class InferenceOptionsTest {
                 .hasMessageContaining("40");
         assertThatThrownBy(() -> parse("--prefill-max-delay-ms", "-1")).hasMessageContaining("prefill max delay");
         assertThatThrownBy(() -> parse("--max-batch", "0")).hasMessageContaining("max batch");
+        assertThatThrownBy(() -> parse("--java-block-copy-mb", "-1")).hasMessageContaining("Java block copy budget")
+                .hasMessageContaining("-1048576");
         assertThatThrownBy(() -> parse("--weight-format", "fp8")).hasMessageContaining("--weight-format")
                 .hasMessageContaining("fp8");
         assertThatThrownBy(() -> parse("--prefil-min-free", "2")).hasMessageContaining("unknown option")

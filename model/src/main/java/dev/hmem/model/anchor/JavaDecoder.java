@@ -16,17 +16,25 @@ import java.util.List;
  * them from step to step.
  *
  * <p>The anchor's weights are read from a heap copy shared by every decoder of a model
- * ({@link HeapWeights}: the kernels stream arrays fastest); memory blocks and the KV cache are read
- * in place, through the tensors' native memory. A decoder is used by one thread at a time.
+ * ({@link HeapWeights}: the kernels stream arrays fastest), and so are memory blocks, from heap
+ * copies kept up to a budget ({@link HeapBlocks}); the KV cache is read in place, through the
+ * tensor's native memory. A decoder is used by one thread at a time.
  * Requires the {@code jdk.incubator.vector} module at run time ({@link #available()}).
  */
 public final class JavaDecoder implements AutoCloseable {
+
+    /**
+     * Heap copies of memory blocks a decoder keeps by default: a bench path (7.6 MB) many times
+     * over, or 8 mixed paths with their own level-1 blocks (~60 MB) at once.
+     */
+    public static final long DEFAULT_BLOCK_COPY_BYTES = 128L << 20;
 
     private final ModelConfig c;
     private final int d, h, hkv, hd, ffn, vocab, qkvWidth, group;
     private final float eps, scale;
     private final HeapWeights w;
     private final Parallel parallel;
+    private final HeapBlocks blocks;
 
     /** Whether the Vector API is there (the JVM was started with {@code --add-modules jdk.incubator.vector}). */
     public static boolean available() {
@@ -38,8 +46,9 @@ public final class JavaDecoder implements AutoCloseable {
         return w.format;
     }
 
-    JavaDecoder(HeapWeights w, int threads) {
+    JavaDecoder(HeapWeights w, int threads, long blockCopyBytes) {
         this.w = w;
+        this.blocks = new HeapBlocks(blockCopyBytes);
         this.c = w.config;
         d = c.hiddenSize();
         h = c.numHeads();
@@ -79,7 +88,7 @@ public final class JavaDecoder implements AutoCloseable {
             }
             System.arraycopy(w.embed, tokens[b] * d, x, b * d, d);
         }
-        MemoryGroups groups = MemoryGroups.of(memory, d);
+        MemoryGroups groups = MemoryGroups.of(memory, d, blocks);
         for (int l = 0; l < c.numLayers(); l++) {
             VectorOps.rmsNorm(x, n, d, w.attnNorm[l], eps, a);
             HeapMatrix wq = w.wqkv[l];
@@ -92,12 +101,26 @@ public final class JavaDecoder implements AutoCloseable {
             parallel.rows(d, (from, to) -> wol.matmul(att, 0, n, x, 0, d, from, to, true));
 
             VectorOps.rmsNorm(x, n, d, w.ffnNorm[l], eps, a);
+            groups.gather(a, d);
             HeapMatrix wg = w.wgu[l];
-            parallel.rows(2 * ffn, (from, to) -> wg.matmul(a, 0, n, gu, 0, 2 * ffn, from, to, false));
+            int layer = l, anchorGu = 2 * ffn;
+            // The memory blocks' gate/up outputs follow the anchor's in one split, their down
+            // projections share its columns (MemoryGroups: a split per block cost more than the blocks).
+            parallel.rows(anchorGu + groups.gateUpOutputs(), (from, to) -> {
+                if (from < anchorGu) wg.matmul(a, 0, n, gu, 0, anchorGu, from, Math.min(to, anchorGu), false);
+                if (to > anchorGu) groups.gateUp(layer, d, Math.max(from, anchorGu) - anchorGu, to - anchorGu);
+            });
             for (int b = 0; b < n; b++) VectorOps.swiglu(gu, b * 2 * ffn, gu, b * 2 * ffn + ffn, act, b * ffn, ffn);
+            groups.swiglu();
             HeapMatrix wd = w.wdown[l];
-            parallel.rows(d, (from, to) -> wd.matmul(act, 0, n, x, 0, d, from, to, true));
-            groups.apply(l, a, x, d, parallel);
+            parallel.rows(d, (from, to) -> {
+                // Cuts moved down to lane multiples (the memory kernel's unit); d is one, so the
+                // threads' ranges still meet and cover it.
+                int c0 = from - from % VectorOps.LANES, c1 = to - to % VectorOps.LANES;
+                if (c0 >= c1) return;
+                wd.matmul(act, 0, n, x, 0, d, c0, c1, true);
+                groups.down(layer, x, d, c0, c1);
+            });
         }
         VectorOps.rmsNorm(x, n, d, w.finalNorm, eps, a);
         float[] logits = new float[n * vocab];

@@ -1,9 +1,6 @@
 package dev.hmem.model.anchor;
 
-import ai.djl.pytorch.engine.PtNDArray;
 import dev.hmem.model.memory.FfnMemory;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
@@ -14,11 +11,14 @@ import java.util.Map;
  * shared by rows is read once per layer for all of them, as in
  * {@link dev.hmem.model.memory.LevelSlabs}.
  *
- * <p>All blocks of a layer go through two parallel splits — one for every block's gate and up
- * projections, one for every block's down projection — rather than two per block: a path is three
- * blocks and a mixed batch dozens, and a split costs a hand-off and a wait for the slowest thread,
- * which at batch 1 cost more than reading the blocks (measured: memory overhead 23% at batch 1 with
- * a split per block). The arithmetic of each output is the same whatever the split.
+ * <p>The decoder runs the blocks inside the anchor FFN's own two parallel splits — every block's
+ * gate and up outputs after the anchor's in one index space, every block's down projection on the
+ * columns of x each thread adds the anchor's down projection to — rather than in splits of their
+ * own: a path is three blocks and a mixed batch dozens, and a split costs a hand-off and a wait for
+ * the slowest thread, which at batch 1 cost more than reading the blocks (measured: memory overhead
+ * 23% at batch 1 with two splits per block, 18% with two per layer). The arithmetic of each output
+ * is the same whatever the split: the anchor's down projection is added to x before the blocks',
+ * which are added in block order.
  */
 final class MemoryGroups {
 
@@ -26,9 +26,9 @@ final class MemoryGroups {
      * A block, its rows, and where its gathered inputs, gate/up outputs and activations sit in the
      * step's scratch; {@code guStart} is its first output in the concatenated gate/up index space.
      */
-    private record Group(FfnMemory memory, ByteBuffer data, int[] rows, int r, int inOff, int guOff, int actOff, int guStart) {}
+    private record Group(FfnMemory memory, float[] data, int[] rows, int r, int inOff, int guOff, int actOff, int guStart) {}
 
-    private final List<Group> groups;
+    private final List<Group> groups;  // gather, gateUp, swiglu, down: each layer's steps, in order
     private final float[] in, gu, act;
     private final int guTotal;
 
@@ -40,8 +40,11 @@ final class MemoryGroups {
         this.guTotal = guTotal;
     }
 
-    /** Groups rows by block: {@code memory.get(b)} is row b's blocks (none, one, or a path's). */
-    static MemoryGroups of(List<? extends List<? extends FfnMemory>> memory, int d) {
+    /**
+     * Groups rows by block: {@code memory.get(b)} is row b's blocks (none, one, or a path's), each
+     * read from its heap copy in {@code copies}.
+     */
+    static MemoryGroups of(List<? extends List<? extends FfnMemory>> memory, int d, HeapBlocks copies) {
         Map<FfnMemory, List<Integer>> rows = new IdentityHashMap<>();
         List<FfnMemory> order = new ArrayList<>();
         for (int b = 0; b < memory.size(); b++) {
@@ -55,8 +58,7 @@ final class MemoryGroups {
         List<Group> out = new ArrayList<>();
         int inSize = 0, guSize = 0, actSize = 0, guStart = 0;
         for (FfnMemory m : order) {
-            if (m.data() == null) throw new IllegalArgumentException("memory " + m + " is not held as one array");
-            ByteBuffer data = ((PtNDArray) m.data()).toByteBuffer(true).order(ByteOrder.LITTLE_ENDIAN);
+            float[] data = copies.of(m);
             int[] r = rows.get(m).stream().mapToInt(Integer::intValue).toArray();
             int neurons = m.neurons();
             out.add(new Group(m, data, r, neurons, inSize, guSize, actSize, guStart));
@@ -68,33 +70,41 @@ final class MemoryGroups {
         return new MemoryGroups(out, inSize, guSize, actSize, guStart);
     }
 
-    /** Adds each row's memory branch of {@code layer} to {@code x}, from the FFN input {@code f}. */
-    void apply(int layer, float[] f, float[] x, int d, Parallel parallel) {
-        if (groups.isEmpty()) return;
+    /** Outputs of every block's gate and up projections, side by side: the index space of {@link #gateUp}. */
+    int gateUpOutputs() {
+        return guTotal;
+    }
+
+    /** Copies each block's rows of the FFN input {@code f} (n, d) together, for its tiles. */
+    void gather(float[] f, int d) {
         for (Group g : groups) {
             for (int i = 0; i < g.rows.length; i++) System.arraycopy(f, g.rows[i] * d, in, g.inOff + i * d, d);
         }
-        parallel.rows(guTotal, (from, to) -> gateUp(layer, d, from, to));
+    }
+
+    /** Every block's SwiGLU activations, from its gate and up outputs. */
+    void swiglu() {
         for (Group g : groups) {
             for (int i = 0; i < g.rows.length; i++) {
                 VectorOps.swiglu(gu, g.guOff + i * 2 * g.r, gu, g.guOff + i * 2 * g.r + g.r, act, g.actOff + i * g.r, g.r);
             }
         }
-        parallel.rows(d / VectorOps.LANES, (from, to) -> {
-            for (Group g : groups) {
-                long downOff = 4L * layer * 3 * g.r * d + 4L * 2 * g.r * d;
-                VectorOps.addRowsCombination(act, g.actOff, g.rows.length, g.r, g.data, downOff, x, g.rows, d,
-                        from * VectorOps.LANES, to * VectorOps.LANES);
-            }
-        });
+    }
+
+    /** Adds every block's down projection of its rows' activations to columns {@code [from, to)} of x (lane multiples). */
+    void down(int layer, float[] x, int d, int from, int to) {
+        for (Group g : groups) {
+            int downOff = (3 * layer + 2) * g.r * d;
+            VectorOps.addRowsCombination(act, g.actOff, g.rows.length, g.r, g.data, downOff, x, g.rows, d, from, to);
+        }
     }
 
     /** Gate and up outputs {@code [from, to)} of the concatenated index space, block by block. */
-    private void gateUp(int layer, int d, int from, int to) {
+    void gateUp(int layer, int d, int from, int to) {
         for (Group g : groups) {
             int lo = Math.max(from, g.guStart) - g.guStart, hi = Math.min(to, g.guStart + 2 * g.r) - g.guStart;
             if (lo >= hi) continue;
-            long layerOff = 4L * layer * 3 * g.r * d;
+            int layerOff = 3 * layer * g.r * d;
             VectorOps.matmul(in, g.inOff, g.rows.length, d, g.data, layerOff, gu, g.guOff, 2 * g.r, lo, hi, false);
         }
     }

@@ -55,8 +55,13 @@ public final class Transformer implements AutoCloseable {
     }
 
     /** The same, with the anchor's matrices held in {@code format} (each format copied once). */
-    public synchronized JavaDecoder javaDecoder(int threads, WeightFormat format) {
-        return new JavaDecoder(heapWeights.computeIfAbsent(format, f -> new HeapWeights(w, rope, f)), threads);
+    public JavaDecoder javaDecoder(int threads, WeightFormat format) {
+        return javaDecoder(threads, format, JavaDecoder.DEFAULT_BLOCK_COPY_BYTES);
+    }
+
+    /** The same, keeping heap copies of memory blocks up to {@code blockCopyBytes} ({@link JavaDecoder}). */
+    public synchronized JavaDecoder javaDecoder(int threads, WeightFormat format, long blockCopyBytes) {
+        return new JavaDecoder(heapWeights.computeIfAbsent(format, f -> new HeapWeights(w, rope, f)), threads, blockCopyBytes);
     }
 
     /**

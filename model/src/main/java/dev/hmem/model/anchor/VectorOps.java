@@ -191,76 +191,6 @@ final class VectorOps {
         }
     }
 
-    /**
-     * The same product with the matrix in native memory (a tensor's bytes, little-endian f32), at
-     * byte {@code wOff}: a memory block's gate and up projections. The same 4 x 2 register tiles as
-     * the heap kernel, and the same order of arithmetic per output.
-     */
-    static void matmul(float[] x, int xOff, int n, int in, ByteBuffer w, long wOff, float[] y, int yOff, int yStride,
-                       int from, int to, boolean accumulate) {
-        int o = from;
-        for (; o + 4 <= to; o += 4) {
-            int w0 = (int) (wOff + 4L * o * in), w1 = w0 + 4 * in, w2 = w1 + 4 * in, w3 = w2 + 4 * in;
-            int b = 0;
-            for (; b + 2 <= n; b += 2) {
-                int x0 = xOff + b * in, x1 = x0 + in;
-                FloatVector a00 = FloatVector.zero(S), a01 = a00, a02 = a00, a03 = a00;
-                FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
-                for (int i = 0; i < in; i += LANES) {
-                    FloatVector v0 = FloatVector.fromArray(S, x, x0 + i), v1 = FloatVector.fromArray(S, x, x1 + i);
-                    FloatVector u = FloatVector.fromByteBuffer(S, w, w0 + 4 * i, LE);
-                    a00 = u.fma(v0, a00);
-                    a10 = u.fma(v1, a10);
-                    u = FloatVector.fromByteBuffer(S, w, w1 + 4 * i, LE);
-                    a01 = u.fma(v0, a01);
-                    a11 = u.fma(v1, a11);
-                    u = FloatVector.fromByteBuffer(S, w, w2 + 4 * i, LE);
-                    a02 = u.fma(v0, a02);
-                    a12 = u.fma(v1, a12);
-                    u = FloatVector.fromByteBuffer(S, w, w3 + 4 * i, LE);
-                    a03 = u.fma(v0, a03);
-                    a13 = u.fma(v1, a13);
-                }
-                int y0 = yOff + b * yStride + o, y1 = y0 + yStride;
-                store(y, y0, a00, accumulate);
-                store(y, y0 + 1, a01, accumulate);
-                store(y, y0 + 2, a02, accumulate);
-                store(y, y0 + 3, a03, accumulate);
-                store(y, y1, a10, accumulate);
-                store(y, y1 + 1, a11, accumulate);
-                store(y, y1 + 2, a12, accumulate);
-                store(y, y1 + 3, a13, accumulate);
-            }
-            for (; b < n; b++) {
-                int x0 = xOff + b * in;
-                FloatVector a00 = FloatVector.zero(S), a01 = a00, a02 = a00, a03 = a00;
-                for (int i = 0; i < in; i += LANES) {
-                    FloatVector v0 = FloatVector.fromArray(S, x, x0 + i);
-                    a00 = FloatVector.fromByteBuffer(S, w, w0 + 4 * i, LE).fma(v0, a00);
-                    a01 = FloatVector.fromByteBuffer(S, w, w1 + 4 * i, LE).fma(v0, a01);
-                    a02 = FloatVector.fromByteBuffer(S, w, w2 + 4 * i, LE).fma(v0, a02);
-                    a03 = FloatVector.fromByteBuffer(S, w, w3 + 4 * i, LE).fma(v0, a03);
-                }
-                int y0 = yOff + b * yStride + o;
-                store(y, y0, a00, accumulate);
-                store(y, y0 + 1, a01, accumulate);
-                store(y, y0 + 2, a02, accumulate);
-                store(y, y0 + 3, a03, accumulate);
-            }
-        }
-        for (; o < to; o++) {
-            int w0 = (int) (wOff + 4L * o * in);
-            for (int b = 0; b < n; b++) {
-                int x0 = xOff + b * in;
-                FloatVector a00 = FloatVector.zero(S);
-                for (int i = 0; i < in; i += LANES) {
-                    a00 = FloatVector.fromByteBuffer(S, w, w0 + 4 * i, LE).fma(FloatVector.fromArray(S, x, x0 + i), a00);
-                }
-                store(y, yOff + b * yStride + o, a00, accumulate);
-            }
-        }
-    }
-
     private static void store(float[] y, int at, FloatVector acc, boolean accumulate) {
         float v = acc.reduceLanes(VectorOperators.ADD);
         y[at] = accumulate ? y[at] + v : v;
@@ -268,13 +198,13 @@ final class VectorOps {
 
     /**
      * {@code y[rows[k]] += Σ_j h[k][j] · m[j]} for the n rows of {@code h} (n, r, at {@code hOff}), with {@code m}
-     * (r, d) in native memory at byte {@code mOff} — a memory block's down projection, stored
+     * (r, d) at {@code mOff} — a memory block's down projection (its heap copy), stored
      * transposed — over columns {@code [from, to)} (multiples of the lane count). Tiles of 4 rows x
      * 2 column vectors: each vector read from {@code m} serves 4 rows, where a row at a time read the
      * whole matrix once per row sharing the block (at batch 32 on one path, 32 times a layer). Each
      * row's sum runs over j in order and is added to y once, whatever the other rows.
      */
-    static void addRowsCombination(float[] h, int hOff, int n, int r, ByteBuffer m, long mOff, float[] y, int[] rows, int d,
+    static void addRowsCombination(float[] h, int hOff, int n, int r, float[] m, int mOff, float[] y, int[] rows, int d,
                                    int from, int to) {
         int c = from;
         for (; c + 2 * LANES <= to; c += 2 * LANES) {
@@ -283,8 +213,8 @@ final class VectorOps {
                 FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
                 int h0 = hOff + k * r, h1 = h0 + r, h2 = h1 + r, h3 = h2 + r;
                 for (int j = 0; j < r; j++) {
-                    int at = (int) (mOff + 4L * (j * d + c));
-                    FloatVector u = FloatVector.fromByteBuffer(S, m, at, LE), v = FloatVector.fromByteBuffer(S, m, at + 4 * LANES, LE);
+                    int at = mOff + j * d + c;
+                    FloatVector u = FloatVector.fromArray(S, m, at), v = FloatVector.fromArray(S, m, at + LANES);
                     FloatVector g = FloatVector.broadcast(S, h[h0 + j]);
                     a0 = u.fma(g, a0);
                     b0 = v.fma(g, b0);
@@ -306,10 +236,10 @@ final class VectorOps {
             for (; k < n; k++) {
                 FloatVector a0 = FloatVector.zero(S), b0 = a0;
                 for (int j = 0; j < r; j++) {
-                    int at = (int) (mOff + 4L * (j * d + c));
+                    int at = mOff + j * d + c;
                     FloatVector g = FloatVector.broadcast(S, h[hOff + k * r + j]);
-                    a0 = FloatVector.fromByteBuffer(S, m, at, LE).fma(g, a0);
-                    b0 = FloatVector.fromByteBuffer(S, m, at + 4 * LANES, LE).fma(g, b0);
+                    a0 = FloatVector.fromArray(S, m, at).fma(g, a0);
+                    b0 = FloatVector.fromArray(S, m, at + LANES).fma(g, b0);
                 }
                 addInto(y, rows[k] * d + c, a0, b0);
             }
@@ -318,7 +248,7 @@ final class VectorOps {
             for (int k = 0; k < n; k++) {
                 FloatVector a0 = FloatVector.zero(S);
                 for (int j = 0; j < r; j++) {
-                    a0 = FloatVector.fromByteBuffer(S, m, (int) (mOff + 4L * (j * d + c)), LE)
+                    a0 = FloatVector.fromArray(S, m, mOff + j * d + c)
                             .fma(FloatVector.broadcast(S, h[hOff + k * r + j]), a0);
                 }
                 int at = rows[k] * d + c;

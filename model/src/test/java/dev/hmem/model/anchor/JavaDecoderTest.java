@@ -175,6 +175,45 @@ class JavaDecoderTest {
     }
 
     @Test
+    void theSameBitsWhateverHeapCopiesOfBlocksAreKeptAndHowTheThreadsSplitTheWork() {
+        // Kept copies, fresh copies every step, and a budget that keeps some and drops others
+        // (blocks of 8 neurons are 12 KiB here) all read the same floats; three threads cut the
+        // columns off lane multiples (64 / 3), which the split must round without losing any.
+        SplittableRandom r = new SplittableRandom(11);
+        try (JavaDecoder none = model.javaDecoder(3, WeightFormat.F32, 0);
+             JavaDecoder some = model.javaDecoder(1, WeightFormat.F32, 16 * 1024)) {
+            for (int trial = 0; trial < 6; trial++) {
+                int rows = 1 + r.nextInt(8);
+                Case c = randomCase(r, rows);
+                try (NDManager m = manager.newSubManager();
+                     KvCache a = new KvCache(model.config(), rows, 64, m);
+                     KvCache b = new KvCache(model.config(), rows, 64, m);
+                     KvCache k = new KvCache(model.config(), rows, 64, m)) {
+                    prefill(c, a, m);
+                    prefill(c, b, m);
+                    prefill(c, k, m);
+                    int[] positions = new int[rows], tokens = new int[rows];
+                    for (int row = 0; row < rows; row++) {
+                        positions[row] = c.prompts[row].length;
+                        tokens[row] = r.nextInt(300);
+                    }
+                    for (int step = 0; step < 3; step++) {
+                        float[] kept = decoder.decode(tokens, positions, c.memory, k);
+                        assertThat(none.decode(tokens, positions, c.memory, a)).as("trial %d step %d, no copies kept, 3 threads", trial, step)
+                                .containsExactly(kept);
+                        assertThat(some.decode(tokens, positions, c.memory, b)).as("trial %d step %d, some kept, 1 thread", trial, step)
+                                .containsExactly(kept);
+                        for (int row = 0; row < rows; row++) {
+                            positions[row]++;
+                            tokens[row] = Sampler.argmaxRow(kept, row, 300);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     void aRowsLogitsDoNotDependOnItsNeighbours() {
         // Every row runs the same arithmetic in the same order whatever the batch: row 0 decoded
         // alone and beside five others gives the same bits, with f32 and with bf16 weights.

@@ -179,7 +179,7 @@ public final class GenerationEngine implements AutoCloseable {
                 .prefillGrouping(config.prefillMinFreeSlots(), config.prefillMaxDelayMs());
         if (config.javaDecodeRows() > 0) {
             if (JavaDecoder.available()) {
-                g.javaDecode(anchor.transformer().javaDecoder(config.torchThreads(), config.weightFormat()), config.javaDecodeRows());
+                g.javaDecode(anchor.transformer().javaDecoder(config.torchThreads(), config.weightFormat(), config.javaBlockCopyBytes()), config.javaDecodeRows());
             } else {
                 LOG.warn("Java decode path off: the JVM lacks --add-modules jdk.incubator.vector (small batches decode "
                         + "through PyTorch, several times slower)");

@@ -28,6 +28,8 @@ import java.io.Serializable;
  *                           PyTorch, when the JVM has the Vector API (0 = never)
  * @param weightFormat       how that path holds the anchor's matrices: f32 (the checkpoint's), or bf16
  *                           (half the bytes a small-batch step streams; accuracy in docs/BENCHMARKS.md)
+ * @param javaBlockCopyBytes heap copies of memory blocks that path keeps (it reads arrays about twice as
+ *                           fast as native memory on Java 17), least recently used dropped first
  * @param routeBatch         prompts embedded together by the router at most
  * @param routeTimeoutMs     a partial routing batch is flushed after this long
  * @param affinityRouting    false = round-robin (the naive baseline of the benchmarks)
@@ -38,7 +40,7 @@ public record ServingConfig(
         String modelDir, String bankDir, int context, int defaultMaxNewTokens, int maxNewTokensLimit, RecordLimits limits,
         int maxBatch, int maxPathsPerBatch, int maxQueued, long maxWaitMs, int prefillMinFree, long prefillMaxDelayMs,
         long cacheBytes, int pinnedLevels, int loaderThreads, int torchThreads, int javaDecodeRows, WeightFormat weightFormat,
-        int routeBatch, long routeTimeoutMs, boolean affinityRouting, int generateParallelism, int maxParallelism)
+        long javaBlockCopyBytes, int routeBatch, long routeTimeoutMs, boolean affinityRouting, int generateParallelism, int maxParallelism)
         implements Serializable {
 
     public ServingConfig {
@@ -60,6 +62,7 @@ public record ServingConfig(
         require(torchThreads >= 1, "torch threads must be >= 1, got %s", torchThreads);
         require(javaDecodeRows >= 0, "Java decode rows must be >= 0, got %s", javaDecodeRows);
         require(weightFormat != null, "weight format is required");
+        require(javaBlockCopyBytes >= 0, "Java block copy budget must be >= 0 bytes, got %s", javaBlockCopyBytes);
         require(routeBatch >= 1, "route batch must be >= 1, got %s", routeBatch);
         require(routeTimeoutMs >= 0, "route timeout must be >= 0 ms, got %s", routeTimeoutMs);
         require(generateParallelism >= 1, "generate parallelism must be >= 1, got %s", generateParallelism);
@@ -74,7 +77,8 @@ public record ServingConfig(
     /** Defaults for everything but the model and bank (tests and the demo adjust from here). */
     public static ServingConfig defaults(String modelDir, String bankDir) {
         return new ServingConfig(modelDir, bankDir, 0, 64, 1024, RecordLimits.DEFAULTS, 32, 32, 256, 2_000, 0, BatchGenerator.DEFAULT_PREFILL_MAX_DELAY_MS,
-                512L << 20, 1, 2, 1, BatchGenerator.DEFAULT_JAVA_DECODE_ROWS, WeightFormat.F32, 32, 5, true, 1, 128);
+                512L << 20, 1, 2, 1, BatchGenerator.DEFAULT_JAVA_DECODE_ROWS, WeightFormat.F32,
+                dev.hmem.model.anchor.JavaDecoder.DEFAULT_BLOCK_COPY_BYTES, 32, 5, true, 1, 128);
     }
 
     /** Free slots that open a batch more than half full to new prompts. */
@@ -85,48 +89,48 @@ public record ServingConfig(
     public ServingConfig withParallelism(int generate, int max) {
         return new ServingConfig(modelDir, bankDir, context, defaultMaxNewTokens, maxNewTokensLimit, limits,
                 maxBatch, maxPathsPerBatch, maxQueued, maxWaitMs, prefillMinFree, prefillMaxDelayMs, cacheBytes, pinnedLevels,
-                loaderThreads, torchThreads, javaDecodeRows, weightFormat, routeBatch, routeTimeoutMs, affinityRouting, generate, max);
+                loaderThreads, torchThreads, javaDecodeRows, weightFormat, javaBlockCopyBytes, routeBatch, routeTimeoutMs, affinityRouting, generate, max);
     }
 
     public ServingConfig withBatching(int maxBatch, int maxPathsPerBatch) {
         return new ServingConfig(modelDir, bankDir, context, defaultMaxNewTokens, maxNewTokensLimit, limits,
                 maxBatch, maxPathsPerBatch, maxQueued, maxWaitMs, prefillMinFree, prefillMaxDelayMs, cacheBytes, pinnedLevels,
-                loaderThreads, torchThreads, javaDecodeRows, weightFormat, routeBatch, routeTimeoutMs, affinityRouting, generateParallelism, maxParallelism);
+                loaderThreads, torchThreads, javaDecodeRows, weightFormat, javaBlockCopyBytes, routeBatch, routeTimeoutMs, affinityRouting, generateParallelism, maxParallelism);
     }
 
     public ServingConfig withCache(long bytes, int pinned) {
         return new ServingConfig(modelDir, bankDir, context, defaultMaxNewTokens, maxNewTokensLimit, limits,
                 maxBatch, maxPathsPerBatch, maxQueued, maxWaitMs, prefillMinFree, prefillMaxDelayMs, bytes, pinned,
-                loaderThreads, torchThreads, javaDecodeRows, weightFormat, routeBatch, routeTimeoutMs, affinityRouting, generateParallelism, maxParallelism);
+                loaderThreads, torchThreads, javaDecodeRows, weightFormat, javaBlockCopyBytes, routeBatch, routeTimeoutMs, affinityRouting, generateParallelism, maxParallelism);
     }
 
     public ServingConfig withRouting(boolean affinity) {
         return new ServingConfig(modelDir, bankDir, context, defaultMaxNewTokens, maxNewTokensLimit, limits,
                 maxBatch, maxPathsPerBatch, maxQueued, maxWaitMs, prefillMinFree, prefillMaxDelayMs, cacheBytes, pinnedLevels,
-                loaderThreads, torchThreads, javaDecodeRows, weightFormat, routeBatch, routeTimeoutMs, affinity, generateParallelism, maxParallelism);
+                loaderThreads, torchThreads, javaDecodeRows, weightFormat, javaBlockCopyBytes, routeBatch, routeTimeoutMs, affinity, generateParallelism, maxParallelism);
     }
 
     public ServingConfig withLimits(int context, int defaultMaxNewTokens, RecordLimits limits) {
         return new ServingConfig(modelDir, bankDir, context, defaultMaxNewTokens, maxNewTokensLimit, limits,
                 maxBatch, maxPathsPerBatch, maxQueued, maxWaitMs, prefillMinFree, prefillMaxDelayMs, cacheBytes, pinnedLevels,
-                loaderThreads, torchThreads, javaDecodeRows, weightFormat, routeBatch, routeTimeoutMs, affinityRouting, generateParallelism, maxParallelism);
+                loaderThreads, torchThreads, javaDecodeRows, weightFormat, javaBlockCopyBytes, routeBatch, routeTimeoutMs, affinityRouting, generateParallelism, maxParallelism);
     }
 
     public ServingConfig withJavaDecode(int rows) {
         return new ServingConfig(modelDir, bankDir, context, defaultMaxNewTokens, maxNewTokensLimit, limits,
                 maxBatch, maxPathsPerBatch, maxQueued, maxWaitMs, prefillMinFree, prefillMaxDelayMs, cacheBytes, pinnedLevels,
-                loaderThreads, torchThreads, rows, weightFormat, routeBatch, routeTimeoutMs, affinityRouting, generateParallelism, maxParallelism);
+                loaderThreads, torchThreads, rows, weightFormat, javaBlockCopyBytes, routeBatch, routeTimeoutMs, affinityRouting, generateParallelism, maxParallelism);
     }
 
     public ServingConfig withThreads(int torch, int loaders) {
         return new ServingConfig(modelDir, bankDir, context, defaultMaxNewTokens, maxNewTokensLimit, limits,
                 maxBatch, maxPathsPerBatch, maxQueued, maxWaitMs, prefillMinFree, prefillMaxDelayMs, cacheBytes, pinnedLevels,
-                loaders, torch, javaDecodeRows, weightFormat, routeBatch, routeTimeoutMs, affinityRouting, generateParallelism, maxParallelism);
+                loaders, torch, javaDecodeRows, weightFormat, javaBlockCopyBytes, routeBatch, routeTimeoutMs, affinityRouting, generateParallelism, maxParallelism);
     }
 
     public ServingConfig withWeightFormat(WeightFormat format) {
         return new ServingConfig(modelDir, bankDir, context, defaultMaxNewTokens, maxNewTokensLimit, limits,
                 maxBatch, maxPathsPerBatch, maxQueued, maxWaitMs, prefillMinFree, prefillMaxDelayMs, cacheBytes, pinnedLevels,
-                loaderThreads, torchThreads, javaDecodeRows, format, routeBatch, routeTimeoutMs, affinityRouting, generateParallelism, maxParallelism);
+                loaderThreads, torchThreads, javaDecodeRows, format, javaBlockCopyBytes, routeBatch, routeTimeoutMs, affinityRouting, generateParallelism, maxParallelism);
     }
 }
