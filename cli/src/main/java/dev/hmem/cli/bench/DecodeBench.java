@@ -82,11 +82,15 @@ public final class DecodeBench {
             String[] scenarios = {"anchor", "memory", "mixed8", "leaves", "percore-anchor", "percore-leaves"};
             int cores = Runtime.getRuntime().availableProcessors();
             List<String> runs = new ArrayList<>();
+            // A path's scenarios run back to back, so the ratios between them (taken per round) compare
+            // steps seconds apart: this machine's speed drifts by more than the differences measured.
             for (int b : o.batches) {
-                for (String s : scenarios) {
-                    if ((s.equals("mixed8") || s.equals("leaves")) && b < 8) continue;
-                    if (s.startsWith("percore-") && (cores < 2 || b < cores || b % cores != 0)) continue;
-                    for (String path : PATHS) runs.add(s + "/" + path + "@" + b);
+                for (String path : PATHS) {
+                    for (String s : scenarios) {
+                        if ((s.equals("mixed8") || s.equals("leaves")) && b < 8) continue;
+                        if (s.startsWith("percore-") && (cores < 2 || b < cores || b % cores != 0)) continue;
+                        runs.add(s + "/" + path + "@" + b);
+                    }
                 }
             }
             Map<String, List<Double>> stepMs = new LinkedHashMap<>();
@@ -279,6 +283,19 @@ public final class DecodeBench {
         return ms == null ? Double.NaN : b / med(ms) * 1e3;
     }
 
+    /**
+     * Tokens/s of {@code scenario} over those of {@code base} (same path and batch): the median over
+     * rounds of each round's ratio, not the ratio of the medians, so that the machine's drift
+     * between rounds cancels.
+     */
+    static double speedRatio(Map<String, List<Double>> stepMs, String scenario, String base, String path, int b) {
+        List<Double> x = stepMs.get(scenario + "/" + path + "@" + b), y = stepMs.get(base + "/" + path + "@" + b);
+        if (x == null || y == null) return Double.NaN;
+        List<Double> ratios = new ArrayList<>();
+        for (int r = 0; r < Math.min(x.size(), y.size()); r++) ratios.add(y.get(r) / x.get(r));
+        return med(ratios);
+    }
+
     /** The path the generator takes by default at this batch. */
     static String defaultPath(int batch) {
         return batch <= BatchGenerator.DEFAULT_JAVA_DECODE_ROWS ? "java" : "torch";
@@ -330,9 +347,10 @@ public final class DecodeBench {
                 double mixed = tokS(stepMs, "mixed8", p, b), leaves = tokS(stepMs, "leaves", p, b);
                 sb.append(String.format(Locale.ROOT, "| %d | %s%s | %s | %s | %.1f%% | %s | %s | %s | %s | %.1f%% | %.1f%% |%n",
                         b, pathName(p), p.equals(defaultPath(b)) ? " (default)" : "", f0(a), f0(m),
-                        100 * (a / m - 1), f0(mixed),
-                        Double.isNaN(mixed) ? "–" : String.format(Locale.ROOT, "%.1f%%", 100 * mixed / m), f0(leaves),
-                        Double.isNaN(leaves) ? "–" : String.format(Locale.ROOT, "%.1f%%", 100 * leaves / m),
+                        100 * (speedRatio(stepMs, "anchor", "memory", p, b) - 1), f0(mixed),
+                        Double.isNaN(mixed) ? "–" : String.format(Locale.ROOT, "%.1f%%", 100 * speedRatio(stepMs, "mixed8", "memory", p, b)),
+                        f0(leaves),
+                        Double.isNaN(leaves) ? "–" : String.format(Locale.ROOT, "%.1f%%", 100 * speedRatio(stepMs, "leaves", "memory", p, b)),
                         100 * 2.0 * active * a / (gemm * 1e9), 100 * 2.0 * (active + memParams) * m / (gemm * 1e9)));
             }
         }
@@ -344,14 +362,17 @@ public final class DecodeBench {
             for (String p : PATHS) {
                 double ta = tokS(stepMs, "percore-anchor", p, b);
                 if (Double.isNaN(ta)) continue;
-                double a = tokS(stepMs, "anchor", p, b), tl = tokS(stepMs, "percore-leaves", p, b), l = tokS(stepMs, "leaves", p, b);
+                double tl = tokS(stepMs, "percore-leaves", p, b);
                 sb.append(String.format(Locale.ROOT, "| %d | %s%s | %s | %.2fx | %s | %s | %.1f%% |%n", b,
                         pathName(p), p.equals(defaultPath(b / Runtime.getRuntime().availableProcessors())) ? " (default)" : "",
-                        f0(ta), ta / a, f0(tl), Double.isNaN(tl) ? "–" : String.format(Locale.ROOT, "%.2fx", tl / l),
+                        f0(ta), speedRatio(stepMs, "percore-anchor", "anchor", p, b), f0(tl),
+                        Double.isNaN(tl) ? "–" : String.format(Locale.ROOT, "%.2fx", speedRatio(stepMs, "percore-leaves", "leaves", p, b)),
                         100 * 2.0 * active * ta / (gemm * 1e9)));
             }
         }
-        sb.append("\nMemory overhead = anchor tok/s ÷ memory tok/s − 1. 8 mixed paths: rows spread over 8 paths "
+        sb.append("\nMemory overhead = anchor tok/s ÷ memory tok/s − 1; it and the other ratios (mixed / single, "
+                + "leaves / single, vs one generator) are medians of each round's ratio, so they need not equal "
+                + "the ratio of the medians beside them. 8 mixed paths: rows spread over 8 paths "
                 + "with 8 different level-1 blocks. A leaf per row: as a serving subtask sees a Zipf load over many "
                 + "leaves, every row its own leaf, under 2 level-1 and 8 level-2 blocks. GEMM fraction = 2 × active parameters "
                 + "(all matrices incl. the LM head; + memory neurons) × tok/s ÷ GEMM ceiling. The Java path reads "

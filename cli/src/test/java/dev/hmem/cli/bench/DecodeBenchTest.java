@@ -1,0 +1,27 @@
+package dev.hmem.cli.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class DecodeBenchTest {
+
+    @Test
+    void aSpeedRatioIsTheMedianOfEachRoundsRatioSoDriftBetweenRoundsCancels() {
+        // The machine slows down 2x in round 2 and 3x in round 3; within each round memory costs 10%.
+        Map<String, List<Double>> stepMs = Map.of(
+                "anchor/java@8", List.of(10.0, 20.0, 30.0),
+                "memory/java@8", List.of(11.0, 22.0, 33.0));
+        assertThat(DecodeBench.speedRatio(stepMs, "anchor", "memory", "java", 8)).isCloseTo(1.1, org.assertj.core.data.Offset.offset(1e-12));
+        // A slow spell that hits one scenario in one round moves the median of ratios less than the ratio of medians.
+        Map<String, List<Double>> spell = Map.of(
+                "anchor/java@8", List.of(10.0, 10.0, 30.0),
+                "memory/java@8", List.of(30.0, 11.0, 33.0));
+        double ofMedians = 30.0 / 10.0;  // memory's median step (30) over anchor's (10)
+        assertThat(DecodeBench.speedRatio(spell, "anchor", "memory", "java", 8)).isCloseTo(1.1, org.assertj.core.data.Offset.offset(1e-12))
+                .isLessThan(ofMedians);
+        assertThat(DecodeBench.speedRatio(stepMs, "mixed8", "memory", "java", 8)).isNaN();
+    }
+}
