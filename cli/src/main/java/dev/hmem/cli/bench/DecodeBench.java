@@ -58,8 +58,6 @@ public final class DecodeBench {
     }
 
     public String run() throws IOException {
-        double gemm = GemmRate.measure(5, 20);
-        System.err.printf(Locale.ROOT, "fp32 GEMM 1024^3: %.1f GFLOP/s%n", gemm);
         ModelConfig c = Presets.bench();
         try (AnchorWeights w = AnchorWeights.random(c, 1); Transformer t = new Transformer(w);
              NDManager blocks = NDManager.newBaseManager()) {
@@ -95,7 +93,14 @@ public final class DecodeBench {
             }
             Map<String, List<Double>> stepMs = new LinkedHashMap<>();
             Progress progress = Progress.of("decode bench", (long) o.rounds * runs.size(), "runs");
+            List<Double> gemm = new ArrayList<>();  // GFLOP/s, each round's ceiling
             for (int round = 0; round < o.rounds; round++) {
+                // The ceiling is measured in every round, on all cores whatever the last run left set,
+                // so that each round's fractions divide by what the machine could do at that time.
+                JniUtils.setNumThreads(cores);
+                gemm.add(GemmRate.measure(3, 20));
+                if (o.threads > 0) JniUtils.setNumThreads(o.threads);
+                System.err.printf(Locale.ROOT, "round %d: fp32 GEMM 1024^3 %.1f GFLOP/s%n", round + 1, gemm.get(round));
                 for (String run : runs) {
                     String scenario = run.substring(0, run.indexOf('/'));
                     String path = run.substring(run.indexOf('/') + 1, run.indexOf('@'));
@@ -284,6 +289,21 @@ public final class DecodeBench {
     }
 
     /**
+     * The share of the GEMM ceiling a scenario's FLOPs (2 × {@code params} per token) reach: the
+     * median over rounds of each round's rate over that round's ceiling.
+     */
+    static double gemmFraction(Map<String, List<Double>> stepMs, List<Double> gemm, String scenario, String path, int b,
+                               long params) {
+        List<Double> ms = stepMs.get(scenario + "/" + path + "@" + b);
+        if (ms == null) return Double.NaN;
+        List<Double> shares = new ArrayList<>();
+        for (int r = 0; r < Math.min(ms.size(), gemm.size()); r++) {
+            shares.add(2.0 * params * (b / (ms.get(r) / 1e3)) / (gemm.get(r) * 1e9));
+        }
+        return med(shares);
+    }
+
+    /**
      * Tokens/s of {@code scenario} over those of {@code base} (same path and batch): the median over
      * rounds of each round's ratio, not the ratio of the medians, so that the machine's drift
      * between rounds cancels.
@@ -305,7 +325,7 @@ public final class DecodeBench {
         return Double.isNaN(v) ? "–" : String.format(Locale.ROOT, "%.0f", v);
     }
 
-    private String report(ModelConfig c, double gemm, Map<String, List<Double>> stepMs, String loads, String accuracy) {
+    private String report(ModelConfig c, List<Double> gemm, Map<String, List<Double>> stepMs, String loads, String accuracy) {
         long active = c.activeParameterCount();
         long memParams = 3L * (NEURONS[0] + NEURONS[1] + NEURONS[2]) * c.hiddenSize() * c.numLayers();
         StringBuilder sb = new StringBuilder();
@@ -317,10 +337,12 @@ public final class DecodeBench {
                 c.parameterCount() / 1e6, c.hiddenSize(), c.numLayers(), c.intermediateSize(), c.numHeads(), c.vocabSize(),
                 NEURONS[0], NEURONS[1], NEURONS[2], NEURONS[0] + NEURONS[1] + NEURONS[2],
                 100.0 * (NEURONS[0] + NEURONS[1] + NEURONS[2]) / c.intermediateSize(), memParams / 1e6, BRANCHING, DEPTH));
-        sb.append(String.format(Locale.ROOT, "fp32 GEMM ceiling (1024³, same run): **%.1f GFLOP/s**. "
+        sb.append(String.format(Locale.ROOT, "fp32 GEMM ceiling (1024³, measured at the start of every round): **%.1f GFLOP/s** "
+                + "(median; %.1f–%.1f over the rounds). "
                 + "Each figure is the median over %d rounds of the median step time of %d decode steps "
                 + "(prompt %d tokens, KV cache from %d to %d positions), all scenarios interleaved in each round.%n%n",
-                gemm, o.rounds, o.steps, o.promptTokens, o.promptTokens, o.promptTokens + o.steps));
+                med(gemm), java.util.Collections.min(gemm), java.util.Collections.max(gemm),
+                o.rounds, o.steps, o.promptTokens, o.promptTokens, o.promptTokens + o.steps));
 
         sb.append("### Against llama.cpp\n\n");
         sb.append(String.format(Locale.ROOT, "hmem's default decode path (the Java SIMD path up to %d rows, PyTorch above), "
@@ -351,7 +373,8 @@ public final class DecodeBench {
                         Double.isNaN(mixed) ? "–" : String.format(Locale.ROOT, "%.1f%%", 100 * speedRatio(stepMs, "mixed8", "memory", p, b)),
                         f0(leaves),
                         Double.isNaN(leaves) ? "–" : String.format(Locale.ROOT, "%.1f%%", 100 * speedRatio(stepMs, "leaves", "memory", p, b)),
-                        100 * 2.0 * active * a / (gemm * 1e9), 100 * 2.0 * (active + memParams) * m / (gemm * 1e9)));
+                        100 * gemmFraction(stepMs, gemm, "anchor", p, b, active),
+                        100 * gemmFraction(stepMs, gemm, "memory", p, b, active + memParams)));
             }
         }
         sb.append("\nThe serving layout — the batch split over one single-threaded generator per core, stepping at once, "
@@ -367,7 +390,7 @@ public final class DecodeBench {
                         pathName(p), p.equals(defaultPath(b / Runtime.getRuntime().availableProcessors())) ? " (default)" : "",
                         f0(ta), speedRatio(stepMs, "percore-anchor", "anchor", p, b), f0(tl),
                         Double.isNaN(tl) ? "–" : String.format(Locale.ROOT, "%.2fx", speedRatio(stepMs, "percore-leaves", "leaves", p, b)),
-                        100 * 2.0 * active * ta / (gemm * 1e9)));
+                        100 * gemmFraction(stepMs, gemm, "percore-anchor", p, b, active)));
             }
         }
         sb.append("\nMemory overhead = anchor tok/s ÷ memory tok/s − 1; it and the other ratios (mixed / single, "
@@ -375,7 +398,7 @@ public final class DecodeBench {
                 + "the ratio of the medians beside them. 8 mixed paths: rows spread over 8 paths "
                 + "with 8 different level-1 blocks. A leaf per row: as a serving subtask sees a Zipf load over many "
                 + "leaves, every row its own leaf, under 2 level-1 and 8 level-2 blocks. GEMM fraction = 2 × active parameters "
-                + "(all matrices incl. the LM head; + memory neurons) × tok/s ÷ GEMM ceiling. The Java path reads "
+                + "(all matrices incl. the LM head; + memory neurons) × tok/s ÷ GEMM ceiling, per round (median of rounds). The Java path reads "
                 + "a path's blocks side by side (the same neurons as the assembled path). bf16 weights: the anchor's "
                 + "matrices held as bfloat16 and widened to f32 in the kernel (an option, `--weight-format bf16`; memory "
                 + "blocks stay f32); its GEMM fraction counts the same FLOPs.\n\n");

@@ -24,4 +24,19 @@ class DecodeBenchTest {
                 .isLessThan(ofMedians);
         assertThat(DecodeBench.speedRatio(stepMs, "mixed8", "memory", "java", 8)).isNaN();
     }
+
+    @Test
+    void aGemmFractionDividesEachRoundsRateByThatRoundsCeiling() {
+        // 8 rows in 10 ms = 800 tok/s, 2 × 1e6 FLOPs each = 1.6 GFLOP/s of a 16 GFLOP/s ceiling: 10%;
+        // in round 2 the machine runs at half speed, steps and ceiling alike: still 10%.
+        Map<String, List<Double>> stepMs = Map.of("anchor/java@8", List.of(10.0, 20.0, 10.0));
+        List<Double> gemm = List.of(16.0, 8.0, 16.0);
+        assertThat(DecodeBench.gemmFraction(stepMs, gemm, "anchor", "java", 8, 1_000_000))
+                .isCloseTo(0.10, org.assertj.core.data.Offset.offset(1e-12));
+        assertThat(DecodeBench.gemmFraction(stepMs, List.of(16.0, 16.0, 16.0), "anchor", "java", 8, 1_000_000))
+                .isCloseTo(0.10, org.assertj.core.data.Offset.offset(1e-12));  // the median round
+        assertThat(DecodeBench.gemmFraction(stepMs, List.of(32.0, 32.0, 32.0), "anchor", "java", 8, 1_000_000))
+                .isCloseTo(0.05, org.assertj.core.data.Offset.offset(1e-12));
+        assertThat(DecodeBench.gemmFraction(stepMs, gemm, "memory", "java", 8, 1_000_000)).isNaN();
+    }
 }
