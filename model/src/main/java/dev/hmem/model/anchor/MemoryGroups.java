@@ -16,7 +16,8 @@ import java.util.Map;
  * columns of x each thread adds the anchor's down projection to — rather than in splits of their
  * own: a path is three blocks and a mixed batch dozens, and a split costs a hand-off and a wait for
  * the slowest thread, which at batch 1 cost more than reading the blocks (measured: memory overhead
- * 23% at batch 1 with two splits per block, 18% with two per layer). The arithmetic of each output
+ * 23% at batch 1 with two splits per block, 15-18% with two per layer, 6-8% in three of four runs
+ * inside the anchor's — this machine is noisy, the fourth read 21%). The arithmetic of each output
  * is the same whatever the split: the anchor's down projection is added to x before the blocks',
  * which are added in block order.
  */
