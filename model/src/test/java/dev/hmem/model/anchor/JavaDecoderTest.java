@@ -175,10 +175,11 @@ class JavaDecoderTest {
     }
 
     @Test
-    void theSameBitsWhateverHeapCopiesOfBlocksAreKeptAndHowTheThreadsSplitTheWork() {
+    void theSameSumsWhateverHeapCopiesOfBlocksAreKeptAndHowTheThreadsSplitTheWork() {
         // Kept copies, fresh copies every step, and a budget that keeps some and drops others
         // (blocks of 8 neurons are 12 KiB here) all read the same floats; three threads cut the
-        // columns off lane multiples (64 / 3), which the split must round without losing any.
+        // columns off lane multiples (64 / 3), which the split must round without losing or
+        // doubling any column.
         SplittableRandom r = new SplittableRandom(11);
         try (JavaDecoder none = model.javaDecoder(3, WeightFormat.F32, 0);
              JavaDecoder some = model.javaDecoder(1, WeightFormat.F32, 16 * 1024)) {
@@ -189,9 +190,11 @@ class JavaDecoderTest {
                      KvCache a = new KvCache(model.config(), rows, 64, m);
                      KvCache b = new KvCache(model.config(), rows, 64, m);
                      KvCache k = new KvCache(model.config(), rows, 64, m)) {
-                    prefill(c, a, m);
-                    prefill(c, b, m);
+                    // One prefill copied to all three: PyTorch's prefill need not give the same bits
+                    // twice (its kernels may take other paths for other buffers), the decoders must.
                     prefill(c, k, m);
+                    copy(k, a);
+                    copy(k, b);
                     int[] positions = new int[rows], tokens = new int[rows];
                     for (int row = 0; row < rows; row++) {
                         positions[row] = c.prompts[row].length;
@@ -199,10 +202,10 @@ class JavaDecoderTest {
                     }
                     for (int step = 0; step < 3; step++) {
                         float[] kept = decoder.decode(tokens, positions, c.memory, k);
-                        assertThat(none.decode(tokens, positions, c.memory, a)).as("trial %d step %d, no copies kept, 3 threads", trial, step)
-                                .containsExactly(kept);
-                        assertThat(some.decode(tokens, positions, c.memory, b)).as("trial %d step %d, some kept, 1 thread", trial, step)
-                                .containsExactly(kept);
+                        assertSameSums(none.decode(tokens, positions, c.memory, a), kept,
+                                "trial " + trial + " step " + step + ", no copies kept, 3 threads");
+                        assertSameSums(some.decode(tokens, positions, c.memory, b), kept,
+                                "trial " + trial + " step " + step + ", some kept, 1 thread");
                         for (int row = 0; row < rows; row++) {
                             positions[row]++;
                             tokens[row] = Sampler.argmaxRow(kept, row, 300);
@@ -210,6 +213,28 @@ class JavaDecoderTest {
                     }
                 }
             }
+        }
+    }
+
+    /**
+     * The same sums, up to the order in which a vector's lanes are added: the Vector API leaves
+     * that order to the implementation, and the interpreter and the JIT's intrinsic differ — bits
+     * that change when a kernel is compiled between two calls (seen here once in ~5 runs: 0.15201294
+     * against 0.15201297). A column lost or added twice moves logits by orders of magnitude more.
+     */
+    static void assertSameSums(float[] actual, float[] expected, String what) {
+        assertThat(actual).hasSameSizeAs(expected);
+        double scale = 0, worst = 0;
+        for (float e : expected) scale = Math.max(scale, Math.abs(e));
+        for (int i = 0; i < actual.length; i++) worst = Math.max(worst, Math.abs(actual[i] - expected[i]));
+        assertThat(worst / scale).as(what + ": largest difference relative to the largest logit").isLessThan(1e-6);
+    }
+
+    /** Every layer's keys and values of {@code from} into {@code to} (same shape). */
+    static void copy(KvCache from, KvCache to) {
+        for (int l = 0; l < model.config().numLayers(); l++) {
+            to.keyBuffer(l).duplicate().put(from.keyBuffer(l).duplicate());  // duplicates: the views' positions stay
+            to.valueBuffer(l).duplicate().put(from.valueBuffer(l).duplicate());
         }
     }
 
