@@ -87,7 +87,7 @@ public final class DecodeBench {
                     for (String s : scenarios) {
                         if ((s.equals("mixed8") || s.equals("leaves")) && b < 8) continue;
                         if (s.startsWith("percore-") && (cores < 2 || b < cores || b % cores != 0)) continue;
-                        runs.add(s + "/" + path + "@" + b);
+                        runs.add(runKey(s, path, b));
                     }
                 }
             }
@@ -284,7 +284,7 @@ public final class DecodeBench {
             32, new double[] {500, 690});
 
     private double tokS(Map<String, List<Double>> stepMs, String scenario, String path, int b) {
-        List<Double> ms = stepMs.get(scenario + "/" + path + "@" + b);
+        List<Double> ms = stepMs.get(runKey(scenario, path, b));
         return ms == null ? Double.NaN : b / med(ms) * 1e3;
     }
 
@@ -294,7 +294,7 @@ public final class DecodeBench {
      */
     static double gemmFraction(Map<String, List<Double>> stepMs, List<Double> gemm, String scenario, String path, int b,
                                long params) {
-        List<Double> ms = stepMs.get(scenario + "/" + path + "@" + b);
+        List<Double> ms = stepMs.get(runKey(scenario, path, b));
         if (ms == null) return Double.NaN;
         List<Double> shares = new ArrayList<>();
         for (int r = 0; r < Math.min(ms.size(), gemm.size()); r++) {
@@ -309,11 +309,16 @@ public final class DecodeBench {
      * between rounds cancels.
      */
     static double speedRatio(Map<String, List<Double>> stepMs, String scenario, String base, String path, int b) {
-        List<Double> x = stepMs.get(scenario + "/" + path + "@" + b), y = stepMs.get(base + "/" + path + "@" + b);
+        List<Double> x = stepMs.get(runKey(scenario, path, b)), y = stepMs.get(runKey(base, path, b));
         if (x == null || y == null) return Double.NaN;
         List<Double> ratios = new ArrayList<>();
         for (int r = 0; r < Math.min(x.size(), y.size()); r++) ratios.add(y.get(r) / x.get(r));
         return med(ratios);
+    }
+
+    /** A run's name and key in the step times: {@code scenario/path@batch}. */
+    static String runKey(String scenario, String path, int b) {
+        return scenario + "/" + path + "@" + b;
     }
 
     /** The path the generator takes by default at this batch. */

@@ -27,9 +27,9 @@ final class MemoryGroups {
      * A block, its rows, and where its gathered inputs, gate/up outputs and activations sit in the
      * step's scratch; {@code guStart} is its first output in the concatenated gate/up index space.
      */
-    private record Group(FfnMemory memory, float[] data, int[] rows, int r, int inOff, int guOff, int actOff, int guStart) {}
+    private record Group(float[] data, int[] rows, int r, int inOff, int guOff, int actOff, int guStart) {}
 
-    private final List<Group> groups;  // gather, gateUp, swiglu, down: each layer's steps, in order
+    private final List<Group> groups;
     private final float[] in, gu, act;
     private final int guTotal;
 
@@ -62,7 +62,7 @@ final class MemoryGroups {
             float[] data = copies.of(m);
             int[] r = rows.get(m).stream().mapToInt(Integer::intValue).toArray();
             int neurons = m.neurons();
-            out.add(new Group(m, data, r, neurons, inSize, guSize, actSize, guStart));
+            out.add(new Group(data, r, neurons, inSize, guSize, actSize, guStart));
             inSize += r.length * d;
             guSize += r.length * 2 * neurons;
             actSize += r.length * neurons;
@@ -70,6 +70,8 @@ final class MemoryGroups {
         }
         return new MemoryGroups(out, inSize, guSize, actSize, guStart);
     }
+
+    // A layer's steps, called by the decoder in this order: gather, gateUp (split), swiglu, down (split).
 
     /** Outputs of every block's gate and up projections, side by side: the index space of {@link #gateUp}. */
     int gateUpOutputs() {
