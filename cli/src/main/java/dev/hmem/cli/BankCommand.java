@@ -1,15 +1,15 @@
 package dev.hmem.cli;
 
-import dev.hmem.model.Progress;
-import dev.hmem.model.anchor.AnchorWeights;
-import dev.hmem.model.config.ModelConfig;
-import dev.hmem.model.io.DType;
-import dev.hmem.model.memory.BankException;
-import dev.hmem.model.memory.BankManifest;
-import dev.hmem.model.memory.BlockId;
-import dev.hmem.model.memory.MemoryBank;
-import dev.hmem.model.memory.MemoryPath;
-import dev.hmem.model.memory.RandomBank;
+import dev.hmem.runtime.Progress;
+import dev.hmem.runtime.anchor.AnchorWeights;
+import dev.hmem.runtime.bank.BankException;
+import dev.hmem.runtime.bank.BankManifest;
+import dev.hmem.runtime.bank.BlockId;
+import dev.hmem.runtime.bank.MemoryBank;
+import dev.hmem.runtime.bank.MemoryPath;
+import dev.hmem.runtime.config.ModelConfig;
+import dev.hmem.runtime.io.DType;
+import dev.hmem.training.bank.RandomBank;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -4,14 +4,14 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.hmem.cli.bench.BenchReport;
 import dev.hmem.cli.report.ResultsReport;
-import dev.hmem.model.eval.Evaluator;
-import dev.hmem.model.memory.MemoryBank;
+import dev.hmem.runtime.bank.MemoryBank;
+import dev.hmem.training.eval.Evaluator;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -130,7 +130,7 @@ final class EvalCommand implements Callable<Integer> {
 
     /** Stage-2 steps of a run: its total less its configuration's stage 1. */
     private static int memorySteps(Point p) {
-        return p.steps() - dev.hmem.model.train.TrainConfigs.byName(p.name(), 1).anchorSteps();
+        return p.steps() - dev.hmem.training.train.TrainConfigs.byName(p.name(), 1).anchorSteps();
     }
 
     static JsonObject stats(Path runDir) throws Exception {

@@ -1,13 +1,13 @@
 package dev.hmem.cli;
 
 import com.google.gson.GsonBuilder;
-import dev.hmem.model.anchor.Anchor;
-import dev.hmem.model.generate.BatchGenerator;
-import dev.hmem.model.generate.Completion;
-import dev.hmem.model.generate.GenerationRequest;
-import dev.hmem.model.generate.SamplingParams;
-import dev.hmem.model.memory.MemoryBank;
-import dev.hmem.model.memory.MemoryPath;
+import dev.hmem.runtime.anchor.Anchor;
+import dev.hmem.runtime.bank.MemoryBank;
+import dev.hmem.runtime.bank.MemoryPath;
+import dev.hmem.runtime.generate.BatchGenerator;
+import dev.hmem.runtime.generate.Completion;
+import dev.hmem.runtime.generate.GenerationRequest;
+import dev.hmem.runtime.generate.SamplingParams;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -53,12 +53,12 @@ final class GenerateCommand implements Callable<Integer> {
     boolean javaDecode;
     @Option(names = "--weight-format", defaultValue = "f32", converter = WeightFormatConverter.class,
             description = "the Java path's anchor matrices: f32 (default) or bf16 (half the bytes per step)")
-    dev.hmem.model.anchor.WeightFormat weightFormat;
+    dev.hmem.runtime.tensor.WeightFormat weightFormat;
 
-    static final class WeightFormatConverter implements picocli.CommandLine.ITypeConverter<dev.hmem.model.anchor.WeightFormat> {
+    static final class WeightFormatConverter implements picocli.CommandLine.ITypeConverter<dev.hmem.runtime.tensor.WeightFormat> {
         @Override
-        public dev.hmem.model.anchor.WeightFormat convert(String s) {
-            return dev.hmem.model.anchor.WeightFormat.parse(s);
+        public dev.hmem.runtime.tensor.WeightFormat convert(String s) {
+            return dev.hmem.runtime.tensor.WeightFormat.parse(s);
         }
     }
 
@@ -82,7 +82,7 @@ final class GenerateCommand implements Callable<Integer> {
                     Math.max(1, prompts.size()), anchor.config().maxPositions(), 4096)) {
                 int cores = threads == 0 ? Runtime.getRuntime().availableProcessors() : threads;
                 if (threads == 0) g.autoThreads(cores);
-                if (javaDecode && dev.hmem.model.anchor.JavaDecoder.available()) {
+                if (javaDecode && dev.hmem.runtime.anchor.JavaDecoder.available()) {
                     g.javaDecode(anchor.transformer().javaDecoder(cores, weightFormat), BatchGenerator.DEFAULT_JAVA_DECODE_ROWS);
                 }
                 double memMs = 0;

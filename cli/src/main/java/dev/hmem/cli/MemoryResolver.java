@@ -1,13 +1,13 @@
 package dev.hmem.cli;
 
 import ai.djl.ndarray.NDManager;
-import dev.hmem.model.anchor.Anchor;
-import dev.hmem.model.memory.BlockId;
-import dev.hmem.model.memory.MemoryBank;
-import dev.hmem.model.memory.MemoryBlock;
-import dev.hmem.model.memory.MemoryPath;
-import dev.hmem.model.router.MiniLmEmbedder;
-import dev.hmem.model.router.Router;
+import dev.hmem.runtime.anchor.Anchor;
+import dev.hmem.runtime.bank.BlockId;
+import dev.hmem.runtime.bank.MemoryBank;
+import dev.hmem.runtime.bank.MemoryBlock;
+import dev.hmem.runtime.bank.MemoryPath;
+import dev.hmem.runtime.router.MiniLmEmbedder;
+import dev.hmem.runtime.router.Router;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Collections;

@@ -1,10 +1,10 @@
 package dev.hmem.cli;
 
-import dev.hmem.model.anchor.AnchorWeights;
-import dev.hmem.model.config.ModelConfig;
-import dev.hmem.model.config.Presets;
-import dev.hmem.model.io.DType;
-import dev.hmem.model.tokenizer.BpeTrainer;
+import dev.hmem.runtime.anchor.AnchorWeights;
+import dev.hmem.runtime.config.ModelConfig;
+import dev.hmem.runtime.config.Presets;
+import dev.hmem.runtime.io.DType;
+import dev.hmem.training.tokenizer.BpeTrainer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -1,9 +1,9 @@
 package dev.hmem.cli;
 
-import dev.hmem.model.memory.MemoryBank;
-import dev.hmem.model.memory.MemoryPath;
-import dev.hmem.model.router.MiniLmEmbedder;
-import dev.hmem.model.router.Router;
+import dev.hmem.runtime.bank.MemoryBank;
+import dev.hmem.runtime.bank.MemoryPath;
+import dev.hmem.runtime.router.MiniLmEmbedder;
+import dev.hmem.runtime.router.Router;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;

@@ -1,6 +1,6 @@
 package dev.hmem.cli;
 
-import dev.hmem.model.generate.SamplingParams;
+import dev.hmem.runtime.generate.SamplingParams;
 import java.util.List;
 import picocli.CommandLine.Option;
 

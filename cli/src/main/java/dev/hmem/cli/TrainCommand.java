@@ -1,9 +1,9 @@
 package dev.hmem.cli;
 
-import dev.hmem.model.corpus.CorpusBuilder;
-import dev.hmem.model.train.TrainConfig;
-import dev.hmem.model.train.TrainConfigs;
-import dev.hmem.model.train.Trainer;
+import dev.hmem.training.corpus.CorpusBuilder;
+import dev.hmem.training.train.TrainConfig;
+import dev.hmem.training.train.TrainConfigs;
+import dev.hmem.training.train.Trainer;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;

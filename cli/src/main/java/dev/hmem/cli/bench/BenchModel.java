@@ -1,17 +1,17 @@
 package dev.hmem.cli.bench;
 
-import dev.hmem.model.anchor.AnchorWeights;
-import dev.hmem.model.config.ModelConfig;
-import dev.hmem.model.config.Presets;
-import dev.hmem.model.corpus.Corpus;
-import dev.hmem.model.corpus.CorpusBuilder;
-import dev.hmem.model.corpus.Document;
-import dev.hmem.model.corpus.Fact;
-import dev.hmem.model.corpus.FactTables;
-import dev.hmem.model.io.DType;
-import dev.hmem.model.memory.BankManifest;
-import dev.hmem.model.memory.RandomBank;
-import dev.hmem.model.tokenizer.BpeTrainer;
+import dev.hmem.runtime.anchor.AnchorWeights;
+import dev.hmem.runtime.bank.BankManifest;
+import dev.hmem.runtime.config.ModelConfig;
+import dev.hmem.runtime.config.Presets;
+import dev.hmem.runtime.io.DType;
+import dev.hmem.training.bank.RandomBank;
+import dev.hmem.training.corpus.Corpus;
+import dev.hmem.training.corpus.CorpusBuilder;
+import dev.hmem.training.corpus.Document;
+import dev.hmem.training.corpus.Fact;
+import dev.hmem.training.corpus.FactTables;
+import dev.hmem.training.tokenizer.BpeTrainer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -42,7 +42,7 @@ public final class BenchModel {
         Path model = model(dir), bank = bank(dir);
         if (Files.exists(bank.resolve(BankManifest.FILE))) return;
         System.err.println("creating the benchmark model and a ~2.7 GiB bank in " + dir + " (once)");
-        Corpus corpus = CorpusBuilder.build(dev.hmem.model.train.TrainConfigs.demo(1).corpus(), CorpusBuilder.PROSE_DIR);
+        Corpus corpus = CorpusBuilder.build(dev.hmem.training.train.TrainConfigs.demo(1).corpus(), CorpusBuilder.PROSE_DIR);
         List<String> texts = new ArrayList<>();
         for (Document d : corpus.documents()) texts.add(d.text());
         BpeTrainer.Vocabulary v = BpeTrainer.train(texts, 8192, 2);

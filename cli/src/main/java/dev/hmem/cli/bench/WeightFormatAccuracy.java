@@ -2,10 +2,10 @@ package dev.hmem.cli.bench;
 
 import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonParser;
-import dev.hmem.model.anchor.Anchor;
-import dev.hmem.model.anchor.JavaDecoder;
-import dev.hmem.model.anchor.KvCache;
-import dev.hmem.model.anchor.WeightFormat;
+import dev.hmem.runtime.anchor.Anchor;
+import dev.hmem.runtime.anchor.JavaDecoder;
+import dev.hmem.runtime.anchor.KvCache;
+import dev.hmem.runtime.tensor.WeightFormat;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -44,7 +44,7 @@ final class WeightFormatAccuracy {
                  NDManager m = NDManager.newBaseManager();
                  KvCache c32 = new KvCache(anchor.config(), n, len, m);
                  KvCache c16 = new KvCache(anchor.config(), n, len, m)) {
-                List<List<dev.hmem.model.memory.FfnMemory>> none = new ArrayList<>();
+                List<List<dev.hmem.runtime.bank.FfnMemory>> none = new ArrayList<>();
                 for (int b = 0; b < n; b++) none.add(List.of());
                 for (int p = 0; p < len; p++) {
                     int[] tokens = new int[n], positions = new int[n];

@@ -2,12 +2,12 @@ package dev.hmem.cli.demo;
 
 import com.google.gson.Gson;
 import com.google.gson.JsonParser;
-import dev.hmem.model.corpus.Corpus;
-import dev.hmem.model.corpus.CorpusBuilder;
-import dev.hmem.model.corpus.Fact;
-import dev.hmem.model.memory.BankManifest;
-import dev.hmem.model.train.TrainConfigs;
-import dev.hmem.model.train.Trainer;
+import dev.hmem.runtime.bank.BankManifest;
+import dev.hmem.training.corpus.Corpus;
+import dev.hmem.training.corpus.CorpusBuilder;
+import dev.hmem.training.corpus.Fact;
+import dev.hmem.training.train.TrainConfigs;
+import dev.hmem.training.train.Trainer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,10 +1,10 @@
 package dev.hmem.cli.loadtest;
 
-import dev.hmem.model.corpus.Corpus;
-import dev.hmem.model.corpus.Fact;
-import dev.hmem.model.memory.ClusterTree;
-import dev.hmem.model.memory.MemoryPath;
-import dev.hmem.model.router.MiniLmEmbedder;
+import dev.hmem.runtime.bank.ClusterTree;
+import dev.hmem.runtime.bank.MemoryPath;
+import dev.hmem.runtime.router.MiniLmEmbedder;
+import dev.hmem.training.corpus.Corpus;
+import dev.hmem.training.corpus.Fact;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -33,7 +33,7 @@ public final class PromptPool {
      */
     public static Map<String, List<String>> clusters(List<String> prompts, Path bank) throws IOException {
         if (bank == null) return each(prompts);
-        try (dev.hmem.model.memory.MemoryBank b = dev.hmem.model.memory.MemoryBank.open(bank)) {
+        try (dev.hmem.runtime.bank.MemoryBank b = dev.hmem.runtime.bank.MemoryBank.open(bank)) {
             return byLeaf(prompts, b.tree());
         }
     }

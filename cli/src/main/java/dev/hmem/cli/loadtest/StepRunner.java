@@ -1,7 +1,7 @@
 package dev.hmem.cli.loadtest;
 
-import dev.hmem.model.Progress;
 import dev.hmem.operators.codec.PromptCodec;
+import dev.hmem.runtime.Progress;
 import dev.hmem.schemas.PromptRequest;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;

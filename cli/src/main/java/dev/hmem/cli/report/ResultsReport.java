@@ -1,6 +1,6 @@
 package dev.hmem.cli.report;
 
-import dev.hmem.model.eval.Evaluator;
+import dev.hmem.training.eval.Evaluator;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;

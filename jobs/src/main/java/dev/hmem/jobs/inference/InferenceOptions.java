@@ -1,9 +1,9 @@
 package dev.hmem.jobs.inference;
 
-import dev.hmem.model.anchor.WeightFormat;
-import dev.hmem.model.generate.BatchGenerator;
 import dev.hmem.operators.codec.RecordLimits;
 import dev.hmem.operators.engine.ServingConfig;
+import dev.hmem.runtime.generate.BatchGenerator;
+import dev.hmem.runtime.tensor.WeightFormat;
 import java.io.Serializable;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -77,7 +77,7 @@ public record InferenceOptions(
         d.put("torch-threads", "1");
         d.put("java-decode-rows", Integer.toString(BatchGenerator.DEFAULT_JAVA_DECODE_ROWS));
         d.put("weight-format", "f32");
-        d.put("java-block-copy-mb", Long.toString(dev.hmem.model.anchor.JavaDecoder.DEFAULT_BLOCK_COPY_BYTES >> 20));
+        d.put("java-block-copy-mb", Long.toString(dev.hmem.runtime.anchor.JavaDecoder.DEFAULT_BLOCK_COPY_BYTES >> 20));
         d.put("route-batch", "32");
         d.put("route-timeout-ms", "5");
         d.put("routing", "affinity");

@@ -22,8 +22,8 @@ class InferenceOptionsTest {
         assertThat(o.serving().prefillMinFreeSlots()).isEqualTo(8);
         assertThat(o.serving().prefillMaxDelayMs()).isEqualTo(250);
         assertThat(parse("--max-batch", "64").serving().prefillMinFreeSlots()).isEqualTo(16);
-        assertThat(o.serving().weightFormat()).isEqualTo(dev.hmem.model.anchor.WeightFormat.F32);
-        assertThat(parse("--weight-format", "bf16").serving().weightFormat()).isEqualTo(dev.hmem.model.anchor.WeightFormat.BF16);
+        assertThat(o.serving().weightFormat()).isEqualTo(dev.hmem.runtime.tensor.WeightFormat.F32);
+        assertThat(parse("--weight-format", "bf16").serving().weightFormat()).isEqualTo(dev.hmem.runtime.tensor.WeightFormat.BF16);
         assertThat(parse("--prefill-min-free", "1", "--prefill-max-delay-ms", "0").serving().prefillMinFreeSlots()).isEqualTo(1);
         assertThat(o.serving().javaBlockCopyBytes()).isEqualTo(128L << 20);
         assertThat(parse("--java-block-copy-mb", "0").serving().javaBlockCopyBytes()).isZero();

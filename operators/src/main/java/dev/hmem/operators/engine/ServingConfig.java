@@ -1,8 +1,8 @@
 package dev.hmem.operators.engine;
 
-import dev.hmem.model.anchor.WeightFormat;
-import dev.hmem.model.generate.BatchGenerator;
 import dev.hmem.operators.codec.RecordLimits;
+import dev.hmem.runtime.generate.BatchGenerator;
+import dev.hmem.runtime.tensor.WeightFormat;
 import java.io.Serializable;
 
 /**
@@ -78,7 +78,7 @@ public record ServingConfig(
     public static ServingConfig defaults(String modelDir, String bankDir) {
         return new ServingConfig(modelDir, bankDir, 0, 64, 1024, RecordLimits.DEFAULTS, 32, 32, 256, 2_000, 0, BatchGenerator.DEFAULT_PREFILL_MAX_DELAY_MS,
                 512L << 20, 1, 2, 1, BatchGenerator.DEFAULT_JAVA_DECODE_ROWS, WeightFormat.F32,
-                dev.hmem.model.anchor.JavaDecoder.DEFAULT_BLOCK_COPY_BYTES, 32, 5, true, 1, 128);
+                dev.hmem.runtime.anchor.JavaDecoder.DEFAULT_BLOCK_COPY_BYTES, 32, 5, true, 1, 128);
     }
 
     /** Free slots that open a batch more than half full to new prompts. */

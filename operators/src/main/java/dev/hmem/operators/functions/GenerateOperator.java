@@ -2,15 +2,15 @@ package dev.hmem.operators.functions;
 
 import ai.djl.engine.Engine;
 import ai.djl.pytorch.jni.JniUtils;
-import dev.hmem.model.anchor.Anchor;
-import dev.hmem.model.memory.MemoryBank;
+import dev.hmem.operators.codec.RecordLimits;
 import dev.hmem.operators.engine.GenerationEngine;
 import dev.hmem.operators.engine.ServingConfig;
-import dev.hmem.operators.codec.RecordLimits;
 import dev.hmem.operators.memory.BankStores;
 import dev.hmem.operators.records.DeadLetterRecord;
 import dev.hmem.operators.records.PromptTask;
 import dev.hmem.operators.records.ResultRecord;
+import dev.hmem.runtime.anchor.Anchor;
+import dev.hmem.runtime.bank.MemoryBank;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

@@ -1,12 +1,12 @@
 package dev.hmem.operators.functions;
 
-import dev.hmem.model.memory.MemoryBank;
-import dev.hmem.model.memory.MemoryPath;
-import dev.hmem.model.router.MiniLmEmbedder;
+import dev.hmem.operators.codec.Failures;
 import dev.hmem.operators.engine.ServingConfig;
 import dev.hmem.operators.memory.BankStores;
-import dev.hmem.operators.codec.Failures;
 import dev.hmem.operators.records.PromptTask;
+import dev.hmem.runtime.bank.MemoryBank;
+import dev.hmem.runtime.bank.MemoryPath;
+import dev.hmem.runtime.router.MiniLmEmbedder;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.flink.metrics.Counter;

@@ -1,15 +1,15 @@
 package dev.hmem.operators.functions;
 
-import dev.hmem.model.config.ModelConfig;
-import dev.hmem.model.generate.SamplingParams;
-import dev.hmem.model.memory.MemoryPath;
-import dev.hmem.model.tokenizer.TextTokenizer;
 import dev.hmem.operators.codec.Failures;
 import dev.hmem.operators.codec.RecordLimits;
 import dev.hmem.operators.engine.ServingConfig;
 import dev.hmem.operators.records.DeadLetterRecord;
 import dev.hmem.operators.records.PromptTask;
 import dev.hmem.operators.records.ResultRecord;
+import dev.hmem.runtime.bank.MemoryPath;
+import dev.hmem.runtime.config.ModelConfig;
+import dev.hmem.runtime.generate.SamplingParams;
+import dev.hmem.runtime.tokenizer.TextTokenizer;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;

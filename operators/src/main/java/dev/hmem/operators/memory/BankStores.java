@@ -1,7 +1,7 @@
 package dev.hmem.operators.memory;
 
-import dev.hmem.model.memory.LocalBlockStore;
-import dev.hmem.model.memory.MemoryBank;
+import dev.hmem.runtime.bank.LocalBlockStore;
+import dev.hmem.runtime.bank.MemoryBank;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Path;

@@ -1,6 +1,6 @@
 package dev.hmem.operators.memory;
 
-import dev.hmem.model.memory.BlockStore;
+import dev.hmem.runtime.bank.BlockStore;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;

@@ -1,6 +1,6 @@
 package dev.hmem.operators.routing;
 
-import dev.hmem.model.memory.MemoryPath;
+import dev.hmem.runtime.bank.MemoryPath;
 import org.apache.flink.api.common.functions.Partitioner;
 
 /**

@@ -2,12 +2,12 @@ package dev.hmem.operators.engine;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.hmem.model.TestModels;
-import dev.hmem.model.anchor.AnchorWeights;
-import dev.hmem.model.memory.BlockId;
-import dev.hmem.model.memory.MemoryBank;
-import dev.hmem.model.memory.MemoryBlock;
-import dev.hmem.model.memory.MemoryPath;
+import dev.hmem.runtime.TestModels;
+import dev.hmem.runtime.anchor.AnchorWeights;
+import dev.hmem.runtime.bank.BlockId;
+import dev.hmem.runtime.bank.MemoryBank;
+import dev.hmem.runtime.bank.MemoryBlock;
+import dev.hmem.runtime.bank.MemoryPath;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;

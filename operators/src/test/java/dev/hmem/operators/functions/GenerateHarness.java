@@ -5,7 +5,7 @@ import dev.hmem.operators.engine.ServingConfig;
 import dev.hmem.operators.records.DeadLetterRecord;
 import dev.hmem.operators.records.PromptTask;
 import dev.hmem.operators.records.ResultRecord;
-import dev.hmem.model.tokenizer.TextTokenizer;
+import dev.hmem.runtime.tokenizer.TextTokenizer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;

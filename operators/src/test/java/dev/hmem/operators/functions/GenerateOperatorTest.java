@@ -3,13 +3,13 @@ package dev.hmem.operators.functions;
 import static dev.hmem.operators.functions.GenerateHarness.results;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.hmem.model.TestModels;
-import dev.hmem.model.anchor.Anchor;
-import dev.hmem.model.tokenizer.TextTokenizer;
 import dev.hmem.operators.engine.GenerationEngine;
 import dev.hmem.operators.engine.ServingConfig;
 import dev.hmem.operators.records.PromptTask;
 import dev.hmem.operators.records.ResultRecord;
+import dev.hmem.runtime.TestModels;
+import dev.hmem.runtime.anchor.Anchor;
+import dev.hmem.runtime.tokenizer.TextTokenizer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;

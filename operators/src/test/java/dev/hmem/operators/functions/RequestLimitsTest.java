@@ -2,7 +2,6 @@ package dev.hmem.operators.functions;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.hmem.model.TestModels;
 import dev.hmem.operators.codec.PromptCodec;
 import dev.hmem.operators.codec.RecordLimits;
 import dev.hmem.operators.codec.ResultCodec;
@@ -11,6 +10,7 @@ import dev.hmem.operators.records.DeadLetterRecord;
 import dev.hmem.operators.records.PromptTask;
 import dev.hmem.operators.records.RawRecord;
 import dev.hmem.operators.records.ResultRecord;
+import dev.hmem.runtime.TestModels;
 import dev.hmem.schemas.DeadLetter;
 import dev.hmem.schemas.PromptRequest;
 import java.nio.file.Files;

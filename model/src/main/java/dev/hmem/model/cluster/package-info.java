@@ -1,2 +1,0 @@
-/** Hierarchical, balanced k-means over document embeddings: the tree memories hang on. */
-package dev.hmem.model.cluster;

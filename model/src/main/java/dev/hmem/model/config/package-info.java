@@ -1,2 +1,0 @@
-/** Model configuration (config.json) and named shapes. */
-package dev.hmem.model.config;

@@ -1,2 +1,0 @@
-/** The training corpus: long-tail facts at Zipf frequencies mixed with real prose. */
-package dev.hmem.model.corpus;

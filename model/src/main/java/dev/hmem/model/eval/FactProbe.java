@@ -1,9 +1,0 @@
-package dev.hmem.model.eval;
-
-import dev.hmem.model.memory.MemoryPath;
-
-/**
- * A fact asked of the model: the probe's tokens, the answer's tokens that must follow, the probe's
- * MiniLM embedding, and the leaf its subject's articles trained.
- */
-record FactProbe(int factId, String relation, int[] prompt, int[] answer, float[] embedding, MemoryPath leaf) {}

@@ -1,2 +1,0 @@
-/** Long-tail evaluation: fact accuracy by training frequency under memory conditions. */
-package dev.hmem.model.eval;

@@ -1,2 +1,0 @@
-/** Batched generation: continuous batching across memories, sampling, stopping. */
-package dev.hmem.model.generate;

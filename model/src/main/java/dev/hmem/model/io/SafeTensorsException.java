@@ -1,8 +1,0 @@
-package dev.hmem.model.io;
-
-/** A safetensors file whose header or contents do not describe valid tensors. */
-public class SafeTensorsException extends RuntimeException {
-    public SafeTensorsException(String message) {
-        super(message);
-    }
-}

@@ -1,2 +1,0 @@
-/** safetensors reading and writing, element types, checkpoints. */
-package dev.hmem.model.io;

@@ -1,8 +1,0 @@
-package dev.hmem.model.memory;
-
-/** A block whose bytes do not match the checksum recorded in the bank manifest. */
-public class CorruptBlockException extends BankException {
-    public CorruptBlockException(String message) {
-        super(message);
-    }
-}

@@ -1,2 +1,0 @@
-/** The hierarchical memory bank: format, blocks, tree, stores, and batching across memories. */
-package dev.hmem.model.memory;

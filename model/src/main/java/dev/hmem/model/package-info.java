@@ -1,2 +1,0 @@
-/** The memory-augmented language model, free of Flink. */
-package dev.hmem.model;

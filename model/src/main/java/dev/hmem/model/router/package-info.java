@@ -1,2 +1,0 @@
-/** Prompt routing: MiniLM sentence embeddings and the greedy tree walk. */
-package dev.hmem.model.router;

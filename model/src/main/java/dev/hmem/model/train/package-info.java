@@ -1,2 +1,0 @@
-/** Training anchor and memories with DJL autograd: stages, sparse AdamW, checkpoints. */
-package dev.hmem.model.train;

@@ -1,0 +1,37 @@
+package dev.hmem.runtime.config;
+
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/** Named anchor shapes used by commands, tests and benchmarks. */
+public final class Presets {
+
+    private Presets() {}
+
+    /**
+     * The speed reference of the project brief: a 31.5M-parameter Llama (d 512, 8 layers, FFN 1536,
+     * 8 heads, vocabulary 8192, tied embeddings), the model llama.cpp was measured on.
+     */
+    public static ModelConfig bench(int vocab, int bos, int eos) {
+        return new ModelConfig(vocab, 512, 1536, 8, 8, 8, 64, 512, 10000.0, null, 1e-5, true, bos, List.of(eos));
+    }
+
+    public static ModelConfig bench() {
+        return bench(8192, 8190, 8191);
+    }
+
+    /** Every preset by name, for command-line help. */
+    public static Map<String, ModelConfig> all() {
+        Map<String, ModelConfig> m = new TreeMap<>();
+        m.put("bench", bench());
+        return m;
+    }
+
+    public static ModelConfig byName(String name, int vocab, int bos, int eos) {
+        switch (name) {
+            case "bench": return bench(vocab, bos, eos);
+            default: throw new IllegalArgumentException("unknown preset '" + name + "' (known: " + all().keySet() + ")");
+        }
+    }
+}

@@ -1,0 +1,2 @@
+/** Model configuration (config.json) and named shapes. */
+package dev.hmem.runtime.config;

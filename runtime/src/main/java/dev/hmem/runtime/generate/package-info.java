@@ -1,0 +1,2 @@
+/** Batched generation: continuous batching across memories, sampling, stopping. */
+package dev.hmem.runtime.generate;

@@ -1,0 +1,2 @@
+/** Files and formats: safetensors reading and writing, element types, Hugging Face checkpoints. */
+package dev.hmem.runtime.io;

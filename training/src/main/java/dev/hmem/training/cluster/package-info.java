@@ -1,0 +1,2 @@
+/** Hierarchical, balanced k-means over document embeddings: the tree memories hang on. */
+package dev.hmem.training.cluster;

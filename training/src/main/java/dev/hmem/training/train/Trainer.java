@@ -1,0 +1,415 @@
+package dev.hmem.training.train;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
+import ai.djl.training.GradientCollector;
+import com.google.gson.GsonBuilder;
+import dev.hmem.runtime.Progress;
+import dev.hmem.runtime.anchor.AnchorWeights;
+import dev.hmem.runtime.anchor.Transformer;
+import dev.hmem.runtime.bank.BlockId;
+import dev.hmem.runtime.bank.FfnMemory;
+import dev.hmem.runtime.bank.MemoryPath;
+import dev.hmem.runtime.config.ModelConfig;
+import dev.hmem.runtime.ffn.MemoryBranch;
+import dev.hmem.runtime.ffn.MemoryPlan;
+import dev.hmem.runtime.ffn.RowBatchedMemory;
+import dev.hmem.runtime.io.DType;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
+
+/**
+ * Trains an anchor and its hierarchical memory bank with DJL autograd (PyTorch engine) on CPU:
+ * stage 1 the anchor alone on sequences drawn from the whole corpus; stage 2 anchor and memories
+ * together, each sequence packed from one leaf and computed with that leaf's path of blocks (or
+ * the generic memory, with probability {@code genericProb}); only the blocks a batch uses get
+ * gradients and updates. AdamW, warm-up then cosine decay, global gradient-norm clipping,
+ * separate LR and weight decay for memories. Checkpoints let a run resume exactly where it stopped.
+ */
+public final class Trainer implements AutoCloseable {
+
+    /**
+     * What a run produced.
+     *
+     * @param blockUpdates optimiser steps each memory block received (absent = never updated)
+     * @param reference    greedy tokens the trained weights produce for the first fact's probe with
+     *                     the memory of its first document's leaf, before saving (reload checks)
+     */
+    public record Result(Path modelDir, Path bankDir, Path corpusDir, String fingerprint, int[] exposures,
+                         List<double[]> losses, double seconds, Map<String, Long> blockUpdates, int[] reference,
+                         String referencePath) {}
+
+    /** Thrown when a run stops at {@link #interruptAfter} steps, its checkpoint written. */
+    static final class Interrupted extends RuntimeException {
+        Interrupted(long steps) {
+            super("training interrupted after " + steps + " steps (checkpoint written)");
+        }
+    }
+
+    private long interruptAfter = Long.MAX_VALUE;
+    private long stepsRun;
+
+    /** Test hook: checkpoint and stop after this many steps of this process. */
+    void interruptAfter(long steps) {
+        this.interruptAfter = steps;
+    }
+
+    private final TrainConfig cfg;
+    private final PrintStream log;
+    private final NDManager manager = NDManager.newBaseManager();
+
+    public Trainer(TrainConfig cfg, PrintStream log) {
+        this.cfg = cfg;
+        this.log = log;
+    }
+
+    /** Both stages from scratch (or from the checkpoint in {@code out}), then the model and bank. */
+    public Result run(Path out, Path proseDir) throws IOException {
+        long t0 = System.nanoTime();
+        PreparedData data = PreparedData.prepare(cfg, out, proseDir, null, log);
+        ModelConfig mc = anchorConfig(data);
+        try (AnchorWeights anchor = AnchorWeights.random(mc, cfg.seed());
+             TrainableBank bank = new TrainableBank(data.tree(), cfg.neurons(), cfg.generic(), mc.numLayers(),
+                     mc.hiddenSize(), cfg.seed() + 1, manager);
+             AdamW opt = new AdamW(manager)) {
+            log.printf(Locale.ROOT, "[train] anchor %.2fM parameters, bank %.2fM (%d blocks), fetched %d neurons per layer%n",
+                    mc.parameterCount() / 1e6, bankParams(bank) / 1e6, bank.params.size(), cfg.fetchedNeurons());
+            Loop loop = new Loop(data, anchor, bank, opt, out.resolve("checkpoint"));
+            loop.resume();
+            loop.stage(1, cfg.anchorSteps(), true, false);
+            loop.stage(2, cfg.memorySteps(), true, true);
+            loop.flops = memoryRunFlops(mc);
+            loop.steps = cfg.anchorSteps() + cfg.memorySteps();
+            return save(out, data, anchor, bank, loop, t0);
+        }
+    }
+
+    /**
+     * Post-hoc memories: the anchor in {@code anchorDir} stays frozen; only blocks are trained
+     * (stage 2 with anchor updates off), for {@code cfg.memorySteps()} steps.
+     */
+    public Result postHoc(Path anchorDir, Path out, Path proseDir) throws IOException {
+        long t0 = System.nanoTime();
+        PreparedData data = PreparedData.prepare(cfg, out, proseDir, anchorDir, log);
+        ModelConfig mc = ModelConfig.load(anchorDir);
+        try (AnchorWeights anchor = AnchorWeights.load(anchorDir, mc);
+             TrainableBank bank = new TrainableBank(data.tree(), cfg.neurons(), cfg.generic(), mc.numLayers(),
+                     mc.hiddenSize(), cfg.seed() + 1, manager);
+             AdamW opt = new AdamW(manager)) {
+            Loop loop = new Loop(data, anchor, bank, opt, out.resolve("checkpoint"));
+            loop.resume();
+            loop.stage(2, cfg.memorySteps(), false, true);
+            loop.flops = TrainingCompute.train(mc, cfg.memorySteps(), cfg.batch(), cfg.seqLen(), rowNeurons());
+            loop.steps = cfg.memorySteps();
+            return save(out, data, anchor, bank, loop, t0);
+        }
+    }
+
+    private ModelConfig anchorConfig(PreparedData data) {
+        return new ModelConfig(data.vocab(), cfg.hidden(), cfg.ffn(), cfg.layers(), cfg.heads(), cfg.kvHeads(),
+                cfg.hidden() / cfg.heads(), cfg.context(), 10000.0, null, 1e-5, true, data.bos(), List.of(data.eos()));
+    }
+
+    /** Memory neurons per row of a memory step, on average (generic or fetched). */
+    private double rowNeurons() {
+        return cfg.genericProb() * cfg.generic() + (1 - cfg.genericProb()) * cfg.fetchedNeurons();
+    }
+
+    /** Training FLOPs of the memory run: stage 1 on the anchor alone, stage 2 with the fetched memory. */
+    double memoryRunFlops(ModelConfig anchor) {
+        return TrainingCompute.train(anchor, cfg.anchorSteps(), cfg.batch(), cfg.seqLen(), 0)
+                + TrainingCompute.train(anchor, cfg.memorySteps(), cfg.batch(), cfg.seqLen(), rowNeurons());
+    }
+
+    /**
+     * A dense model (no memory) of width × {@code denseScale}, on the same corpus: for as many steps
+     * as cost the memory run's training FLOPs ({@code denseMatch} "flops"), or as many tokens.
+     */
+    public Result dense(Path out, Path preparedFrom, Path proseDir) throws IOException {
+        long t0 = System.nanoTime();
+        PreparedData data = PreparedData.prepare(cfg, out, proseDir, preparedFrom, log);
+        // Head width must stay even (RoPE rotates pairs): round the width to a multiple of 2 × heads.
+        int hidden = (int) Math.round(cfg.hidden() * cfg.denseScale() / (2.0 * cfg.heads())) * 2 * cfg.heads();
+        int ffn = (int) Math.round(cfg.ffn() * cfg.denseScale() / 16) * 16;
+        ModelConfig mc = new ModelConfig(data.vocab(), hidden, ffn, cfg.layers(), cfg.heads(), cfg.kvHeads(),
+                hidden / cfg.heads(), cfg.context(), 10000.0, null, 1e-5, true, data.bos(), List.of(data.eos()));
+        try (AnchorWeights anchor = AnchorWeights.random(mc, cfg.seed());
+             AdamW opt = new AdamW(manager)) {
+            int steps = cfg.anchorSteps() + cfg.memorySteps();
+            if (cfg.denseMatch().equals("flops")) {
+                steps = (int) (memoryRunFlops(anchorConfig(data)) / TrainingCompute.train(mc, 1, cfg.batch(), cfg.seqLen(), 0));
+            }
+            log.printf(Locale.ROOT, "[dense] %.2fM parameters (d %d, FFN %d), %d steps (%s-matched to the memory run)%n",
+                    mc.parameterCount() / 1e6, hidden, ffn, steps, cfg.denseMatch());
+            Loop loop = new Loop(data, anchor, null, opt, out.resolve("checkpoint"));
+            loop.resume();
+            loop.stage(1, steps, true, false);
+            loop.flops = TrainingCompute.train(mc, steps, cfg.batch(), cfg.seqLen(), 0);
+            loop.steps = steps;
+            return save(out, data, anchor, null, loop, t0);
+        }
+    }
+
+    private Result save(Path out, PreparedData data, AnchorWeights anchor, TrainableBank bank, Loop loop, long t0)
+            throws IOException {
+        int[] reference = null;
+        String referencePath = null;
+        if (bank != null) {
+            referencePath = data.docLeaves()[0].toString();
+            reference = loop.greedy(data, bank, 8);
+        }
+        Path model = out.resolve("model");
+        String fp = anchor.save(model, DType.F32);
+        for (String f : List.of("tokenizer.json", "tokenizer_config.json")) {
+            if (!data.tokenizerDir().resolve(f).equals(model.resolve(f))) {
+                Files.copy(data.tokenizerDir().resolve(f), model.resolve(f), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            }
+        }
+        Path bankDir = null;
+        if (bank != null) {
+            bankDir = out.resolve("bank");
+            bank.write(bankDir, fp, "trained by hmem (" + cfg.name() + ", seed " + cfg.seed() + ")");
+        }
+        double secs = (System.nanoTime() - t0) / 1e9;
+        Map<String, Object> stats = new LinkedHashMap<>();
+        stats.put("config", cfg.name());
+        stats.put("seed", cfg.seed());
+        stats.put("seconds", secs);
+        stats.put("anchor_fingerprint", fp);
+        stats.put("steps", loop.steps);
+        stats.put("tokens", (long) loop.steps * cfg.batch() * cfg.seqLen());
+        stats.put("train_flops", loop.flops);
+        stats.put("parameters", anchor.config.parameterCount());
+        if (bank != null) {
+            stats.put("bank_parameters", bankParams(bank));
+            stats.put("fetched_parameters", 3L * cfg.fetchedNeurons() * anchor.config.hiddenSize() * anchor.config.numLayers());
+        }
+        stats.put("probe_routing", data.probeRouting());
+        stats.put("fact_leaves", java.util.Arrays.stream(data.factLeaves()).map(MemoryPath::toString).toList());
+        stats.put("exposures", loop.exposures);
+        stats.put("losses", loop.losses);
+        Files.writeString(out.resolve("training.json"), new GsonBuilder().create().toJson(stats));
+        deleteRecursively(out.resolve("checkpoint"));
+        log.printf(Locale.ROOT, "[train] done in %s: model %s, bank %s%n", Progress.duration(secs), model, bankDir);
+        Map<String, Long> updates = new LinkedHashMap<>();
+        loop.opt.slots.forEach((name, slot) -> {
+            if (name.startsWith("block.")) updates.put(name.substring(6), slot.t);
+        });
+        return new Result(model, bankDir, out.resolve("corpus"), fp, loop.exposures, loop.losses, secs, updates,
+                reference, referencePath);
+    }
+
+    private static long bankParams(TrainableBank b) {
+        long n = 0;
+        for (NDArray a : b.params.values()) n += a.getShape().size();
+        return n;
+    }
+
+    /** The optimisation loop shared by all stages. */
+    private final class Loop {
+        final PreparedData data;
+        final AnchorWeights anchor;
+        final TrainableBank bank;
+        final AdamW opt;
+        final Transformer model;
+        final SequenceSampler sampler;
+        final List<NDArray> anchorParams;
+        final Path checkpointDir;
+        final int[] exposures;
+        final List<double[]> losses = new ArrayList<>();  // (stage, step, loss)
+        double flops;
+        int steps;
+        int doneStage = 0;
+        long doneStep = 0;
+
+        Loop(PreparedData data, AnchorWeights anchor, TrainableBank bank, AdamW opt, Path checkpointDir) {
+            this.data = data;
+            this.anchor = anchor;
+            this.bank = bank;
+            this.opt = opt;
+            this.model = new Transformer(anchor);
+            this.checkpointDir = checkpointDir;
+            this.anchorParams = anchor.parameters();
+            int[][] docFacts = new int[data.docTokens().length][];
+            for (int i = 0; i < docFacts.length; i++) docFacts[i] = data.corpus().documents().get(i).factIds();
+            this.sampler = new SequenceSampler(data.docTokens(), docFacts, data.docLeaves(), cfg.seed());
+            this.exposures = new int[data.corpus().facts().size()];
+        }
+
+        void stage(int stage, int steps, boolean trainAnchor, boolean memory) throws IOException {
+            if (steps == 0 || stage < doneStage) return;
+            if (trainAnchor) {
+                for (NDArray p : anchorParams) p.setRequiresGradient(true);
+            }
+            long start = stage == doneStage ? doneStep : 0;
+            Progress p = new Progress("stage " + stage + (memory ? " memory" : " anchor"), steps, "steps", log, 10);
+            p.advance(start);
+            long tokens = 0, t0 = System.nanoTime();
+            double ema = Double.NaN;
+            for (long step = start; step < steps; step++) {
+                double frac = (double) step / steps;
+                double loss = step(stage, step, frac, trainAnchor, memory);
+                ema = Double.isNaN(ema) ? loss : 0.95 * ema + 0.05 * loss;
+                losses.add(new double[] {stage, step, loss});
+                tokens += (long) cfg.batch() * cfg.seqLen();
+                double tps = tokens / ((System.nanoTime() - t0) / 1e9);
+                p.advance(1, String.format(Locale.ROOT, "loss %.3f, %.0f tok/s", ema, tps));
+                if (cfg.checkpointEvery() > 0 && (step + 1) % cfg.checkpointEvery() == 0 && step + 1 < steps) {
+                    checkpoint(stage, step + 1);
+                }
+                if (++stepsRun >= interruptAfter) {
+                    checkpoint(stage, step + 1);
+                    throw new Interrupted(stepsRun);
+                }
+            }
+            doneStage = stage + 1;
+            doneStep = 0;
+        }
+
+        /** One optimiser step; returns the batch's mean cross-entropy. */
+        double step(int stage, long step, double frac, boolean trainAnchor, boolean memory) {
+            int b = cfg.batch(), t = cfg.seqLen();
+            long[] tok = new long[b * (t + 1)];
+            List<List<BlockId>> rowBlocks = new ArrayList<>(b);
+            long stepKey = stage * 1_000_000_000L + step;
+            int groups = b / cfg.rowsPerLeaf();
+            for (int row = 0; row < b; row++) {
+                int group = row / cfg.rowsPerLeaf();
+                SequenceSampler.Sample s = sampler.next(stepKey, row, group, memory ? groups : 0, t);
+                System.arraycopy(s.tokens(), 0, tok, row * (t + 1), t + 1);
+                for (int f : s.facts()) exposures[f]++;
+                if (memory) {
+                    SplittableRandom r = new SplittableRandom(SequenceSampler.mix(cfg.seed() + 7, stepKey, group));
+                    boolean generic = cfg.generic() > 0 && r.nextDouble() < cfg.genericProb();
+                    rowBlocks.add(generic ? List.of(BlockId.GENERIC) : bank.pathBlocks(s.leaf()));
+                }
+            }
+            double lrA = lr(cfg.lrAnchor(), frac), lrM = lr(cfg.lrMemory(), frac);
+            try (NDScope scope = new NDScope(); NDManager m = manager.newSubManager()) {
+                NDArray all = m.create(tok, new Shape(b, t + 1));
+                NDArray input = all.get(":, 0:{}", t);
+                NDArray labels = all.get(":, 1:");
+                Set<BlockId> active = new LinkedHashSet<>();
+                for (List<BlockId> r : rowBlocks) active.addAll(r);
+                double loss;
+                try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                    Map<BlockId, TrainableBank.View> views = new HashMap<>();
+                    for (BlockId id : active) views.put(id, new TrainableBank.View(id, bank.params.get(id)));
+                    List<List<FfnMemory>> rows = new ArrayList<>();
+                    for (List<BlockId> r : rowBlocks) {
+                        List<FfnMemory> mem = new ArrayList<>();
+                        for (BlockId id : r) mem.add(views.get(id));
+                        rows.add(mem);
+                    }
+                    MemoryBranch plan = memory ? RowBatchedMemory.of(rows, m) : MemoryBranch.NONE;
+                    NDArray logits = model.forwardFull(input, plan);                          // (B, T, V)
+                    NDArray logp = logits.logSoftmax(2);
+                    NDArray ce = logp.gather(labels.expandDims(2), 2).mean().neg();
+                    gc.backward(ce);
+                    loss = ce.getFloat();
+                }
+                List<NDArray> params = new ArrayList<>();
+                List<String> names = new ArrayList<>();
+                if (trainAnchor) {
+                    for (int i = 0; i < anchorParams.size(); i++) {
+                        params.add(anchorParams.get(i));
+                        names.add("anchor." + i);
+                    }
+                }
+                for (BlockId id : active) {
+                    params.add(bank.params.get(id));
+                    names.add("block." + id);
+                }
+                List<NDArray> grads = new ArrayList<>();
+                double norm2 = 0;
+                for (NDArray p : params) {
+                    NDArray g = p.getGradient();
+                    grads.add(g);
+                    norm2 += g.square().sum().getFloat();
+                }
+                double scale = Math.min(1.0, cfg.clip() / (Math.sqrt(norm2) + 1e-6));
+                for (int i = 0; i < params.size(); i++) {
+                    NDArray g = scale < 1 ? grads.get(i).mul(scale) : grads.get(i);
+                    boolean isBlock = names.get(i).startsWith("block.");
+                    opt.update(names.get(i), params.get(i), g, isBlock ? lrM : lrA, isBlock ? cfg.wdMemory() : cfg.wdAnchor());
+                    JniUtils.zeroGrad((PtNDArray) params.get(i));
+                }
+                return loss;
+            }
+        }
+
+        /** Greedy continuation of the first fact's probe with the memory of document 0's leaf. */
+        int[] greedy(PreparedData data, TrainableBank bank, int tokens) throws IOException {
+            int[] prompt;
+            try (dev.hmem.runtime.tokenizer.TextTokenizer tok = dev.hmem.runtime.tokenizer.TextTokenizer.load(data.tokenizerDir())) {
+                prompt = tok.encode(data.corpus().facts().get(0).probe());
+            }
+            List<Integer> seq = new ArrayList<>();
+            for (int t : prompt) seq.add(t);
+            int[] out = new int[tokens];
+            for (int i = 0; i < tokens; i++) {
+                try (NDScope scope = new NDScope(); NDManager m = manager.newSubManager()) {
+                    long[] tok = new long[seq.size()];
+                    for (int j = 0; j < tok.length; j++) tok[j] = seq.get(j);
+                    List<FfnMemory> mem = new ArrayList<>();
+                    for (BlockId id : bank.pathBlocks(data.docLeaves()[0])) {
+                        mem.add(new TrainableBank.View(id, bank.params.get(id)));
+                    }
+                    NDArray logits = model.forwardFull(m.create(tok, new Shape(1, tok.length)), MemoryPlan.of(List.of(mem), m));
+                    out[i] = (int) logits.get("0, -1").argMax().getLong();
+                    seq.add(out[i]);
+                }
+            }
+            return out;
+        }
+
+        /** Linear warm-up then cosine decay to a tenth of the peak. */
+        double lr(double peak, double frac) {
+            if (frac < cfg.warmup()) return peak * (frac + 1e-3) / cfg.warmup();
+            double p = (frac - cfg.warmup()) / (1 - cfg.warmup());
+            return peak * (0.1 + 0.9 * 0.5 * (1 + Math.cos(Math.PI * p)));
+        }
+
+        void checkpoint(int stage, long step) throws IOException {
+            TrainCheckpoint.save(checkpointDir, cfg, stage, step, anchorParams, bank, opt, exposures, losses);
+        }
+
+        void resume() throws IOException {
+            TrainCheckpoint.State s = TrainCheckpoint.load(checkpointDir, cfg, anchorParams, bank, opt);
+            if (s == null) return;
+            doneStage = s.stage();
+            doneStep = s.step();
+            System.arraycopy(s.exposures(), 0, exposures, 0, exposures.length);
+            losses.addAll(s.losses());
+            log.printf("[train] resumed from %s: stage %d, step %d%n", checkpointDir, doneStage, doneStep);
+        }
+    }
+
+    static void deleteRecursively(Path p) throws IOException {
+        if (!Files.exists(p)) return;
+        try (var s = Files.walk(p)) {
+            s.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+        }
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}

@@ -1,0 +1,39 @@
+package dev.hmem.training.tokenizer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.hmem.runtime.TestModels;
+import dev.hmem.runtime.tokenizer.TextTokenizer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class BpeTrainerTest {
+
+    @Test
+    void trainedTokenizerRoundTripsAnyTextThroughHuggingFaceTokenizers(@TempDir Path dir) throws Exception {
+        BpeTrainer.Vocabulary v = BpeTrainer.train(List.of(TestModels.TEXT), 320, 2);
+        assertThat(v.size()).isEqualTo(320);
+        BpeTrainer.write(v, dir, 128);
+        try (TextTokenizer t = TextTokenizer.load(dir)) {
+            for (String s : List.of("The atomic number of hydrogen is 1.", "naïve café 🙂 – 東京", "  spaces\tand\nlines ",
+                    "unseen words: zyxwvut qqq")) {
+                int[] ids = t.encode(s);
+                assertThat(ids[0]).as("BOS first").isEqualTo(v.bosId());
+                assertThat(t.decode(ids)).isEqualTo(s);
+            }
+            // Frequent words become single tokens; rare ones fall back to pieces.
+            assertThat(t.encode(" the").length).isEqualTo(2);
+            assertThat(t.encode(" zyxwvut").length).isGreaterThan(3);
+        }
+    }
+
+    @Test
+    void trainingIsDeterministic(@TempDir Path dir) throws Exception {
+        BpeTrainer.write(BpeTrainer.train(List.of(TestModels.TEXT), 300, 2), dir.resolve("a"), 64);
+        BpeTrainer.write(BpeTrainer.train(List.of(TestModels.TEXT), 300, 2), dir.resolve("b"), 64);
+        assertThat(Files.readString(dir.resolve("a/tokenizer.json"))).isEqualTo(Files.readString(dir.resolve("b/tokenizer.json")));
+    }
+}
