@@ -154,13 +154,16 @@ public final class BpeTrainer {
         root.put("pre_tokenizer", byteLevel(false));
         Map<String, Object> post = new LinkedHashMap<>();
         post.put("type", "TemplateProcessing");
-        post.put("single", List.of(Map.of("SpecialToken", Map.of("id", BOS, "type_id", 0)),
-                Map.of("Sequence", Map.of("id", "A", "type_id", 0))));
-        post.put("pair", List.of(Map.of("SpecialToken", Map.of("id", BOS, "type_id", 0)),
-                Map.of("Sequence", Map.of("id", "A", "type_id", 0)),
-                Map.of("SpecialToken", Map.of("id", BOS, "type_id", 1)),
-                Map.of("Sequence", Map.of("id", "B", "type_id", 1))));
-        post.put("special_tokens", Map.of(BOS, Map.of("id", BOS, "ids", List.of(v.bosId()), "tokens", List.of(BOS))));
+        // Ordered maps throughout: Map.of iterates in an order that changes from one JVM to the next, and the
+        // file should be the same bytes whenever the same vocabulary is written.
+        post.put("single", List.of(piece("SpecialToken", BOS, 0), piece("Sequence", "A", 0)));
+        post.put("pair", List.of(piece("SpecialToken", BOS, 0), piece("Sequence", "A", 0), piece("SpecialToken", BOS, 1),
+                piece("Sequence", "B", 1)));
+        Map<String, Object> bos = new LinkedHashMap<>();
+        bos.put("id", BOS);
+        bos.put("ids", List.of(v.bosId()));
+        bos.put("tokens", List.of(BOS));
+        post.put("special_tokens", Map.of(BOS, bos));
         root.put("post_processor", post);
         root.put("decoder", byteLevel(true));
         Map<String, Object> model = new LinkedHashMap<>();
@@ -192,6 +195,14 @@ public final class BpeTrainer {
         cfg.put("model_max_length", modelMaxLength);
         cfg.put("clean_up_tokenization_spaces", false);
         Files.writeString(dir.resolve("tokenizer_config.json"), new GsonBuilder().setPrettyPrinting().create().toJson(cfg) + "\n");
+    }
+
+    /** One element of a TemplateProcessing template: {"SpecialToken" or "Sequence": {"id": .., "type_id": ..}}. */
+    private static Map<String, Object> piece(String kind, String id, int typeId) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("id", id);
+        m.put("type_id", typeId);
+        return Map.of(kind, m);
     }
 
     private static Map<String, Object> special(int id, String content) {

@@ -36,4 +36,17 @@ class BpeTrainerTest {
         BpeTrainer.write(BpeTrainer.train(List.of(TestModels.TEXT), 300, 2), dir.resolve("b"), 64);
         assertThat(Files.readString(dir.resolve("a/tokenizer.json"))).isEqualTo(Files.readString(dir.resolve("b/tokenizer.json")));
     }
+
+    /** The runtime's tests use a committed copy of this tokenizer (they may not depend on training): it must stay what training writes. */
+    @Test
+    void theRuntimeFixtureIsWhatTrainingWrites(@TempDir Path dir) throws Exception {
+        BpeTrainer.Vocabulary v = BpeTrainer.train(List.of(TestModels.TEXT), TestModels.TOKENIZER_VOCAB, 2);
+        assertThat(new int[] {v.size(), v.bosId(), v.eosId()})
+                .containsExactly(TestModels.TOKENIZER_VOCAB, TestModels.TOKENIZER_BOS, TestModels.TOKENIZER_EOS);
+        BpeTrainer.write(v, dir.resolve("trained"), 128);
+        Path fixture = TestModels.tinyModel(dir.resolve("fixture"), 1);
+        for (String f : TestModels.TOKENIZER_FILES) {
+            assertThat(Files.readString(fixture.resolve(f))).as(f).isEqualTo(Files.readString(dir.resolve("trained").resolve(f)));
+        }
+    }
 }
