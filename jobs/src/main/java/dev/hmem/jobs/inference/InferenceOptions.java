@@ -1,7 +1,7 @@
 package dev.hmem.jobs.inference;
 
-import dev.hmem.operators.codec.RecordLimits;
 import dev.hmem.operators.engine.ServingConfig;
+import dev.hmem.operators.records.RecordLimits;
 import dev.hmem.runtime.generate.BatchGenerator;
 import dev.hmem.runtime.tensor.WeightFormat;
 import java.io.Serializable;

@@ -1,5 +1,7 @@
 package dev.hmem.operators.codec;
 
+import dev.hmem.operators.records.Failures;
+import dev.hmem.operators.records.RecordLimits;
 import dev.hmem.schemas.PromptRequest;
 import java.io.IOException;
 import java.nio.ByteBuffer;

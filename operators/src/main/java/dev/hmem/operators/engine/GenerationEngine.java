@@ -1,8 +1,8 @@
 package dev.hmem.operators.engine;
 
-import dev.hmem.operators.codec.Failures;
-import dev.hmem.operators.codec.RecordLimits;
+import dev.hmem.operators.records.Failures;
 import dev.hmem.operators.records.PromptTask;
+import dev.hmem.operators.records.RecordLimits;
 import dev.hmem.operators.records.ResultRecord;
 import dev.hmem.runtime.anchor.Anchor;
 import dev.hmem.runtime.anchor.JavaDecoder;

@@ -1,6 +1,6 @@
 package dev.hmem.operators.engine;
 
-import dev.hmem.operators.codec.RecordLimits;
+import dev.hmem.operators.records.RecordLimits;
 import dev.hmem.runtime.generate.BatchGenerator;
 import dev.hmem.runtime.tensor.WeightFormat;
 import java.io.Serializable;

@@ -1,10 +1,10 @@
 package dev.hmem.operators.functions;
 
-import dev.hmem.operators.codec.Failures;
 import dev.hmem.operators.codec.InvalidRecordException;
 import dev.hmem.operators.codec.PromptCodec;
 import dev.hmem.operators.engine.ServingConfig;
 import dev.hmem.operators.records.DeadLetterRecord;
+import dev.hmem.operators.records.Failures;
 import dev.hmem.operators.records.PromptTask;
 import dev.hmem.operators.records.RawRecord;
 import dev.hmem.schemas.PromptRequest;

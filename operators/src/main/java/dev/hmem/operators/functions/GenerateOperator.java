@@ -2,12 +2,12 @@ package dev.hmem.operators.functions;
 
 import ai.djl.engine.Engine;
 import ai.djl.pytorch.jni.JniUtils;
-import dev.hmem.operators.codec.RecordLimits;
 import dev.hmem.operators.engine.GenerationEngine;
 import dev.hmem.operators.engine.ServingConfig;
 import dev.hmem.operators.memory.BankStores;
 import dev.hmem.operators.records.DeadLetterRecord;
 import dev.hmem.operators.records.PromptTask;
+import dev.hmem.operators.records.RecordLimits;
 import dev.hmem.operators.records.ResultRecord;
 import dev.hmem.runtime.anchor.Anchor;
 import dev.hmem.runtime.bank.MemoryBank;

@@ -1,8 +1,8 @@
 package dev.hmem.operators.functions;
 
-import dev.hmem.operators.codec.Failures;
 import dev.hmem.operators.engine.ServingConfig;
 import dev.hmem.operators.memory.BankStores;
+import dev.hmem.operators.records.Failures;
 import dev.hmem.operators.records.PromptTask;
 import dev.hmem.runtime.bank.MemoryBank;
 import dev.hmem.runtime.bank.MemoryPath;

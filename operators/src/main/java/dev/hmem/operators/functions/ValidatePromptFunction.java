@@ -1,10 +1,10 @@
 package dev.hmem.operators.functions;
 
-import dev.hmem.operators.codec.Failures;
-import dev.hmem.operators.codec.RecordLimits;
 import dev.hmem.operators.engine.ServingConfig;
 import dev.hmem.operators.records.DeadLetterRecord;
+import dev.hmem.operators.records.Failures;
 import dev.hmem.operators.records.PromptTask;
+import dev.hmem.operators.records.RecordLimits;
 import dev.hmem.operators.records.ResultRecord;
 import dev.hmem.runtime.bank.MemoryPath;
 import dev.hmem.runtime.config.ModelConfig;

@@ -1,6 +1,5 @@
 package dev.hmem.operators.records;
 
-import dev.hmem.operators.codec.RecordLimits;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;

@@ -3,12 +3,12 @@ package dev.hmem.operators.functions;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.hmem.operators.codec.PromptCodec;
-import dev.hmem.operators.codec.RecordLimits;
 import dev.hmem.operators.codec.ResultCodec;
 import dev.hmem.operators.engine.ServingConfig;
 import dev.hmem.operators.records.DeadLetterRecord;
 import dev.hmem.operators.records.PromptTask;
 import dev.hmem.operators.records.RawRecord;
+import dev.hmem.operators.records.RecordLimits;
 import dev.hmem.operators.records.ResultRecord;
 import dev.hmem.runtime.TestModels;
 import dev.hmem.schemas.DeadLetter;

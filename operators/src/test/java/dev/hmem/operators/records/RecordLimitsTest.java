@@ -1,4 +1,4 @@
-package dev.hmem.operators.codec;
+package dev.hmem.operators.records;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

@@ -1,4 +1,4 @@
-package dev.hmem.operators.codec;
+package dev.hmem.operators.records;
 
 /**
  * Which failures belong to one record and which to the process. A record may provoke any

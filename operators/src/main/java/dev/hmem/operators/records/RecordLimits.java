@@ -1,4 +1,4 @@
-package dev.hmem.operators.codec;
+package dev.hmem.operators.records;
 
 import java.io.Serializable;
 
