@@ -103,7 +103,7 @@ final class BankCommand {
             try (MemoryBank b = MemoryBank.open(bank)) {
                 if (model != null) {
                     try (AnchorWeights w = AnchorWeights.load(model, ModelConfig.load(model))) {
-                        b.checkAnchor(w);
+                        b.checkAnchor(w.identity());
                     }
                 }
                 BankManifest m = b.manifest();

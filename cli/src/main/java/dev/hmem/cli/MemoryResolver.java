@@ -30,7 +30,7 @@ final class MemoryResolver implements AutoCloseable {
 
     MemoryResolver(MemoryBank bank, Anchor anchor) {
         this.bank = bank;
-        if (bank != null) bank.checkAnchor(anchor.weights());
+        if (bank != null) bank.checkAnchor(anchor.weights().identity());
     }
 
     /** The path of each prompt: forced, routed, or null (no memory / generic). */

@@ -62,7 +62,7 @@ public final class TestModels {
 
     /** A random bank for {@code anchor}: k=4, depth 2, 8 + 4 neurons, a generic memory of 6. */
     public static BankManifest smallBank(Path dir, AnchorWeights anchor, boolean zeroDown, long seed) throws IOException {
-        return randomBank(dir, anchorInfo(anchor), 4, 2, new int[] {8, 4}, 6, DType.F32, zeroDown, seed);
+        return randomBank(dir, anchor.identity(), 4, 2, new int[] {8, 4}, 6, DType.F32, zeroDown, seed);
     }
 
     /**
@@ -105,9 +105,5 @@ public final class TestModels {
             }
         }
         return v;
-    }
-
-    public static BankManifest.Anchor anchorInfo(AnchorWeights w) {
-        return new BankManifest.Anchor(w.fingerprint, w.config.hiddenSize(), w.config.numLayers());
     }
 }

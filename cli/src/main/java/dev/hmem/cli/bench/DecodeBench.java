@@ -126,7 +126,7 @@ public final class DecodeBench {
         Path dir = o.bankDir.resolve("bench-" + w.fingerprint);
         if (!Files.exists(dir.resolve(BankManifest.FILE))) {
             System.err.println("building the benchmark bank in " + dir + " (once)");
-            RandomBank.create(dir, new BankManifest.Anchor(w.fingerprint, w.config.hiddenSize(), w.config.numLayers()),
+            RandomBank.create(dir, w.identity(),
                     BRANCHING, DEPTH, NEURONS, 0, DType.F32, false, 3);
         }
         return MemoryBank.open(dir);

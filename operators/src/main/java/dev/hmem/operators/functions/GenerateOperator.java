@@ -90,7 +90,7 @@ public final class GenerateOperator extends AbstractStreamOperator<ResultRecord>
         anchor = Anchor.load(Path.of(config.modelDir()));
         if (config.bankDir() != null) {
             bank = BankStores.open(config.bankDir());
-            bank.checkAnchor(anchor.weights());
+            bank.checkAnchor(anchor.weights().identity());
         }
         checkResultsFit();
         FlinkEngineMetrics metrics = new FlinkEngineMetrics(getMetricGroup());

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import dev.hmem.runtime.bank.BankManifest;
 import dev.hmem.runtime.config.ModelConfig;
 import dev.hmem.runtime.io.Checkpoint;
 import dev.hmem.runtime.io.DType;
@@ -288,6 +289,11 @@ public final class AnchorWeights implements AutoCloseable {
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    /** What a memory bank records of the anchor it was trained with, to refuse any other. */
+    public BankManifest.Anchor identity() {
+        return new BankManifest.Anchor(fingerprint, config.hiddenSize(), config.numLayers());
     }
 
     @Override

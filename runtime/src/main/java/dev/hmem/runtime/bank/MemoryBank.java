@@ -1,7 +1,6 @@
 package dev.hmem.runtime.bank;
 
 import ai.djl.ndarray.NDManager;
-import dev.hmem.runtime.anchor.AnchorWeights;
 import dev.hmem.runtime.io.DType;
 import dev.hmem.runtime.io.SafeTensorsFile;
 import dev.hmem.runtime.io.TensorInfo;
@@ -95,19 +94,19 @@ public final class MemoryBank implements AutoCloseable {
     }
 
     /**
-     * Refuses to pair this bank with an anchor it was not trained for: memory neurons are only
-     * meaningful next to the exact anchor weights they were trained with.
+     * Refuses to pair this bank with an anchor it was not trained for ({@code AnchorWeights.identity()}): memory
+     * neurons are only meaningful next to the exact anchor weights they were trained with.
      */
-    public void checkAnchor(AnchorWeights anchor) {
+    public void checkAnchor(BankManifest.Anchor anchor) {
         BankManifest.Anchor a = manifest.anchor();
-        if (a.hiddenSize() != anchor.config.hiddenSize() || a.numHiddenLayers() != anchor.config.numLayers()) {
+        if (a.hiddenSize() != anchor.hiddenSize() || a.numHiddenLayers() != anchor.numHiddenLayers()) {
             throw new BankException("bank " + store.location() + " is for an anchor with " + a.numHiddenLayers()
-                    + " layers of width " + a.hiddenSize() + ", but the model has " + anchor.config.numLayers()
-                    + " layers of width " + anchor.config.hiddenSize());
+                    + " layers of width " + a.hiddenSize() + ", but the model has " + anchor.numHiddenLayers()
+                    + " layers of width " + anchor.hiddenSize());
         }
-        if (!a.fingerprint().equals(anchor.fingerprint)) {
+        if (!a.fingerprint().equals(anchor.fingerprint())) {
             throw new BankException("bank " + store.location() + " was trained with anchor " + a.fingerprint()
-                    + " but the loaded anchor is " + anchor.fingerprint
+                    + " but the loaded anchor is " + anchor.fingerprint()
                     + ": memories only work with the exact anchor weights they were trained with");
         }
     }

@@ -1,7 +1,6 @@
 package dev.hmem.runtime.ffn;
 
 import ai.djl.pytorch.engine.PtNDArray;
-import dev.hmem.runtime.anchor.JavaDecoder;
 import dev.hmem.runtime.bank.FfnMemory;
 import dev.hmem.runtime.bank.MemoryBlock;
 import java.nio.ByteOrder;
@@ -10,7 +9,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * Heap copies of the memory blocks a {@link JavaDecoder} reads, kept while they are among the most
+ * Heap copies of the memory blocks a {@link dev.hmem.runtime.anchor.JavaDecoder} reads, kept while they are among the most
  * recently used up to a byte budget. On Java 17 a SIMD kernel reads a float array about twice as
  * fast as the same floats through a direct buffer (measured: a path's gate/up projections at batch
  * 8, 0.30 ms from arrays against 0.60 ms from the tensor's native memory), so a block is copied

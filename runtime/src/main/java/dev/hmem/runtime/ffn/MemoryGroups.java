@@ -1,6 +1,5 @@
 package dev.hmem.runtime.ffn;
 
-import dev.hmem.runtime.anchor.JavaDecoder;
 import dev.hmem.runtime.bank.FfnMemory;
 import dev.hmem.runtime.tensor.VectorOps;
 import java.util.ArrayList;
@@ -9,7 +8,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A decode step's memory blocks for {@link JavaDecoder}, each with the rows that use it: a block
+ * A decode step's memory blocks for {@link dev.hmem.runtime.anchor.JavaDecoder}, each with the rows that use it: a block
  * shared by rows is read once per layer for all of them, as in
  * {@link dev.hmem.runtime.ffn.LevelSlabs}.
  *

@@ -38,7 +38,7 @@ class MemoryBankTest {
     void blocksRoundTripInEveryDtype(@TempDir Path dir) throws Exception {
         for (DType dtype : List.of(DType.F32, DType.BF16, DType.F16)) {
             Path bank = dir.resolve(dtype.name());
-            BankManifest.Anchor info = TestModels.anchorInfo(anchor);
+            BankManifest.Anchor info = anchor.identity();
             TestModels.randomBank(bank, info, 4, 2, new int[] {8, 4}, 6, dtype, false, 17);
             try (MemoryBank b = MemoryBank.open(bank)) {
                 assertThat(b.manifest().levels()).hasSize(2);
@@ -101,8 +101,8 @@ class MemoryBankTest {
         TestModels.smallBank(dir, anchor, false, 1);
         try (AnchorWeights other = AnchorWeights.random(TestModels.tinyConfig(300, 298, 299), 4);
              MemoryBank bank = MemoryBank.open(dir)) {
-            bank.checkAnchor(anchor);
-            assertThatThrownBy(() -> bank.checkAnchor(other)).isInstanceOf(BankException.class)
+            bank.checkAnchor(anchor.identity());
+            assertThatThrownBy(() -> bank.checkAnchor(other.identity())).isInstanceOf(BankException.class)
                     .hasMessageContaining(anchor.fingerprint).hasMessageContaining(other.fingerprint);
         }
     }
@@ -120,7 +120,7 @@ class MemoryBankTest {
 
     @Test
     void levelWithoutBlocksIsSkippedInThePath(@TempDir Path dir) throws Exception {
-        TestModels.randomBank(dir, TestModels.anchorInfo(anchor), 3, 3, new int[] {8, 4, 0}, 0, DType.F32, false, 2);
+        TestModels.randomBank(dir, anchor.identity(), 3, 3, new int[] {8, 4, 0}, 0, DType.F32, false, 2);
         try (MemoryBank bank = MemoryBank.open(dir)) {
             assertThat(bank.blocksFor(MemoryPath.parse("2.1.0"))).extracting(Object::toString).containsExactly("2", "2.1");
             assertThat(bank.manifest().generic()).isNull();

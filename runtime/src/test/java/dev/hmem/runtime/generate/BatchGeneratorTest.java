@@ -33,7 +33,7 @@ class BatchGeneratorTest {
         anchor = Anchor.load(TestModels.tinyModel(Files.createDirectories(tmp.resolve("model")), 11));
         TestModels.smallBank(tmp.resolve("bank"), anchor.weights(), false, 5);
         bank = MemoryBank.open(tmp.resolve("bank"));
-        bank.checkAnchor(anchor.weights());
+        bank.checkAnchor(anchor.weights().identity());
         blocks = ai.djl.ndarray.NDManager.newBaseManager();
     }
 

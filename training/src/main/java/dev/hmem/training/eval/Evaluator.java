@@ -75,7 +75,7 @@ public final class Evaluator implements AutoCloseable {
         this.log = log;
         this.anchor = Anchor.load(runDir.resolve("model"));
         this.bank = MemoryBank.open(runDir.resolve("bank"));
-        bank.checkAnchor(anchor.weights());
+        bank.checkAnchor(anchor.weights().identity());
         Corpus corpus = Corpus.load(runDir.resolve("corpus"));
         JsonObject stats = trainingStats(runDir);
         this.seen = new Gson().fromJson(stats.get("exposures"), int[].class);

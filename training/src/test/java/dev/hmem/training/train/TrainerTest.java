@@ -98,7 +98,7 @@ class TrainerTest {
         try (Anchor a = Anchor.load(run.modelDir()); MemoryBank bank = MemoryBank.open(run.bankDir());
              NDManager m = NDManager.newBaseManager();
              BatchGenerator g = new BatchGenerator(a.transformer(), a.tokenizer()::decode, 1, 64, 64)) {
-            bank.checkAnchor(a.weights());
+            bank.checkAnchor(a.weights().identity());
             assertThat(a.fingerprint()).isEqualTo(run.fingerprint());
             List<MemoryBlock> blocks = new ArrayList<>();
             for (BlockId id : bank.blocksFor(MemoryPath.parse(run.referencePath()))) blocks.add(bank.load(id, m).retain());
@@ -139,7 +139,7 @@ class TrainerTest {
         assertThat(r.blockUpdates()).isNotEmpty();
         assertThat(r.losses()).allMatch(l -> l[0] == 2);
         try (Anchor a = Anchor.load(r.modelDir()); MemoryBank b = MemoryBank.open(r.bankDir())) {
-            b.checkAnchor(a.weights());
+            b.checkAnchor(a.weights().identity());
         }
     }
 
@@ -163,13 +163,13 @@ class TrainerTest {
                 .hasMessageContaining("corrupt");
         // The untouched trained anchor, paired with a bank trained for other weights:
         try (Anchor a = Anchor.load(run.modelDir()); MemoryBank b = MemoryBank.open(run.bankDir())) {
-            b.checkAnchor(a.weights());
+            b.checkAnchor(a.weights().identity());
             Path otherBank = dir.resolve("other-bank");
             dev.hmem.training.bank.RandomBank.create(otherBank, new dev.hmem.runtime.bank.BankManifest.Anchor(
                     "0123456789abcdef", a.config().hiddenSize(), a.config().numLayers()), 4, 2, new int[] {4, 4}, 0,
                     dev.hmem.runtime.io.DType.F32, false, 1);
             try (MemoryBank other = MemoryBank.open(otherBank)) {
-                assertThatThrownBy(() -> other.checkAnchor(a.weights())).isInstanceOf(BankException.class)
+                assertThatThrownBy(() -> other.checkAnchor(a.weights().identity())).isInstanceOf(BankException.class)
                         .hasMessageContaining("0123456789abcdef").hasMessageContaining(a.fingerprint());
             }
         }
