@@ -28,7 +28,7 @@ final class BenchCommand {
 
         @Override
         public Integer call() throws Exception {
-            Torch.threads(threads);
+            if (threads > 0) dev.hmem.runtime.tensor.TorchThreads.set(threads);
             String md = new DecodeBench(new DecodeBench.Options(batches, steps, rounds, promptTokens, threads, bankDir, report,
                     accuracyRun)).run();
             System.out.println(md);

@@ -7,7 +7,9 @@ import dev.hmem.runtime.bank.MemoryPath;
 import dev.hmem.runtime.generate.BatchGenerator;
 import dev.hmem.runtime.generate.Completion;
 import dev.hmem.runtime.generate.GenerationRequest;
+import dev.hmem.runtime.generate.GeneratorSettings;
 import dev.hmem.runtime.generate.SamplingParams;
+import dev.hmem.runtime.tensor.TorchThreads;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -18,7 +20,9 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /** Offline generation: one or more prompts, batched together, each with its own memory. */
 @Command(name = "generate", mixinStandardHelpOptions = true,
@@ -47,24 +51,14 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Mixin SamplingOptions sampling;
     @Option(names = "--json", description = "print JSON (text, token ids, path, timings)") boolean json;
-    @Option(names = "--threads", defaultValue = "0", description = "PyTorch threads (0 = sized per batch)") int threads;
-    @Option(names = "--java-decode", negatable = true, defaultValue = "true", fallbackValue = "true",
-            description = "decode small batches on the Java SIMD path (default); --no-java-decode uses PyTorch only")
-    boolean javaDecode;
-    @Option(names = "--weight-format", defaultValue = "f32", converter = WeightFormatConverter.class,
-            description = "the Java path's anchor matrices: f32 (default) or bf16 (half the bytes per step)")
-    dev.hmem.runtime.tensor.WeightFormat weightFormat;
-
-    static final class WeightFormatConverter implements picocli.CommandLine.ITypeConverter<dev.hmem.runtime.tensor.WeightFormat> {
-        @Override
-        public dev.hmem.runtime.tensor.WeightFormat convert(String s) {
-            return dev.hmem.runtime.tensor.WeightFormat.parse(s);
-        }
-    }
+    @Option(names = "--threads", defaultValue = "0", description = "threads for PyTorch and the Java path (0 = all cores, PyTorch sized per batch)") int threads;
+    /** The generator's options, as the job declares them (--max-batch, --context, --java-decode-rows, --weight-format, ...). */
+    @Mixin GeneratorSettings.Builder generator;
+    @Spec CommandSpec spec;
 
     @Override
     public Integer call() throws Exception {
-        Torch.threads(threads);
+        if (threads > 0) TorchThreads.set(threads);
         long t0 = System.nanoTime();
         try (Anchor anchor = Anchor.load(model);
              MemoryBank memBank = bank == null ? null : MemoryBank.open(bank);
@@ -78,13 +72,13 @@ final class GenerateCommand implements Callable<Integer> {
             long r0 = System.nanoTime();
             List<MemoryPath> routed = resolver.paths(texts, memory.path, memory.none, memory.generic);
             double routeMs = (System.nanoTime() - r0) / 1e6;
-            try (BatchGenerator g = new BatchGenerator(anchor.transformer(), anchor.tokenizer()::decode,
-                    Math.max(1, prompts.size()), anchor.config().maxPositions(), 4096)) {
-                int cores = threads == 0 ? Runtime.getRuntime().availableProcessors() : threads;
-                if (threads == 0) g.autoThreads(cores);
-                if (javaDecode && dev.hmem.runtime.anchor.JavaDecoder.available()) {
-                    g.javaDecode(anchor.transformer().javaDecoder(cores, weightFormat), BatchGenerator.DEFAULT_JAVA_DECODE_ROWS);
-                }
+            int cores = threads == 0 ? Runtime.getRuntime().availableProcessors() : threads;
+            // All prompts in one batch unless --max-batch says otherwise.
+            var given = spec.commandLine().getParseResult();
+            if (!given.hasMatchedOption("--max-batch")) generator.maxBatch(Math.max(1, prompts.size()));
+            if (!given.hasMatchedOption("--max-paths-per-batch")) generator.maxDistinctPaths(generator.maxBatch());
+            GeneratorSettings settings = generator.maxPrefillTokens(4096).threads(cores).autoTorchThreads(threads == 0).build();
+            try (BatchGenerator g = settings.open(anchor.transformer(), anchor.tokenizer()::decode)) {
                 double memMs = 0;
                 for (int i = 0; i < prompts.size(); i++) {
                     long m0 = System.nanoTime();

@@ -18,6 +18,7 @@ import dev.hmem.runtime.bank.MemoryPath;
 import dev.hmem.runtime.generate.BatchGenerator;
 import dev.hmem.runtime.generate.Completion;
 import dev.hmem.runtime.generate.GenerationRequest;
+import dev.hmem.runtime.generate.GeneratorSettings;
 import dev.hmem.runtime.generate.SamplingParams;
 import dev.hmem.runtime.router.MiniLmEmbedder;
 import dev.hmem.runtime.router.Router;
@@ -107,7 +108,7 @@ class InferenceJobITCase {
             }
         }
         if (extra.length % 2 != 0) throw new IllegalArgumentException("options come in pairs: " + List.of(extra));
-        return InferenceOptions.fromArgs(args.toArray(new String[0]));
+        return InferenceOptions.parse(args.toArray(new String[0]));
     }
 
     /** Runs the job over what is in the prompts topic now, to the end. */
@@ -174,9 +175,8 @@ class InferenceJobITCase {
                 if (!path.equals("none")) {
                     for (BlockId id : b.blocksFor(MemoryPath.parse(path))) blocks.add(b.load(id, m).retain());
                 }
-                try (BatchGenerator g = new BatchGenerator(a.transformer(), a.tokenizer()::decode, 1, 128, 512)
-                        // as the job decodes small batches
-                        .javaDecode(a.transformer().javaDecoder(1), BatchGenerator.DEFAULT_JAVA_DECODE_ROWS)) {
+                try (BatchGenerator g = GeneratorSettings.builder().maxBatch(1).context(128).maxPrefillTokens(512).build()
+                        .open(a.transformer(), a.tokenizer()::decode)) {
                     g.submit(new GenerationRequest("x", a.tokenizer().encode(p.getText()), SamplingParams.greedy(10),
                             blocks, path));
                     Completion c = null;

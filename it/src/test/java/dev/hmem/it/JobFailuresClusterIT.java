@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.hmem.cli.cluster.ClusterJobs;
 import dev.hmem.cli.cluster.LocalCluster;
 import dev.hmem.cli.kafka.EmbeddedKafka;
+import dev.hmem.jobs.inference.InferenceOptions;
+import dev.hmem.operators.engine.ServingConfig;
 import dev.hmem.runtime.TestModels;
 import dev.hmem.runtime.anchor.Anchor;
 import dev.hmem.schemas.GenerationResult;
@@ -91,13 +93,13 @@ class JobFailuresClusterIT {
     }
 
     /** The job's options for one scenario: its own topics and transactional ids, 2 generate subtasks. */
-    static List<String> jobArgs(String name, int parallelism) throws Exception {
+    static InferenceOptions job(String name, int parallelism) throws Exception {
         EmbeddedKafka.createTopics(cluster.bootstrapServers(), 2, name + "-prompts", name + "-results", name + "-dlq");
-        return new ArrayList<>(List.of("--bootstrap-servers", cluster.bootstrapServers(),
-                "--prompts-topic", name + "-prompts", "--results-topic", name + "-results", "--dead-letter-topic", name + "-dlq",
-                "--group-id", name, "--transactional-id-prefix", name, "--starting-offsets", "earliest",
-                "--model", model.toString(), "--bank", bank.toString(), "--parallelism", Integer.toString(parallelism),
-                "--source-parallelism", "2", "--checkpoint-interval-ms", "1000", "--max-batch", "8"));
+        ServingConfig serving = ServingConfig.builder(model.toString(), bank.toString()).parallelism(parallelism)
+                .generator(g -> g.maxBatch(8)).build();
+        return InferenceOptions.builder(cluster.bootstrapServers(), serving).topics(name + "-prompts", name + "-results", name + "-dlq")
+                .groupId(name).transactionalIdPrefix(name).startingOffsets("earliest").sourceParallelism(2)
+                .checkpointIntervalMs(1000).build();
     }
 
     /** A failure injected into a running job; returns the id of the job that runs afterwards. */
@@ -107,7 +109,7 @@ class JobFailuresClusterIT {
 
     /** Runs a stream of prompts through a fresh job, injects {@code failure} a few seconds in, and checks the answers. */
     static void scenario(String name, int parallelism, Failure failure) throws Exception {
-        String job = jobs.submit(jobArgs(name, parallelism), null);
+        String job = jobs.submit(job(name, parallelism), null);
         jobs.awaitRunning(job, Duration.ofMinutes(2));
         try (ResultReader committed = new ResultReader(cluster.bootstrapServers(), name + "-results", true);
              ResultReader uncommitted = new ResultReader(cluster.bootstrapServers(), name + "-results", false);
@@ -202,7 +204,7 @@ class JobFailuresClusterIT {
     @Order(5)
     void aTaskManagersPrometheusEndpointServesHmemMetrics() throws Exception {
         String name = "metrics";
-        String job = jobs.submit(jobArgs(name, 2), null);
+        String job = jobs.submit(job(name, 2), null);
         jobs.awaitRunning(job, Duration.ofMinutes(2));
         try (ResultReader committed = new ResultReader(cluster.bootstrapServers(), name + "-results", true);
              PromptStream stream = new PromptStream(cluster.bootstrapServers(), name + "-prompts", name, TEXTS, 60, 20,

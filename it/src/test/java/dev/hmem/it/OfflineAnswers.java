@@ -9,6 +9,7 @@ import dev.hmem.runtime.bank.MemoryPath;
 import dev.hmem.runtime.generate.BatchGenerator;
 import dev.hmem.runtime.generate.Completion;
 import dev.hmem.runtime.generate.GenerationRequest;
+import dev.hmem.runtime.generate.GeneratorSettings;
 import dev.hmem.runtime.generate.SamplingParams;
 import dev.hmem.runtime.router.MiniLmEmbedder;
 import dev.hmem.runtime.router.Router;
@@ -49,9 +50,9 @@ final class OfflineAnswers implements AutoCloseable {
         if (!path.equals("none")) {
             for (BlockId id : bank.blocksFor(MemoryPath.parse(path))) blocks.add(bank.load(id, manager).retain());
         }
-        try (BatchGenerator g = new BatchGenerator(anchor.transformer(), anchor.tokenizer()::decode, 1, 128, 512)
-                        // as the job decodes small batches
-                        .javaDecode(anchor.transformer().javaDecoder(1), BatchGenerator.DEFAULT_JAVA_DECODE_ROWS)) {
+        // One row at a time on the job's default decode path: rows do not depend on their neighbours.
+        try (BatchGenerator g = GeneratorSettings.builder().maxBatch(1).context(128).maxPrefillTokens(512).build()
+                .open(anchor.transformer(), anchor.tokenizer()::decode)) {
             g.submit(new GenerationRequest("x", anchor.tokenizer().encode(text), SamplingParams.greedy(maxNewTokens), blocks, path));
             Completion c = null;
             while (!g.isIdle()) for (Completion done : g.step()) c = done;

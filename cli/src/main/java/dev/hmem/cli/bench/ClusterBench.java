@@ -9,9 +9,9 @@ import dev.hmem.cli.loadtest.PromptPool;
 import dev.hmem.cli.loadtest.Slo;
 import dev.hmem.cli.loadtest.Workload;
 import dev.hmem.cli.report.Charts;
+import dev.hmem.jobs.inference.InferenceOptions;
 import dev.hmem.operators.engine.ServingConfig;
 import dev.hmem.operators.records.PromptTask;
-import dev.hmem.operators.records.RecordLimits;
 import dev.hmem.runtime.bank.MemoryBank;
 import dev.hmem.runtime.router.MiniLmEmbedder;
 import dev.hmem.runtime.router.Router;
@@ -24,6 +24,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.style.markers.SeriesMarkers;
 
@@ -51,15 +52,18 @@ public final class ClusterBench {
         this.o = o;
     }
 
-    List<String> jobArgs(LocalCluster c, String name, List<String> variant) throws Exception {
+    /**
+     * The job on the local cluster as the benchmarks run it: topics and consumer group of its own, 2 generate subtasks
+     * of one thread, 1 s checkpoints, reading from the latest offsets, the serving variant {@code variant} on top.
+     */
+    InferenceOptions job(LocalCluster c, String name, UnaryOperator<ServingConfig.Builder> variant) throws Exception {
         EmbeddedKafka.createTopics(c.bootstrapServers(), 2, name + "-prompts", name + "-results", name + "-dlq");
-        List<String> a = new ArrayList<>(List.of("--bootstrap-servers", c.bootstrapServers(),
-                "--prompts-topic", name + "-prompts", "--results-topic", name + "-results", "--dead-letter-topic", name + "-dlq",
-                "--group-id", name, "--transactional-id-prefix", name, "--model", model().toString(), "--bank", bank().toString(),
-                "--parallelism", "2", "--torch-threads", "1", "--context", "128", "--max-queued", "256",
-                "--checkpoint-interval-ms", "1000", "--starting-offsets", "latest", "--max-new-tokens", Integer.toString(o.maxNewTokens())));
-        a.addAll(variant);
-        return a;
+        ServingConfig serving = variant.apply(ServingConfig.builder(model().toString(), bank().toString())
+                .parallelism(2).torchThreads(1).generator(g -> g.context(128)).maxQueued(256)
+                .defaultMaxNewTokens(o.maxNewTokens())).build();
+        return InferenceOptions.builder(c.bootstrapServers(), serving)
+                .topics(name + "-prompts", name + "-results", name + "-dlq").groupId(name).transactionalIdPrefix(name)
+                .checkpointIntervalMs(1000).startingOffsets("latest").build();
     }
 
     Path model() {
@@ -70,11 +74,14 @@ public final class ClusterBench {
         return o.bank() != null ? o.bank() : BenchModel.bank(o.work());
     }
 
-    static List<String> full(int cacheMb) {
-        return List.of("--max-batch", "32", "--cache-mb", Integer.toString(cacheMb), "--pinned-levels", "1", "--routing", "affinity");
+    /** The full design: batches of 32, a block cache of {@code cacheMb}, level 1 pinned, affinity routing. */
+    static UnaryOperator<ServingConfig.Builder> full(int cacheMb) {
+        return s -> s.generator(g -> g.maxBatch(32)).cache(cacheMb, 1).routing(ServingConfig.Routing.AFFINITY);
     }
 
-    static final List<String> NAIVE = List.of("--max-batch", "1", "--cache-mb", "0", "--pinned-levels", "0", "--routing", "round-robin");
+    /** The naive design: one prompt at a time, no cache, round-robin. */
+    static final UnaryOperator<ServingConfig.Builder> NAIVE =
+            s -> s.generator(g -> g.maxBatch(1)).cache(0, 0).routing(ServingConfig.Routing.ROUND_ROBIN);
 
     public String run() throws Exception {
         return run(false);
@@ -96,7 +103,7 @@ public final class ClusterBench {
         try {
             ClusterJobs jobs = new ClusterJobs(c, o.jobJar());
             // 1. The full design: a rate sweep to capacity, Zipf 1.0.
-            String id = jobs.submit(jobArgs(c, "full", full(o.cacheMb())), null);
+            String id = jobs.submit(job(c, "full", full(o.cacheMb())), null);
             jobs.awaitRunning(id, Duration.ofMinutes(3));
             LoadTest.Run sweep = load(c, "full", clusters, 1.0, List.of(1.0, 2.0), true, o.plots().resolve("sweep"));
             capacity = sweep.capacity();
@@ -108,14 +115,14 @@ public final class ClusterBench {
             }
             c.rest().cancel(id);
             // 2. The naive design at its saturation.
-            String naiveId = jobs.submit(jobArgs(c, "naive", NAIVE), null);
+            String naiveId = jobs.submit(job(c, "naive", NAIVE), null);
             jobs.awaitRunning(naiveId, Duration.ofMinutes(3));
             LoadTest.Run naive = load(c, "naive", clusters, 1.0, List.of(Math.max(1, capacity)), false, o.plots().resolve("naive"));
             c.rest().cancel(naiveId);
             // 3. The working-set cliff: cache budgets at a fixed rate.
             Map<Integer, LoadTest.Run> budgets = new LinkedHashMap<>();
             for (int mb : new int[] {16, 64, 256, 1024}) {
-                String b = jobs.submit(jobArgs(c, "cache-" + mb, full(mb)), null);
+                String b = jobs.submit(job(c, "cache-" + mb, full(mb)), null);
                 jobs.awaitRunning(b, Duration.ofMinutes(3));
                 // Two steps at the same rate: the first fills the fresh job's cache (and warms its JIT),
                 // the second is measured; a single cold step measured the filling, not the budget.
@@ -147,8 +154,9 @@ public final class ClusterBench {
         try (MemoryBank b = MemoryBank.open(bank())) {
             clusters = PromptPool.byLeaf(prompts, b.tree());
         }
-        ServingConfig engineCfg = ServingConfig.defaults(model().toString(), bank().toString()).withBatching(32, 32)
-                .withCache((long) o.cacheMb() << 20, 1).withThreads(1, 2).withLimits(128, o.maxNewTokens(), RecordLimits.DEFAULTS);
+        ServingConfig engineCfg = ServingConfig.builder(model().toString(), bank().toString())
+                .generator(g -> g.maxBatch(32).maxDistinctPaths(32).context(128)).cache(o.cacheMb(), 1).torchThreads(1)
+                .loaderThreads(2).defaultMaxNewTokens(o.maxNewTokens()).build();
         EngineBench.Result engine = EngineBench.run(engineCfg, tasks(prompts, clusters, 1.0), 2, 20, 40);
         System.err.printf(Locale.ROOT, "engine alone (2 engines x 1 thread): %.1f tokens/s%n", engine.tokensPerSecond());
         return new Setup(clusters, engine);
@@ -163,7 +171,7 @@ public final class ClusterBench {
         StringBuilder out = new StringBuilder();
         try {
             ClusterJobs jobs = new ClusterJobs(c, o.jobJar());
-            String id = jobs.submit(jobArgs(c, "full", full(o.cacheMb())), null);
+            String id = jobs.submit(job(c, "full", full(o.cacheMb())), null);
             jobs.awaitRunning(id, Duration.ofMinutes(3));
             LoadTest.Run sweep = load(c, "full", clusters, 1.0, List.of(4.0, 8.0), true, o.plots().resolve("ratio-sweep"));
             double capacity = sweep.capacity();
@@ -175,7 +183,7 @@ public final class ClusterBench {
             steps.addAll(atEngine.steps());
             double fullTps = steps.stream().mapToDouble(s -> s.outputTokensPerSecond()).max().orElse(0);
             c.rest().cancel(id);
-            String naiveId = jobs.submit(jobArgs(c, "naive", NAIVE), null);
+            String naiveId = jobs.submit(job(c, "naive", NAIVE), null);
             jobs.awaitRunning(naiveId, Duration.ofMinutes(3));
             LoadTest.Run naive = load(c, "naive", clusters, 1.0, List.of(Math.max(1, capacity)), false, o.plots().resolve("ratio-naive"));
             c.rest().cancel(naiveId);
@@ -238,7 +246,7 @@ public final class ClusterBench {
                 ClusterJobs jobs = new ClusterJobs(c, o.jobJar());
                 String id;
                 try {
-                    id = jobs.submit(jobArgs(c, "bp", full(o.cacheMb())), null);
+                    id = jobs.submit(job(c, "bp", full(o.cacheMb())), null);
                 } catch (Exception refused) {
                     // Flink refuses some settings for this job's graph (unaligned checkpoints with a
                     // custom partitioner): that refusal is the result for the variant.

@@ -1,18 +1,14 @@
 package dev.hmem.cli.bench;
 
-import ai.djl.engine.Engine;
-import ai.djl.pytorch.jni.JniUtils;
 import dev.hmem.cli.cluster.CpuUsage;
 import dev.hmem.cli.loadtest.EngineTime;
 import dev.hmem.operators.engine.GenerationEngine;
 import dev.hmem.operators.engine.ServingConfig;
 import dev.hmem.operators.engine.StepTotals;
-import dev.hmem.operators.memory.BankStores;
+import dev.hmem.operators.memory.ServingModel;
 import dev.hmem.operators.records.PromptTask;
 import dev.hmem.operators.records.ResultRecord;
 import dev.hmem.runtime.Progress;
-import dev.hmem.runtime.anchor.Anchor;
-import dev.hmem.runtime.bank.MemoryBank;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -44,8 +40,6 @@ final class EngineBench {
     /** Output tokens per second of {@code engines} engines over {@code seconds}, after {@code warmup} seconds. */
     static Result run(ServingConfig cfg, List<PromptTask> tasks, int engines, double warmup, double seconds)
             throws Exception {
-        Engine.getEngine("PyTorch");
-        JniUtils.setNumThreads(cfg.torchThreads());
         AtomicLong tokens = new AtomicLong();
         AtomicInteger next = new AtomicInteger();
         List<GenerationEngine> running = new ArrayList<>();
@@ -53,14 +47,12 @@ final class EngineBench {
         List<StepTotals> counters = new ArrayList<>();
         try {
             for (int e = 0; e < engines; e++) {
-                Anchor anchor = Anchor.load(java.nio.file.Path.of(cfg.modelDir()));
-                owned.add(anchor);
-                MemoryBank bank = cfg.bankDir() == null ? null : BankStores.open(cfg.bankDir());
-                if (bank != null) owned.add(bank);
+                ServingModel model = ServingModel.open(cfg);
+                owned.add(model);
                 GenerationEngine[] self = new GenerationEngine[1];
                 StepTotals count = new StepTotals();
                 counters.add(count);
-                GenerationEngine engine = new GenerationEngine(cfg, bank, anchor, count, new GenerationEngine.Listener() {
+                GenerationEngine engine = model.engine(count, new GenerationEngine.Listener() {
                     @Override
                     public void result(String uid, ResultRecord r) {
                         tokens.addAndGet(r.tokenIds().length);
@@ -76,7 +68,7 @@ final class EngineBench {
                     public void failed(Throwable cause) {
                         cause.printStackTrace();
                     }
-                }, "bench-engine-" + e);
+                }, GenerationEngine.StepProbe.NONE, "bench-engine-" + e);
                 self[0] = engine;
                 running.add(engine);
             }

@@ -5,6 +5,7 @@ import com.google.gson.JsonParser;
 import dev.hmem.runtime.anchor.Anchor;
 import dev.hmem.runtime.anchor.JavaDecoder;
 import dev.hmem.runtime.anchor.KvCache;
+import dev.hmem.runtime.generate.GeneratorSettings;
 import dev.hmem.runtime.tensor.WeightFormat;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -39,8 +40,8 @@ final class WeightFormatAccuracy {
             int n = texts.size(), vocab = anchor.config().vocabSize();
             double nllF32 = 0, nllBf16 = 0, maxDiff = 0, scale = 0;
             long same = 0, count = 0;
-            try (JavaDecoder f32 = anchor.transformer().javaDecoder(1, WeightFormat.F32);
-                 JavaDecoder bf16 = anchor.transformer().javaDecoder(1, WeightFormat.BF16);
+            try (JavaDecoder f32 = anchor.transformer().javaDecoder(1, WeightFormat.F32, GeneratorSettings.DEFAULTS.javaBlockCopyBytes());
+                 JavaDecoder bf16 = anchor.transformer().javaDecoder(1, WeightFormat.BF16, GeneratorSettings.DEFAULTS.javaBlockCopyBytes());
                  NDManager m = NDManager.newBaseManager();
                  KvCache c32 = new KvCache(anchor.config(), n, len, m);
                  KvCache c16 = new KvCache(anchor.config(), n, len, m)) {

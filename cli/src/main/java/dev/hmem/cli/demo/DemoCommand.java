@@ -1,11 +1,12 @@
 package dev.hmem.cli.demo;
 
+import dev.hmem.cli.kafka.EmbeddedKafka;
 import dev.hmem.jobs.inference.InferenceJob;
 import dev.hmem.jobs.inference.InferenceOptions;
 import dev.hmem.jobs.inference.KafkaConnectors;
-import dev.hmem.cli.kafka.EmbeddedKafka;
 import dev.hmem.operators.codec.PromptCodec;
 import dev.hmem.operators.codec.ResultCodec;
+import dev.hmem.operators.engine.ServingConfig;
 import dev.hmem.operators.records.RawRecord;
 import dev.hmem.schemas.GenerationResult;
 import dev.hmem.schemas.PromptRequest;
@@ -59,11 +60,10 @@ public final class DemoCommand implements Callable<Integer> {
         System.out.println("starting Kafka (in-process, KRaft) ...");
         try (EmbeddedKafka kafka = EmbeddedKafka.start(workDir)) {
             kafka.createTopics(2, "hmem-prompts", "hmem-results", "hmem-dead-letters");
-            InferenceOptions o = InferenceOptions.fromArgs("--bootstrap-servers", kafka.bootstrapServers(),
-                    "--model", demo.model().toString(), "--bank", demo.bank().toString(),
-                    "--parallelism", Integer.toString(parallelism), "--source-parallelism", "1",
-                    "--checkpoint-interval-ms", "1000", "--starting-offsets", "earliest",
-                    "--max-new-tokens", "24", "--torch-threads", "1");
+            ServingConfig serving = ServingConfig.builder(demo.model().toString(), demo.bank().toString())
+                    .parallelism(parallelism).defaultMaxNewTokens(24).torchThreads(1).build();
+            InferenceOptions o = InferenceOptions.builder(kafka.bootstrapServers(), serving).sourceParallelism(1)
+                    .checkpointIntervalMs(1000).startingOffsets("earliest").build();
             StreamExecutionEnvironment env = LocalFlink.withWebUi(LocalFlink.config(workDir, uiPort, Math.max(2, parallelism)));
             InferenceJob.configure(env, o);
             DataStream<RawRecord> raw = env.fromSource(KafkaConnectors.prompts(o, null), WatermarkStrategy.noWatermarks(),

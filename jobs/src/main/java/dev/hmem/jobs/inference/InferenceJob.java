@@ -31,7 +31,11 @@ public final class InferenceJob {
     private InferenceJob() {}
 
     public static void main(String[] args) throws Exception {
-        InferenceOptions o = InferenceOptions.fromArgs(args);
+        if (java.util.Arrays.asList(args).contains("--help")) {
+            picocli.CommandLine.usage(new InferenceOptions.Builder(), System.out);
+            return;
+        }
+        InferenceOptions o = InferenceOptions.parse(args);
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
         configure(env, o);
         DataStream<RawRecord> raw = env.fromSource(KafkaConnectors.prompts(o, null), WatermarkStrategy.noWatermarks(),

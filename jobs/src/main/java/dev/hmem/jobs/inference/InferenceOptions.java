@@ -1,218 +1,116 @@
 package dev.hmem.jobs.inference;
 
 import dev.hmem.operators.engine.ServingConfig;
-import dev.hmem.operators.records.RecordLimits;
-import dev.hmem.runtime.generate.BatchGenerator;
-import dev.hmem.runtime.tensor.WeightFormat;
+import java.io.IOException;
+import java.io.InputStream;
 import java.io.Serializable;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
 import java.util.Set;
-import java.util.TreeSet;
-import org.apache.flink.util.MultipleParameterTool;
-import org.apache.flink.util.ParameterTool;
+import java.util.TreeMap;
+import java.util.function.UnaryOperator;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 /**
- * Every option of the inference job, validated once (ranges checked with a clear message,
- * unknown flags refused). Built from {@code --key value} arguments; shown in the Flink UI as the
- * job's global parameters. Defaults live in {@link #DEFAULTS} and nowhere else.
+ * Every option of the inference job, validated once: Kafka, checkpointing and the {@link ServingConfig}. Parsed from
+ * {@code --key value} arguments by picocli ({@link #parse}; unknown flags and repeated ones refused with a clear
+ * message); built in code by {@link Builder}, which holds the only copy of each default; turned back into the flags a
+ * cluster submission needs by {@link #toArgs}. Shown in the Flink UI as the job's global parameters, without the
+ * Kafka client properties (they may hold credentials).
+ *
+ * @param writerSchemasDir     directory of PromptRequest schemas (.avsc) producers may write with, or null
+ * @param writerSchemas        their contents, read when the options are built
+ * @param kafkaPropertiesFile  Kafka client properties file, or null
+ * @param kafkaPropertyFlags   {@code key=value} client properties given on the command line
+ * @param kafkaProperties      the file's properties with the flags' on top
  */
 public record InferenceOptions(
         String bootstrapServers, String promptsTopic, String resultsTopic, String deadLetterTopic, String groupId,
         String startingOffsets, boolean exactlyOnce, long checkpointIntervalMs, int sourceParallelism,
         int routeParallelism, String transactionalIdPrefix, int lingerMs, int batchBytes, String compression,
-        long transactionTimeoutMs, long bufferTimeoutMs, List<String> writerSchemas, Map<String, String> kafkaProperties,
-        ServingConfig serving)
-        implements Serializable {
+        long transactionTimeoutMs, long bufferTimeoutMs, String writerSchemasDir, List<String> writerSchemas,
+        String kafkaPropertiesFile, List<String> kafkaPropertyFlags, Map<String, String> kafkaProperties,
+        ServingConfig serving) implements Serializable {
 
-    /** Every flag with its default ("" = required or unset). */
-    public static final Map<String, String> DEFAULTS = defaults();
-
-    private static Map<String, String> defaults() {
-        Map<String, String> d = new LinkedHashMap<>();
-        d.put("bootstrap-servers", "");
-        d.put("prompts-topic", "hmem-prompts");
-        d.put("results-topic", "hmem-results");
-        d.put("dead-letter-topic", "hmem-dead-letters");
-        d.put("group-id", "hmem-inference");
-        d.put("starting-offsets", "committed");
-        d.put("delivery", "exactly-once");
-        d.put("checkpoint-interval-ms", "2000");
-        d.put("buffer-timeout-ms", "0");
-        d.put("source-parallelism", "1");
-        d.put("route-parallelism", "1");
-        d.put("parallelism", "1");
-        d.put("max-parallelism", "128");
-        d.put("transactional-id-prefix", "hmem-inference");
-        d.put("linger-ms", "5");
-        d.put("batch-bytes", "65536");
-        d.put("compression", "lz4");
-        d.put("transaction-timeout-ms", "600000");
-        d.put("model", "");
-        d.put("bank", "");
-        d.put("context", "0");
-        d.put("max-new-tokens", "64");
-        d.put("max-new-tokens-limit", "1024");
-        RecordLimits lim = RecordLimits.DEFAULTS;
-        d.put("max-record-bytes", Integer.toString(lim.maxRecordBytes()));
-        d.put("max-id-chars", Integer.toString(lim.maxIdChars()));
-        d.put("max-prompt-chars", Integer.toString(lim.maxPromptChars()));
-        d.put("max-stop-strings", Integer.toString(lim.maxStopStrings()));
-        d.put("max-stop-chars", Integer.toString(lim.maxStopChars()));
-        d.put("max-client-entries", Integer.toString(lim.maxClientEntries()));
-        d.put("max-client-bytes", Integer.toString(lim.maxClientBytes()));
-        d.put("max-path-chars", Integer.toString(lim.maxPathChars()));
-        d.put("dead-letter-raw-bytes", Integer.toString(lim.deadLetterRawBytes()));
-        d.put("max-message-bytes", Integer.toString(lim.maxMessageBytes()));
-        d.put("max-batch", "32");
-        d.put("max-paths-per-batch", "32");
-        d.put("max-queued", "256");
-        d.put("max-wait-ms", "2000");
-        d.put("prefill-min-free", "0");
-        d.put("prefill-max-delay-ms", Long.toString(BatchGenerator.DEFAULT_PREFILL_MAX_DELAY_MS));
-        d.put("cache-mb", "512");
-        d.put("pinned-levels", "1");
-        d.put("loader-threads", "2");
-        d.put("torch-threads", "1");
-        d.put("java-decode-rows", Integer.toString(BatchGenerator.DEFAULT_JAVA_DECODE_ROWS));
-        d.put("weight-format", "f32");
-        d.put("java-block-copy-mb", Long.toString(dev.hmem.runtime.anchor.JavaDecoder.DEFAULT_BLOCK_COPY_BYTES >> 20));
-        d.put("route-batch", "32");
-        d.put("route-timeout-ms", "5");
-        d.put("routing", "affinity");
-        d.put("writer-schemas", "");
-        d.put("kafka-properties", "");
-        d.put("kafka-property", "");
-        return d;
-    }
+    /** Properties the job sets itself: a client property may not override them. */
+    static final List<String> MANAGED_PROPERTIES = List.of("bootstrap.servers", "transactional.id", "isolation.level", "enable.auto.commit");
 
     public InferenceOptions {
         require(bootstrapServers != null && !bootstrapServers.isBlank(), "--bootstrap-servers is required");
         require(Set.of("committed", "earliest", "latest").contains(startingOffsets),
                 "--starting-offsets must be committed, earliest or latest, got '%s'", startingOffsets);
         require(checkpointIntervalMs >= 100, "--checkpoint-interval-ms must be >= 100, got %s", checkpointIntervalMs);
-        require(sourceParallelism >= 1 && routeParallelism >= 1, "parallelism must be >= 1");
+        require(sourceParallelism >= 1 && routeParallelism >= 1, "--source-parallelism and --route-parallelism must be >= 1");
         require(lingerMs >= 0 && batchBytes > 0, "--linger-ms >= 0 and --batch-bytes > 0 required");
         require(Set.of("none", "gzip", "snappy", "lz4", "zstd").contains(compression),
                 "--compression must be none, gzip, snappy, lz4 or zstd, got '%s'", compression);
         require(bufferTimeoutMs >= 0, "--buffer-timeout-ms must be >= 0 (0 = send each record at once), got %s", bufferTimeoutMs);
         require(transactionTimeoutMs >= checkpointIntervalMs,
                 "--transaction-timeout-ms (%s) must exceed the checkpoint interval (%s)", transactionTimeoutMs, checkpointIntervalMs);
+        require(serving != null, "serving options are required");
+        writerSchemas = List.copyOf(writerSchemas);
+        kafkaPropertyFlags = List.copyOf(kafkaPropertyFlags);
+        kafkaProperties = Map.copyOf(kafkaProperties);
+        for (String managed : MANAGED_PROPERTIES) {
+            require(!kafkaProperties.containsKey(managed), "Kafka property %s is set by the job and cannot be overridden", managed);
+        }
     }
 
     private static void require(boolean ok, String fmt, Object... args) {
         if (!ok) throw new IllegalArgumentException(String.format(fmt, args));
     }
 
-    public static InferenceOptions fromArgs(String... args) {
-        MultipleParameterTool p = MultipleParameterTool.fromArgs(args);
-        Set<String> unknown = new TreeSet<>(p.toMultiMap().keySet());
-        unknown.removeAll(DEFAULTS.keySet());
-        require(unknown.isEmpty(), "unknown option(s) %s; known: %s", unknown, DEFAULTS.keySet());
-        Map<String, String> v = new LinkedHashMap<>(DEFAULTS);
-        for (Map.Entry<String, java.util.Collection<String>> e : p.toMultiMap().entrySet()) {
-            if (e.getKey().equals("kafka-property")) continue;
-            require(e.getValue().size() == 1, "--%s given %d times", e.getKey(), e.getValue().size());
-            v.put(e.getKey(), e.getValue().iterator().next());
-        }
-        String delivery = v.get("delivery");
-        require(delivery.equals("exactly-once") || delivery.equals("at-least-once"),
-                "--delivery must be exactly-once or at-least-once, got '%s'", delivery);
-        String routing = v.get("routing");
-        require(routing.equals("affinity") || routing.equals("round-robin"),
-                "--routing must be affinity or round-robin, got '%s'", routing);
-        require(!v.get("model").isBlank(), "--model is required (an anchor directory)");
-        ServingConfig serving = new ServingConfig(v.get("model"), v.get("bank").isBlank() ? null : v.get("bank"),
-                i(v, "context"), i(v, "max-new-tokens"), i(v, "max-new-tokens-limit"), limits(v),
-                i(v, "max-batch"), i(v, "max-paths-per-batch"), i(v, "max-queued"), l(v, "max-wait-ms"),
-                i(v, "prefill-min-free"), l(v, "prefill-max-delay-ms"),
-                l(v, "cache-mb") << 20, i(v, "pinned-levels"), i(v, "loader-threads"), i(v, "torch-threads"),
-                i(v, "java-decode-rows"), weightFormat(v.get("weight-format")), l(v, "java-block-copy-mb") << 20,
-                i(v, "route-batch"), l(v, "route-timeout-ms"), routing.equals("affinity"), i(v, "parallelism"),
-                i(v, "max-parallelism"));
-        return new InferenceOptions(v.get("bootstrap-servers"), v.get("prompts-topic"), v.get("results-topic"),
-                v.get("dead-letter-topic"), v.get("group-id"), v.get("starting-offsets"), delivery.equals("exactly-once"),
-                l(v, "checkpoint-interval-ms"), i(v, "source-parallelism"), i(v, "route-parallelism"),
-                v.get("transactional-id-prefix"), i(v, "linger-ms"), i(v, "batch-bytes"), v.get("compression"),
-                l(v, "transaction-timeout-ms"), l(v, "buffer-timeout-ms"), writerSchemas(v.get("writer-schemas")),
-                kafkaProperties(v.get("kafka-properties"), p.getMultiParameter("kafka-property")), serving);
+    /** The options {@code args} give (every other option at its default); the message of a refusal names the flag. */
+    public static InferenceOptions parse(String... args) {
+        return Flags.parse(new Builder(), args).build();
     }
 
-    private static WeightFormat weightFormat(String s) {
-        try {
-            return WeightFormat.parse(s);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("--weight-format: " + e.getMessage(), e);
-        }
+    /** The flags that give these options, defaults left out: what a cluster submission passes as program arguments. */
+    public List<String> toArgs() {
+        return Flags.toArgs(toBuilder());
     }
 
-    private static RecordLimits limits(Map<String, String> v) {
-        return new RecordLimits(i(v, "max-record-bytes"), i(v, "max-id-chars"), i(v, "max-prompt-chars"),
-                i(v, "max-stop-strings"), i(v, "max-stop-chars"), i(v, "max-client-entries"), i(v, "max-client-bytes"),
-                i(v, "max-path-chars"), i(v, "dead-letter-raw-bytes"), i(v, "max-message-bytes"));
+    public static Builder builder(String bootstrapServers, ServingConfig serving) {
+        Builder b = new Builder();
+        b.bootstrapServers = bootstrapServers;
+        b.serving = serving.toBuilder();
+        return b;
     }
 
-    /**
-     * Kafka client properties for the source and both sinks — security (SASL, TLS), timeouts,
-     * anything the job does not set itself: a properties file, then {@code --kafka-property k=v}
-     * flags on top. They are never shown in the Flink UI (they may hold credentials).
-     */
-    static Map<String, String> kafkaProperties(String file, java.util.Collection<String> flags) {
-        Map<String, String> out = new java.util.TreeMap<>();
-        if (file != null && !file.isBlank()) {
-            java.util.Properties props = new java.util.Properties();
-            try (var in = java.nio.file.Files.newInputStream(java.nio.file.Path.of(file))) {
-                props.load(in);
-            } catch (java.io.IOException e) {
-                throw new IllegalArgumentException("--kafka-properties: cannot read " + file + ": " + e.getMessage());
-            }
-            for (String k : props.stringPropertyNames()) out.put(k, props.getProperty(k));
-        }
-        if (flags != null) {
-            for (String kv : flags) {
-                int eq = kv.indexOf('=');
-                require(eq > 0, "--kafka-property takes key=value, got '%s'", kv);
-                out.put(kv.substring(0, eq).trim(), kv.substring(eq + 1).trim());
-            }
-        }
-        for (String managed : List.of("bootstrap.servers", "transactional.id", "isolation.level", "enable.auto.commit")) {
-            require(!out.containsKey(managed), "Kafka property %s is set by the job and cannot be overridden", managed);
-        }
-        return Map.copyOf(out);
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.bootstrapServers = bootstrapServers;
+        b.promptsTopic = promptsTopic;
+        b.resultsTopic = resultsTopic;
+        b.deadLetterTopic = deadLetterTopic;
+        b.groupId = groupId;
+        b.startingOffsets = startingOffsets;
+        b.delivery = exactlyOnce ? Delivery.EXACTLY_ONCE : Delivery.AT_LEAST_ONCE;
+        b.checkpointIntervalMs = checkpointIntervalMs;
+        b.sourceParallelism = sourceParallelism;
+        b.routeParallelism = routeParallelism;
+        b.transactionalIdPrefix = transactionalIdPrefix;
+        b.lingerMs = lingerMs;
+        b.batchBytes = batchBytes;
+        b.compression = compression;
+        b.transactionTimeoutMs = transactionTimeoutMs;
+        b.bufferTimeoutMs = bufferTimeoutMs;
+        b.writerSchemasDir = writerSchemasDir;
+        b.kafkaPropertiesFile = kafkaPropertiesFile;
+        b.kafkaPropertyFlags = new ArrayList<>(kafkaPropertyFlags);
+        b.serving = serving.toBuilder();
+        return b;
     }
 
-    /** Avro schemas (.avsc) in a directory: PromptRequest versions producers may write with. */
-    static List<String> writerSchemas(String dir) {
-        if (dir.isBlank()) return List.of();
-        try (var files = java.nio.file.Files.list(java.nio.file.Path.of(dir))) {
-            List<String> out = new java.util.ArrayList<>();
-            for (java.nio.file.Path p : files.filter(f -> f.toString().endsWith(".avsc")).sorted().toList()) {
-                out.add(java.nio.file.Files.readString(p));
-            }
-            return out;
-        } catch (java.io.IOException e) {
-            throw new IllegalArgumentException("--writer-schemas: cannot read " + dir + ": " + e.getMessage());
-        }
-    }
-
-    private static int i(Map<String, String> v, String k) {
-        try {
-            return Integer.parseInt(v.get(k).trim());
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("--" + k + " must be an integer, got '" + v.get(k) + "'");
-        }
-    }
-
-    private static long l(Map<String, String> v, String k) {
-        try {
-            return Long.parseLong(v.get(k).trim());
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("--" + k + " must be an integer, got '" + v.get(k) + "'");
-        }
-    }
-
-    /** The options as flags, for the Flink UI. */
+    /** The options as flags, for the Flink UI: everything but the Kafka client properties. */
     public Map<String, String> asMap() {
         Map<String, String> m = new LinkedHashMap<>();
         m.put("bootstrap-servers", bootstrapServers);
@@ -223,5 +121,133 @@ public record InferenceOptions(
         m.put("checkpoint-interval-ms", Long.toString(checkpointIntervalMs));
         m.put("serving", serving.toString());
         return m;
+    }
+
+    /** What the sinks promise. */
+    public enum Delivery {
+        EXACTLY_ONCE, AT_LEAST_ONCE;
+
+        @Override
+        public String toString() {
+            return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+        }
+    }
+
+    /** picocli: "exactly-once" / "at-least-once". */
+    public static final class DeliveryConverter implements CommandLine.ITypeConverter<Delivery> {
+        @Override
+        public Delivery convert(String s) {
+            for (Delivery d : Delivery.values()) if (d.toString().equals(s)) return d;
+            throw new IllegalArgumentException("must be exactly-once or at-least-once, got '" + s + "'");
+        }
+    }
+
+    /** The job's options: their only defaults, their command-line declarations, and a fluent builder. */
+    @Command(name = "hmem-inference", description = "The hmem inference job: Kafka prompts in, Kafka results out.")
+    public static final class Builder {
+        @Option(names = "--bootstrap-servers", required = true, paramLabel = "HOST:PORT", description = "the Kafka brokers")
+        String bootstrapServers;
+        @Option(names = "--prompts-topic", paramLabel = "TOPIC", description = "(default: ${DEFAULT-VALUE})")
+        String promptsTopic = "hmem-prompts";
+        @Option(names = "--results-topic", paramLabel = "TOPIC", description = "(default: ${DEFAULT-VALUE})")
+        String resultsTopic = "hmem-results";
+        @Option(names = "--dead-letter-topic", paramLabel = "TOPIC", description = "(default: ${DEFAULT-VALUE})")
+        String deadLetterTopic = "hmem-dead-letters";
+        @Option(names = "--group-id", paramLabel = "ID", description = "the source's consumer group (default: ${DEFAULT-VALUE})")
+        String groupId = "hmem-inference";
+        @Option(names = "--starting-offsets", paramLabel = "committed|earliest|latest", description = "where a job without state starts reading (default: ${DEFAULT-VALUE})")
+        String startingOffsets = "committed";
+        @Option(names = "--delivery", paramLabel = "exactly-once|at-least-once", converter = DeliveryConverter.class, description = "(default: ${DEFAULT-VALUE})")
+        Delivery delivery = Delivery.EXACTLY_ONCE;
+        @Option(names = "--checkpoint-interval-ms", paramLabel = "MS", description = "(default: ${DEFAULT-VALUE})")
+        long checkpointIntervalMs = 2_000;
+        /**
+         * Records are small and few (a prompt, an answer) while each costs milliseconds of model time, so network
+         * buffers are flushed per record: Flink's default (100 ms) would hold a prompt at each exchange for up to that
+         * long at low load, twice before its first token.
+         */
+        @Option(names = "--buffer-timeout-ms", paramLabel = "MS", description = "network buffer flush timeout; 0 = every record at once (default: ${DEFAULT-VALUE})")
+        long bufferTimeoutMs = 0;
+        @Option(names = "--source-parallelism", paramLabel = "N", description = "Kafka source, decode and validate subtasks (default: ${DEFAULT-VALUE})")
+        int sourceParallelism = 1;
+        @Option(names = "--route-parallelism", paramLabel = "N", description = "routing subtasks (default: ${DEFAULT-VALUE})")
+        int routeParallelism = 1;
+        @Option(names = "--transactional-id-prefix", paramLabel = "PREFIX", description = "the transactional sinks' id prefix (default: ${DEFAULT-VALUE})")
+        String transactionalIdPrefix = "hmem-inference";
+        /** Small linger and batch size let the producer coalesce results while the sink's buffer back-pressures the job. */
+        @Option(names = "--linger-ms", paramLabel = "MS", description = "(default: ${DEFAULT-VALUE})")
+        int lingerMs = 5;
+        @Option(names = "--batch-bytes", paramLabel = "BYTES", description = "(default: ${DEFAULT-VALUE})")
+        int batchBytes = 65_536;
+        @Option(names = "--compression", paramLabel = "none|gzip|snappy|lz4|zstd", description = "(default: ${DEFAULT-VALUE})")
+        String compression = "lz4";
+        @Option(names = "--transaction-timeout-ms", paramLabel = "MS", description = "(default: ${DEFAULT-VALUE})")
+        long transactionTimeoutMs = 600_000;
+        @Option(names = "--writer-schemas", paramLabel = "DIR", description = "PromptRequest schemas (.avsc) producers may write with besides the current one")
+        String writerSchemasDir;
+        @Option(names = "--kafka-properties", paramLabel = "FILE", description = "Kafka client properties (security, timeouts) for the source and sinks")
+        String kafkaPropertiesFile;
+        @Option(names = "--kafka-property", paramLabel = "KEY=VALUE", description = "one client property, over the file's (repeatable)")
+        List<String> kafkaPropertyFlags = new ArrayList<>();
+        @Mixin
+        ServingConfig.Builder serving = new ServingConfig.Builder();
+
+        public Builder topics(String prompts, String results, String deadLetters) {
+            promptsTopic = prompts;
+            resultsTopic = results;
+            deadLetterTopic = deadLetters;
+            return this;
+        }
+        public Builder groupId(String v) { groupId = v; return this; }
+        public Builder startingOffsets(String v) { startingOffsets = v; return this; }
+        public Builder delivery(Delivery v) { delivery = v; return this; }
+        public Builder checkpointIntervalMs(long v) { checkpointIntervalMs = v; return this; }
+        public Builder sourceParallelism(int v) { sourceParallelism = v; return this; }
+        public Builder routeParallelism(int v) { routeParallelism = v; return this; }
+        public Builder transactionalIdPrefix(String v) { transactionalIdPrefix = v; return this; }
+        public Builder writerSchemas(String dir) { writerSchemasDir = dir; return this; }
+        public Builder kafkaProperties(String file) { kafkaPropertiesFile = file; return this; }
+        public Builder kafkaProperty(String keyValue) { kafkaPropertyFlags.add(keyValue); return this; }
+        public Builder serving(UnaryOperator<ServingConfig.Builder> edit) { serving = edit.apply(serving); return this; }
+
+        public InferenceOptions build() {
+            return new InferenceOptions(bootstrapServers, promptsTopic, resultsTopic, deadLetterTopic, groupId, startingOffsets,
+                    delivery == Delivery.EXACTLY_ONCE, checkpointIntervalMs, sourceParallelism, routeParallelism,
+                    transactionalIdPrefix, lingerMs, batchBytes, compression, transactionTimeoutMs, bufferTimeoutMs,
+                    writerSchemasDir, readWriterSchemas(writerSchemasDir), kafkaPropertiesFile, kafkaPropertyFlags,
+                    readKafkaProperties(kafkaPropertiesFile, kafkaPropertyFlags), serving.build());
+        }
+    }
+
+    /** A properties file, then {@code key=value} flags on top. */
+    static Map<String, String> readKafkaProperties(String file, List<String> flags) {
+        Map<String, String> out = new TreeMap<>();
+        if (file != null && !file.isBlank()) {
+            Properties props = new Properties();
+            try (InputStream in = Files.newInputStream(Path.of(file))) {
+                props.load(in);
+            } catch (IOException e) {
+                throw new IllegalArgumentException("--kafka-properties: cannot read " + file + ": " + e.getMessage());
+            }
+            for (String k : props.stringPropertyNames()) out.put(k, props.getProperty(k));
+        }
+        for (String kv : flags) {
+            int eq = kv.indexOf('=');
+            require(eq > 0, "--kafka-property takes key=value, got '%s'", kv);
+            out.put(kv.substring(0, eq).trim(), kv.substring(eq + 1).trim());
+        }
+        return out;
+    }
+
+    /** Avro schemas (.avsc) in a directory: PromptRequest versions producers may write with. */
+    static List<String> readWriterSchemas(String dir) {
+        if (dir == null || dir.isBlank()) return List.of();
+        try (var files = Files.list(Path.of(dir))) {
+            List<String> out = new ArrayList<>();
+            for (Path p : files.filter(f -> f.toString().endsWith(".avsc")).sorted().toList()) out.add(Files.readString(p));
+            return out;
+        } catch (IOException e) {
+            throw new IllegalArgumentException("--writer-schemas: cannot read " + dir + ": " + e.getMessage());
+        }
     }
 }

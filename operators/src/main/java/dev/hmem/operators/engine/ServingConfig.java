@@ -1,72 +1,57 @@
 package dev.hmem.operators.engine;
 
 import dev.hmem.operators.records.RecordLimits;
-import dev.hmem.runtime.generate.BatchGenerator;
-import dev.hmem.runtime.tensor.WeightFormat;
+import dev.hmem.runtime.generate.GeneratorSettings;
 import java.io.Serializable;
+import java.util.function.UnaryOperator;
+import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
 /**
- * What the serving operators need to know, validated once: the model and bank, request limits,
- * batching, the block cache and routing. Built by the job from its options and handed to each
- * operator's constructor.
+ * What the serving operators need to know, validated once: the model and bank, request limits, the generator, the
+ * block cache and routing. Built by {@link Builder} — the only place its defaults are written, and the job's
+ * command-line options for them — and handed to each operator's constructor.
  *
- * @param bankDir            bank location (local path or any Flink file system URI); null = anchor only
- * @param context            tokens per sequence (prompt + generated); 0 = the model's maximum
- * @param limits             sizes of the parts of a request (and so of results and dead letters)
- * @param maxBatch           sequences decoded together at most per subtask
- * @param maxPathsPerBatch   distinct memory paths in one batch at most (bounds memory-branch work)
- * @param maxQueued          prompts buffered per subtask before the input is back-pressured
- * @param maxWaitMs          a prompt queued this long is admitted before cache-friendlier ones
- * @param prefillMinFree     a batch more than half full admits new prompts once this many slots are free
- *                           (0 = a quarter of max batch), so prefills are grouped under load
- * @param prefillMaxDelayMs  ... or once the oldest admitted-but-waiting prompt has waited this long
- * @param cacheBytes         budget of the block cache for evictable blocks (pinned levels are extra)
- * @param pinnedLevels       levels 1..pinnedLevels (and the generic memory) are never evicted
- * @param loaderThreads      threads reading blocks from the bank (prefetch)
- * @param torchThreads       PyTorch intra-op threads per subtask (and the Java decode path's threads)
- * @param javaDecodeRows     decode steps of at most this many rows run on the Java SIMD path instead of
- *                           PyTorch, when the JVM has the Vector API (0 = never)
- * @param weightFormat       how that path holds the anchor's matrices: f32 (the checkpoint's), or bf16
- *                           (half the bytes a small-batch step streams; accuracy in docs/BENCHMARKS.md)
- * @param javaBlockCopyBytes heap copies of memory blocks that path keeps (it reads arrays about twice as
- *                           fast as native memory on Java 17), least recently used dropped first
- * @param routeBatch         prompts embedded together by the router at most
- * @param routeTimeoutMs     a partial routing batch is flushed after this long
- * @param affinityRouting    false = round-robin (the naive baseline of the benchmarks)
+ * @param bankDir             bank location (local path or any Flink file system URI); null = anchor only
+ * @param limits              sizes of the parts of a request (and so of results and dead letters)
+ * @param generator           each generate subtask's batching, context and decode path
+ * @param maxQueued           prompts buffered per subtask before the input is back-pressured
+ * @param maxWaitMs           a prompt queued this long is admitted before cache-friendlier ones
+ * @param cacheBytes          budget of the block cache for evictable blocks (pinned levels are extra)
+ * @param pinnedLevels        levels 1..pinnedLevels (and the generic memory) are never evicted
+ * @param loaderThreads       threads reading blocks from the bank (prefetch)
+ * @param torchThreads        PyTorch intra-op threads per subtask, and the Java decode path's threads
+ * @param routeBatch          prompts embedded together by the router at most
+ * @param routeTimeoutMs      a partial routing batch is flushed after this long
+ * @param affinityRouting     false = round-robin (the naive baseline of the benchmarks)
  * @param generateParallelism subtasks of the generate operator (routing targets them)
- * @param maxParallelism     the job's max parallelism (key groups)
+ * @param maxParallelism      the job's max parallelism (key groups)
  */
 public record ServingConfig(
-        String modelDir, String bankDir, int context, int defaultMaxNewTokens, int maxNewTokensLimit, RecordLimits limits,
-        int maxBatch, int maxPathsPerBatch, int maxQueued, long maxWaitMs, int prefillMinFree, long prefillMaxDelayMs,
-        long cacheBytes, int pinnedLevels, int loaderThreads, int torchThreads, int javaDecodeRows, WeightFormat weightFormat,
-        long javaBlockCopyBytes, int routeBatch, long routeTimeoutMs, boolean affinityRouting, int generateParallelism, int maxParallelism)
-        implements Serializable {
+        String modelDir, String bankDir, RecordLimits limits, int defaultMaxNewTokens, int maxNewTokensLimit,
+        GeneratorSettings generator, int maxQueued, long maxWaitMs, long cacheBytes, int pinnedLevels, int loaderThreads,
+        int torchThreads, int routeBatch, long routeTimeoutMs, boolean affinityRouting, int generateParallelism,
+        int maxParallelism) implements Serializable {
 
     public ServingConfig {
-        require(modelDir != null && !modelDir.isBlank(), "model directory is required");
-        require(context >= 0, "context must be >= 0 (0 = the model's), got %s", context);
-        require(defaultMaxNewTokens >= 1 && defaultMaxNewTokens <= maxNewTokensLimit,
-                "default max new tokens must be in [1, %s], got %s", maxNewTokensLimit, defaultMaxNewTokens);
+        require(modelDir != null && !modelDir.isBlank(), "--model is required (an anchor directory)");
         require(limits != null, "record limits are required");
-        require(maxBatch >= 1 && maxBatch <= 1024, "max batch must be in [1, 1024], got %s", maxBatch);
-        require(maxPathsPerBatch >= 1, "max paths per batch must be >= 1, got %s", maxPathsPerBatch);
-        require(maxQueued >= 1, "max queued must be >= 1, got %s", maxQueued);
-        require(maxWaitMs >= 0, "max wait must be >= 0 ms, got %s", maxWaitMs);
-        require(prefillMinFree >= 0 && prefillMinFree <= maxBatch,
-                "prefill min free slots must be in [0, max batch %s], got %s", maxBatch, prefillMinFree);
-        require(prefillMaxDelayMs >= 0, "prefill max delay must be >= 0 ms, got %s", prefillMaxDelayMs);
-        require(cacheBytes >= 0, "cache budget must be >= 0 bytes, got %s", cacheBytes);
-        require(pinnedLevels >= 0, "pinned levels must be >= 0, got %s", pinnedLevels);
-        require(loaderThreads >= 1, "loader threads must be >= 1, got %s", loaderThreads);
-        require(torchThreads >= 1, "torch threads must be >= 1, got %s", torchThreads);
-        require(javaDecodeRows >= 0, "Java decode rows must be >= 0, got %s", javaDecodeRows);
-        require(weightFormat != null, "weight format is required");
-        require(javaBlockCopyBytes >= 0, "Java block copy budget must be >= 0 bytes, got %s", javaBlockCopyBytes);
-        require(routeBatch >= 1, "route batch must be >= 1, got %s", routeBatch);
-        require(routeTimeoutMs >= 0, "route timeout must be >= 0 ms, got %s", routeTimeoutMs);
-        require(generateParallelism >= 1, "generate parallelism must be >= 1, got %s", generateParallelism);
-        require(maxParallelism >= generateParallelism, "max parallelism %s below generate parallelism %s",
+        require(generator != null, "generator settings are required");
+        require(defaultMaxNewTokens >= 1 && defaultMaxNewTokens <= maxNewTokensLimit,
+                "--max-new-tokens must be in [1, --max-new-tokens-limit %s], got %s", maxNewTokensLimit, defaultMaxNewTokens);
+        require(maxQueued >= 1, "--max-queued must be >= 1, got %s", maxQueued);
+        require(maxWaitMs >= 0, "--max-wait-ms must be >= 0, got %s", maxWaitMs);
+        require(cacheBytes >= 0, "--cache-mb must be >= 0, got %s MB", cacheBytes / (1 << 20));
+        require(pinnedLevels >= 0, "--pinned-levels must be >= 0, got %s", pinnedLevels);
+        require(loaderThreads >= 1, "--loader-threads must be >= 1, got %s", loaderThreads);
+        require(torchThreads >= 1, "--torch-threads must be >= 1, got %s", torchThreads);
+        require(generator.threads() == torchThreads, "the generator's threads (%s) must be the torch threads (%s)",
+                generator.threads(), torchThreads);
+        require(routeBatch >= 1, "--route-batch must be >= 1, got %s", routeBatch);
+        require(routeTimeoutMs >= 0, "--route-timeout-ms must be >= 0, got %s", routeTimeoutMs);
+        require(generateParallelism >= 1, "--parallelism must be >= 1, got %s", generateParallelism);
+        require(maxParallelism >= generateParallelism, "--max-parallelism %s below --parallelism %s",
                 maxParallelism, generateParallelism);
     }
 
@@ -74,63 +59,116 @@ public record ServingConfig(
         if (!ok) throw new IllegalArgumentException(String.format(fmt, args));
     }
 
-    /** Defaults for everything but the model and bank (tests and the demo adjust from here). */
-    public static ServingConfig defaults(String modelDir, String bankDir) {
-        return new ServingConfig(modelDir, bankDir, 0, 64, 1024, RecordLimits.DEFAULTS, 32, 32, 256, 2_000, 0, BatchGenerator.DEFAULT_PREFILL_MAX_DELAY_MS,
-                512L << 20, 1, 2, 1, BatchGenerator.DEFAULT_JAVA_DECODE_ROWS, WeightFormat.F32,
-                dev.hmem.runtime.anchor.JavaDecoder.DEFAULT_BLOCK_COPY_BYTES, 32, 5, true, 1, 128);
+    public static Builder builder(String modelDir, String bankDir) {
+        return new Builder().model(modelDir).bank(bankDir);
     }
 
-    /** Free slots that open a batch more than half full to new prompts. */
-    public int prefillMinFreeSlots() {
-        return prefillMinFree > 0 ? prefillMinFree : BatchGenerator.defaultPrefillMinFree(maxBatch);
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.modelDir = modelDir;
+        b.bankDir = bankDir;
+        b.limits = limits.toBuilder();
+        b.defaultMaxNewTokens = defaultMaxNewTokens;
+        b.maxNewTokensLimit = maxNewTokensLimit;
+        b.generator = generator.toBuilder();
+        b.maxQueued = maxQueued;
+        b.maxWaitMs = maxWaitMs;
+        b.cacheMb = cacheBytes >> 20;
+        b.pinnedLevels = pinnedLevels;
+        b.loaderThreads = loaderThreads;
+        b.torchThreads = torchThreads;
+        b.routeBatch = routeBatch;
+        b.routeTimeoutMs = routeTimeoutMs;
+        b.routing = affinityRouting ? Routing.AFFINITY : Routing.ROUND_ROBIN;
+        b.generateParallelism = generateParallelism;
+        b.maxParallelism = maxParallelism;
+        return b;
     }
 
-    public ServingConfig withParallelism(int generate, int max) {
-        return new ServingConfig(modelDir, bankDir, context, defaultMaxNewTokens, maxNewTokensLimit, limits,
-                maxBatch, maxPathsPerBatch, maxQueued, maxWaitMs, prefillMinFree, prefillMaxDelayMs, cacheBytes, pinnedLevels,
-                loaderThreads, torchThreads, javaDecodeRows, weightFormat, javaBlockCopyBytes, routeBatch, routeTimeoutMs, affinityRouting, generate, max);
+    /** How prompts find a generate subtask. */
+    public enum Routing {
+        /** A path's level-1 cluster prefers one subtask (its blocks meet in one cache), spilling over under load. */
+        AFFINITY,
+        /** Every prompt to the next subtask: the naive baseline. */
+        ROUND_ROBIN;
+
+        @Override
+        public String toString() {
+            return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+        }
     }
 
-    public ServingConfig withBatching(int maxBatch, int maxPathsPerBatch) {
-        return new ServingConfig(modelDir, bankDir, context, defaultMaxNewTokens, maxNewTokensLimit, limits,
-                maxBatch, maxPathsPerBatch, maxQueued, maxWaitMs, prefillMinFree, prefillMaxDelayMs, cacheBytes, pinnedLevels,
-                loaderThreads, torchThreads, javaDecodeRows, weightFormat, javaBlockCopyBytes, routeBatch, routeTimeoutMs, affinityRouting, generateParallelism, maxParallelism);
+    /** picocli: "affinity" / "round-robin". */
+    public static final class RoutingConverter implements ITypeConverter<Routing> {
+        @Override
+        public Routing convert(String s) {
+            for (Routing r : Routing.values()) if (r.toString().equals(s)) return r;
+            throw new IllegalArgumentException("must be affinity or round-robin, got '" + s + "'");
+        }
     }
 
-    public ServingConfig withCache(long bytes, int pinned) {
-        return new ServingConfig(modelDir, bankDir, context, defaultMaxNewTokens, maxNewTokensLimit, limits,
-                maxBatch, maxPathsPerBatch, maxQueued, maxWaitMs, prefillMinFree, prefillMaxDelayMs, bytes, pinned,
-                loaderThreads, torchThreads, javaDecodeRows, weightFormat, javaBlockCopyBytes, routeBatch, routeTimeoutMs, affinityRouting, generateParallelism, maxParallelism);
-    }
+    /**
+     * The serving options' only defaults and their command-line declarations: a picocli mixin of the job's options
+     * (with the generator's and the record limits' as mixins of its own), and a fluent builder for code.
+     */
+    public static final class Builder {
+        @Option(names = "--model", paramLabel = "DIR", description = "anchor directory (Hugging Face layout; any Flink file system)")
+        String modelDir;
+        @Option(names = "--bank", paramLabel = "DIR", description = "memory bank directory or URI; without it the anchor serves alone")
+        String bankDir;
+        @Mixin
+        RecordLimits.Builder limits = new RecordLimits.Builder();
+        @Option(names = "--max-new-tokens", paramLabel = "N", description = "tokens generated when a request does not say (default: ${DEFAULT-VALUE})")
+        int defaultMaxNewTokens = 64;
+        @Option(names = "--max-new-tokens-limit", paramLabel = "N", description = "the most a request may ask for (default: ${DEFAULT-VALUE})")
+        int maxNewTokensLimit = 1024;
+        @Mixin
+        GeneratorSettings.Builder generator = new GeneratorSettings.Builder();
+        @Option(names = "--max-queued", paramLabel = "N", description = "prompts buffered per generate subtask before input is back-pressured (default: ${DEFAULT-VALUE})")
+        int maxQueued = 256;
+        @Option(names = "--max-wait-ms", paramLabel = "MS", description = "a prompt waiting this long is admitted before cache-friendlier ones (default: ${DEFAULT-VALUE})")
+        long maxWaitMs = 2_000;
+        @Option(names = "--cache-mb", paramLabel = "MB", description = "block cache budget per generate subtask, pinned levels not counted (default: ${DEFAULT-VALUE})")
+        long cacheMb = 512;
+        @Option(names = "--pinned-levels", paramLabel = "N", description = "levels 1..N (and the generic memory) are never evicted (default: ${DEFAULT-VALUE})")
+        int pinnedLevels = 1;
+        @Option(names = "--loader-threads", paramLabel = "N", description = "threads per subtask reading blocks from the bank (default: ${DEFAULT-VALUE})")
+        int loaderThreads = 2;
+        @Option(names = "--torch-threads", paramLabel = "N", description = "PyTorch and Java decode threads per generate subtask (default: ${DEFAULT-VALUE})")
+        int torchThreads = 1;
+        @Option(names = "--route-batch", paramLabel = "N", description = "prompts embedded together by the router (default: ${DEFAULT-VALUE})")
+        int routeBatch = 32;
+        @Option(names = "--route-timeout-ms", paramLabel = "MS", description = "a partial routing batch waits this long at most (default: ${DEFAULT-VALUE})")
+        long routeTimeoutMs = 5;
+        @Option(names = "--routing", paramLabel = "affinity|round-robin", converter = RoutingConverter.class,
+                description = "how prompts find a generate subtask (default: ${DEFAULT-VALUE})")
+        Routing routing = Routing.AFFINITY;
+        @Option(names = "--parallelism", paramLabel = "N", description = "generate subtasks (default: ${DEFAULT-VALUE})")
+        int generateParallelism = 1;
+        @Option(names = "--max-parallelism", paramLabel = "N", description = "the job's max parallelism, the most it can be rescaled to (default: ${DEFAULT-VALUE})")
+        int maxParallelism = 128;
 
-    public ServingConfig withRouting(boolean affinity) {
-        return new ServingConfig(modelDir, bankDir, context, defaultMaxNewTokens, maxNewTokensLimit, limits,
-                maxBatch, maxPathsPerBatch, maxQueued, maxWaitMs, prefillMinFree, prefillMaxDelayMs, cacheBytes, pinnedLevels,
-                loaderThreads, torchThreads, javaDecodeRows, weightFormat, javaBlockCopyBytes, routeBatch, routeTimeoutMs, affinity, generateParallelism, maxParallelism);
-    }
+        public Builder model(String dir) { modelDir = dir; return this; }
+        public Builder bank(String dir) { bankDir = dir; return this; }
+        public Builder limits(UnaryOperator<RecordLimits.Builder> edit) { limits = edit.apply(limits); return this; }
+        public Builder maxNewTokens(int byDefault, int limit) { defaultMaxNewTokens = byDefault; maxNewTokensLimit = limit; return this; }
+        public Builder defaultMaxNewTokens(int v) { defaultMaxNewTokens = v; return this; }
+        public Builder generator(UnaryOperator<GeneratorSettings.Builder> edit) { generator = edit.apply(generator); return this; }
+        public Builder maxQueued(int v) { maxQueued = v; return this; }
+        public Builder maxWaitMs(long v) { maxWaitMs = v; return this; }
+        public Builder cache(long mb, int pinned) { cacheMb = mb; pinnedLevels = pinned; return this; }
+        public Builder loaderThreads(int v) { loaderThreads = v; return this; }
+        public Builder torchThreads(int v) { torchThreads = v; return this; }
+        public Builder routeBatch(int size, long timeoutMs) { routeBatch = size; routeTimeoutMs = timeoutMs; return this; }
+        public Builder routing(Routing v) { routing = v; return this; }
+        public Builder parallelism(int generate, int max) { generateParallelism = generate; maxParallelism = max; return this; }
+        public Builder parallelism(int generate) { generateParallelism = generate; return this; }
 
-    public ServingConfig withLimits(int context, int defaultMaxNewTokens, RecordLimits limits) {
-        return new ServingConfig(modelDir, bankDir, context, defaultMaxNewTokens, maxNewTokensLimit, limits,
-                maxBatch, maxPathsPerBatch, maxQueued, maxWaitMs, prefillMinFree, prefillMaxDelayMs, cacheBytes, pinnedLevels,
-                loaderThreads, torchThreads, javaDecodeRows, weightFormat, javaBlockCopyBytes, routeBatch, routeTimeoutMs, affinityRouting, generateParallelism, maxParallelism);
-    }
-
-    public ServingConfig withJavaDecode(int rows) {
-        return new ServingConfig(modelDir, bankDir, context, defaultMaxNewTokens, maxNewTokensLimit, limits,
-                maxBatch, maxPathsPerBatch, maxQueued, maxWaitMs, prefillMinFree, prefillMaxDelayMs, cacheBytes, pinnedLevels,
-                loaderThreads, torchThreads, rows, weightFormat, javaBlockCopyBytes, routeBatch, routeTimeoutMs, affinityRouting, generateParallelism, maxParallelism);
-    }
-
-    public ServingConfig withThreads(int torch, int loaders) {
-        return new ServingConfig(modelDir, bankDir, context, defaultMaxNewTokens, maxNewTokensLimit, limits,
-                maxBatch, maxPathsPerBatch, maxQueued, maxWaitMs, prefillMinFree, prefillMaxDelayMs, cacheBytes, pinnedLevels,
-                loaders, torch, javaDecodeRows, weightFormat, javaBlockCopyBytes, routeBatch, routeTimeoutMs, affinityRouting, generateParallelism, maxParallelism);
-    }
-
-    public ServingConfig withWeightFormat(WeightFormat format) {
-        return new ServingConfig(modelDir, bankDir, context, defaultMaxNewTokens, maxNewTokensLimit, limits,
-                maxBatch, maxPathsPerBatch, maxQueued, maxWaitMs, prefillMinFree, prefillMaxDelayMs, cacheBytes, pinnedLevels,
-                loaderThreads, torchThreads, javaDecodeRows, format, javaBlockCopyBytes, routeBatch, routeTimeoutMs, affinityRouting, generateParallelism, maxParallelism);
+        public ServingConfig build() {
+            return new ServingConfig(modelDir, bankDir == null || bankDir.isBlank() ? null : bankDir, limits.build(),
+                    defaultMaxNewTokens, maxNewTokensLimit, generator.threads(torchThreads).build(), maxQueued, maxWaitMs,
+                    cacheMb << 20, pinnedLevels, loaderThreads, torchThreads, routeBatch, routeTimeoutMs,
+                    routing == Routing.AFFINITY, generateParallelism, maxParallelism);
+        }
     }
 }

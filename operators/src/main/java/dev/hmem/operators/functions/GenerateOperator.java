@@ -1,17 +1,14 @@
 package dev.hmem.operators.functions;
 
-import ai.djl.engine.Engine;
-import ai.djl.pytorch.jni.JniUtils;
 import dev.hmem.operators.engine.GenerationEngine;
 import dev.hmem.operators.engine.ServingConfig;
-import dev.hmem.operators.memory.BankStores;
+import dev.hmem.operators.memory.ServingModel;
 import dev.hmem.operators.records.DeadLetterRecord;
 import dev.hmem.operators.records.PromptTask;
 import dev.hmem.operators.records.RecordLimits;
 import dev.hmem.operators.records.ResultRecord;
 import dev.hmem.runtime.anchor.Anchor;
 import dev.hmem.runtime.bank.MemoryBank;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -50,8 +47,7 @@ public final class GenerateOperator extends AbstractStreamOperator<ResultRecord>
     private transient ListState<PromptTask> pendingState;
     private transient Map<String, PromptTask> pending;  // uid -> accepted, result not emitted (task thread only)
     private transient List<PromptTask> restored;
-    private transient Anchor anchor;
-    private transient MemoryBank bank;
+    private transient ServingModel model;
     private transient GenerationEngine engine;
 
     public GenerateOperator(ServingConfig config) {
@@ -84,18 +80,12 @@ public final class GenerateOperator extends AbstractStreamOperator<ResultRecord>
     @Override
     public void open() throws Exception {
         super.open();
-        Engine.getEngine("PyTorch");
-        JniUtils.setNumThreads(config.torchThreads());
         pending = new LinkedHashMap<>();
-        anchor = Anchor.load(Path.of(config.modelDir()));
-        if (config.bankDir() != null) {
-            bank = BankStores.open(config.bankDir());
-            bank.checkAnchor(anchor.weights().identity());
-        }
+        model = ServingModel.open(config);
         checkResultsFit();
         FlinkEngineMetrics metrics = new FlinkEngineMetrics(getMetricGroup());
         deadLetters = getMetricGroup().counter("deadLetters");
-        engine = new GenerationEngine(config, bank, anchor, metrics, new EngineListener(), probe,
+        engine = model.engine(metrics, new EngineListener(), probe,
                 "hmem-generate-" + getRuntimeContext().getTaskInfo().getIndexOfThisSubtask());
         getMetricGroup().counter("restoredPrompts").inc(restored.size());
         getMetricGroup().gauge("poisonedPrompts", (Gauge<Long>) engine::poisoned);
@@ -131,6 +121,8 @@ public final class GenerateOperator extends AbstractStreamOperator<ResultRecord>
      */
     private void checkResultsFit() {
         RecordLimits limits = config.limits();
+        Anchor anchor = model.anchor();
+        MemoryBank bank = model.bank();
         int versionChars = anchor.fingerprint().length() + 1
                 + (bank == null ? 0 : bank.manifest().anchor().fingerprint().length() + bank.manifest().description().length());
         long worst = limits.maxResultBytes(config.maxNewTokensLimit(),
@@ -152,7 +144,7 @@ public final class GenerateOperator extends AbstractStreamOperator<ResultRecord>
 
         @Override
         public void poisoned(PromptTask t, String error) {
-            ResultRecord r = ResultRecord.error(t.id(), RecordLimits.error(error), t.client(), t.createdAt(), anchor.fingerprint());
+            ResultRecord r = ResultRecord.error(t.id(), RecordLimits.error(error), t.client(), t.createdAt(), model.anchor().fingerprint());
             DeadLetterRecord d = DeadLetterRecord.of(t, "generate", error, config.limits());
             mailbox.execute(() -> emit(t.uid(), r, d), "emit poisoned prompt");
         }
@@ -207,11 +199,12 @@ public final class GenerateOperator extends AbstractStreamOperator<ResultRecord>
             if (engine != null) engine.close();
         } finally {
             engine = null;
-            if (bank != null) bank.close();
-            if (anchor != null) anchor.close();
-            bank = null;
-            anchor = null;
-            super.close();
+            try {
+                if (model != null) model.close();
+            } finally {
+                model = null;
+                super.close();
+            }
         }
     }
 }

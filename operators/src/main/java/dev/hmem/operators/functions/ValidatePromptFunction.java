@@ -43,7 +43,7 @@ public final class ValidatePromptFunction extends ProcessFunction<PromptTask, Pr
         Path model = Path.of(config.modelDir());
         tokenizer = TextTokenizer.load(model);
         int max = ModelConfig.load(model).maxPositions();
-        context = config.context() > 0 ? Math.min(config.context(), max) : max;
+        context = config.generator().context() > 0 ? Math.min(config.generator().context(), max) : max;
         deadLetters = getRuntimeContext().getMetricGroup().counter("deadLetters");
     }
 

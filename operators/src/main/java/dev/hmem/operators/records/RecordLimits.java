@@ -1,6 +1,7 @@
 package dev.hmem.operators.records;
 
 import java.io.Serializable;
+import picocli.CommandLine.Option;
 
 /**
  * How large each part of a prompt record may be, in both directions: what the job accepts, and
@@ -32,8 +33,7 @@ public record RecordLimits(int maxRecordBytes, int maxIdChars, int maxPromptChar
     /** Kafka's default {@code max.request.size} and {@code max.message.bytes}, about 1 MiB. */
     public static final int KAFKA_DEFAULT_MESSAGE_BYTES = 1_048_576;
 
-    public static final RecordLimits DEFAULTS =
-            new RecordLimits(KAFKA_DEFAULT_MESSAGE_BYTES, 256, 16_384, 16, 256, 32, 8_192, 64, 65_536, KAFKA_DEFAULT_MESSAGE_BYTES);
+    public static final RecordLimits DEFAULTS = new Builder().build();
 
     public RecordLimits {
         require(maxRecordBytes >= 64, "max record bytes must be >= 64, got %s", maxRecordBytes);
@@ -96,5 +96,58 @@ public record RecordLimits(int maxRecordBytes, int maxIdChars, int maxPromptChar
     /** An error text as results and dead letters carry it. */
     public static String error(String s) {
         return cut(s == null ? "" : s, MAX_ERROR_CHARS);
+    }
+
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.maxRecordBytes = maxRecordBytes;
+        b.maxIdChars = maxIdChars;
+        b.maxPromptChars = maxPromptChars;
+        b.maxStopStrings = maxStopStrings;
+        b.maxStopChars = maxStopChars;
+        b.maxClientEntries = maxClientEntries;
+        b.maxClientBytes = maxClientBytes;
+        b.maxPathChars = maxPathChars;
+        b.deadLetterRawBytes = deadLetterRawBytes;
+        b.maxMessageBytes = maxMessageBytes;
+        return b;
+    }
+
+    /** The limits' only defaults and their options (a picocli mixin of the job's options). */
+    public static final class Builder {
+        @Option(names = "--max-record-bytes", paramLabel = "BYTES", description = "a prompt record's value at most; larger ones are dead-lettered undecoded (default: ${DEFAULT-VALUE})")
+        int maxRecordBytes = KAFKA_DEFAULT_MESSAGE_BYTES;
+        @Option(names = "--max-id-chars", paramLabel = "N", description = "request id (default: ${DEFAULT-VALUE})")
+        int maxIdChars = 256;
+        @Option(names = "--max-prompt-chars", paramLabel = "N", description = "prompt text (default: ${DEFAULT-VALUE})")
+        int maxPromptChars = 16_384;
+        @Option(names = "--max-stop-strings", paramLabel = "N", description = "entries of the stop list (default: ${DEFAULT-VALUE})")
+        int maxStopStrings = 16;
+        @Option(names = "--max-stop-chars", paramLabel = "N", description = "one stop string (default: ${DEFAULT-VALUE})")
+        int maxStopChars = 256;
+        @Option(names = "--max-client-entries", paramLabel = "N", description = "entries of the client map (default: ${DEFAULT-VALUE})")
+        int maxClientEntries = 32;
+        @Option(names = "--max-client-bytes", paramLabel = "BYTES", description = "the client map's keys and values, UTF-8 (default: ${DEFAULT-VALUE})")
+        int maxClientBytes = 8_192;
+        @Option(names = "--max-path-chars", paramLabel = "N", description = "a requested memory path (default: ${DEFAULT-VALUE})")
+        int maxPathChars = 64;
+        @Option(names = "--dead-letter-raw-bytes", paramLabel = "BYTES", description = "raw input bytes a dead letter carries at most (default: ${DEFAULT-VALUE})")
+        int deadLetterRawBytes = 65_536;
+        @Option(names = "--max-message-bytes", paramLabel = "BYTES", description = "the largest Kafka message the job writes: producer max.request.size and the topics' max.message.bytes (default: ${DEFAULT-VALUE})")
+        int maxMessageBytes = KAFKA_DEFAULT_MESSAGE_BYTES;
+
+        public Builder maxRecordBytes(int v) { maxRecordBytes = v; return this; }
+        public Builder maxIdChars(int v) { maxIdChars = v; return this; }
+        public Builder maxPromptChars(int v) { maxPromptChars = v; return this; }
+        public Builder stops(int strings, int chars) { maxStopStrings = strings; maxStopChars = chars; return this; }
+        public Builder client(int entries, int bytes) { maxClientEntries = entries; maxClientBytes = bytes; return this; }
+        public Builder maxPathChars(int v) { maxPathChars = v; return this; }
+        public Builder deadLetterRawBytes(int v) { deadLetterRawBytes = v; return this; }
+        public Builder maxMessageBytes(int v) { maxMessageBytes = v; return this; }
+
+        public RecordLimits build() {
+            return new RecordLimits(maxRecordBytes, maxIdChars, maxPromptChars, maxStopStrings, maxStopChars, maxClientEntries,
+                    maxClientBytes, maxPathChars, deadLetterRawBytes, maxMessageBytes);
+        }
     }
 }

@@ -49,7 +49,7 @@ class GenerateOperatorFaultTest {
         try (Anchor a = Anchor.load(model)) {
             TestModels.smallBank(tmp.resolve("bank"), a.weights(), false, 2);
         }
-        config = ServingConfig.defaults(model.toString(), tmp.resolve("bank").toString()).withBatching(4, 16);
+        config = ServingConfig.builder(model.toString(), tmp.resolve("bank").toString()).generator(g -> g.maxBatch(4).maxDistinctPaths(16)).build();
         tokenizer = TextTokenizer.load(model);
     }
 
@@ -158,7 +158,7 @@ class GenerateOperatorFaultTest {
         try (AnchorWeights w = AnchorWeights.random(c, 11)) {
             w.save(dir, DType.F32);
         }
-        return ServingConfig.defaults(dir.toString(), null).withBatching(64, 64).withCache(0, 0);
+        return ServingConfig.builder(dir.toString(), null).generator(g -> g.maxBatch(64).maxDistinctPaths(64)).cache(0, 0).build();
     }
 
     @Test

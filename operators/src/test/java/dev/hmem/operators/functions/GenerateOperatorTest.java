@@ -38,7 +38,7 @@ class GenerateOperatorTest {
         try (Anchor a = Anchor.load(model)) {
             TestModels.smallBank(tmp.resolve("bank"), a.weights(), false, 1);
         }
-        config = ServingConfig.defaults(model.toString(), tmp.resolve("bank").toString()).withBatching(4, 16);
+        config = ServingConfig.builder(model.toString(), tmp.resolve("bank").toString()).generator(g -> g.maxBatch(4).maxDistinctPaths(16)).build();
         tokenizer = TextTokenizer.load(model);
     }
 

@@ -53,7 +53,7 @@ class RequestLimitsTest {
     record Outcome(List<PromptTask> passed, List<DeadLetterRecord> dead, List<ResultRecord> errors) {}
 
     static Outcome run(byte[] value) throws Exception {
-        ServingConfig config = ServingConfig.defaults(model.toString(), tmp.toString()).withLimits(0, 8, LIMITS);
+        ServingConfig config = ServingConfig.builder(model.toString(), tmp.toString()).defaultMaxNewTokens(8).limits(l -> LIMITS.toBuilder()).build();
         List<DeadLetterRecord> dead = new ArrayList<>();
         List<ResultRecord> errors = new ArrayList<>();
         List<PromptTask> decoded = new ArrayList<>();

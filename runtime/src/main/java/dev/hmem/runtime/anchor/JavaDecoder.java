@@ -29,12 +29,6 @@ import java.util.List;
  */
 public final class JavaDecoder implements AutoCloseable {
 
-    /**
-     * Heap copies of memory blocks a decoder keeps by default: a bench path (7.6 MB) many times
-     * over, or 8 mixed paths with their own level-1 blocks (~60 MB) at once.
-     */
-    public static final long DEFAULT_BLOCK_COPY_BYTES = 128L << 20;
-
     private final ModelConfig c;
     private final int d, h, hkv, hd, ffn, vocab, qkvWidth, group;
     private final float eps, scale;

@@ -49,19 +49,10 @@ public final class Transformer implements AutoCloseable {
     }
 
     /**
-     * A Java decode path over this model's weights, for small decode batches ({@link JavaDecoder});
-     * the first call copies the weights to the heap, later ones share that copy.
+     * A Java decode path over this model's weights, for small decode batches ({@link JavaDecoder}), its anchor
+     * matrices in {@code format} (the first call per format copies the weights to the heap, later ones share that
+     * copy), keeping heap copies of memory blocks up to {@code blockCopyBytes}.
      */
-    public JavaDecoder javaDecoder(int threads) {
-        return javaDecoder(threads, WeightFormat.F32);
-    }
-
-    /** The same, with the anchor's matrices held in {@code format} (each format copied once). */
-    public JavaDecoder javaDecoder(int threads, WeightFormat format) {
-        return javaDecoder(threads, format, JavaDecoder.DEFAULT_BLOCK_COPY_BYTES);
-    }
-
-    /** The same, keeping heap copies of memory blocks up to {@code blockCopyBytes} ({@link JavaDecoder}). */
     public synchronized JavaDecoder javaDecoder(int threads, WeightFormat format, long blockCopyBytes) {
         return new JavaDecoder(heapWeights.computeIfAbsent(format, f -> new HeapWeights(w, rope, f)), threads, blockCopyBytes);
     }

@@ -14,6 +14,7 @@ import dev.hmem.runtime.ffn.LevelSlabs;
 import dev.hmem.runtime.ffn.MemoryBranch;
 import dev.hmem.runtime.ffn.MemoryPlan;
 import dev.hmem.runtime.ffn.PathMemory;
+import dev.hmem.runtime.tensor.TorchThreads;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -176,7 +177,7 @@ public final class BatchGenerator implements AutoCloseable {
         if (maxThreads <= 0) return;
         int want = rows >= PARALLEL_BATCH ? maxThreads : 1;
         if (want != currentThreads) {
-            ai.djl.pytorch.jni.JniUtils.setNumThreads(want);
+            TorchThreads.set(want);
             currentThreads = want;
         }
     }
@@ -194,14 +195,6 @@ public final class BatchGenerator implements AutoCloseable {
         this.javaDecodeMaxRows = maxRows;
         return this;
     }
-
-    /**
-     * Decode steps of up to this many rows take the Java path. On the 2-core machines hmem is
-     * measured on it beat PyTorch at every batch measured, 1 to 64 rows (docs/BENCHMARKS.md,
-     * "decode"), so by default every decode step of a serving batch takes it; prefill stays on
-     * PyTorch's GEMMs. Machines with many cores may gain from a lower threshold.
-     */
-    public static final int DEFAULT_JAVA_DECODE_ROWS = 256;
 
     /** Decode steps run on the Java path so far. */
     public long javaDecodeSteps() {

@@ -13,6 +13,7 @@ import dev.hmem.runtime.bank.FfnMemory;
 import dev.hmem.runtime.bank.MemoryBlock;
 import dev.hmem.runtime.bank.MemoryPath;
 import dev.hmem.runtime.ffn.MemoryPlan;
+import dev.hmem.runtime.generate.GeneratorSettings;
 import dev.hmem.runtime.tensor.WeightFormat;
 import java.util.ArrayList;
 import java.util.List;
@@ -29,6 +30,9 @@ import org.junit.jupiter.api.Test;
  */
 class JavaDecoderTest {
 
+    /** Heap copies of blocks a decoder keeps, as the serving default. */
+    static final long BLOCK_COPIES = GeneratorSettings.DEFAULTS.javaBlockCopyBytes();
+
     static AnchorWeights weights;
     static Transformer model;
     static JavaDecoder decoder;
@@ -40,7 +44,7 @@ class JavaDecoderTest {
         assertThat(JavaDecoder.available()).as("tests run with --add-modules jdk.incubator.vector").isTrue();
         weights = AnchorWeights.random(TestModels.tinyConfig(300, 298, 299), 3);
         model = new Transformer(weights);
-        decoder = model.javaDecoder(2);
+        decoder = model.javaDecoder(2, WeightFormat.F32, BLOCK_COPIES);
         manager = NDManager.newBaseManager();
         // Blocks of different widths, as levels of a path and generic memories have.
         int[] widths = {8, 4, 4, 6, 16, 1};
@@ -244,7 +248,7 @@ class JavaDecoderTest {
         // Every row runs the same arithmetic in the same order whatever the batch: row 0 decoded
         // alone and beside five others gives the same sums, with f32 and with bf16 weights (the
         // same bits but for a lane sum's order, which the JIT may change between the calls).
-        try (JavaDecoder bf16 = model.javaDecoder(2, WeightFormat.BF16)) {
+        try (JavaDecoder bf16 = model.javaDecoder(2, WeightFormat.BF16, BLOCK_COPIES)) {
             for (JavaDecoder d : List.of(decoder, bf16)) {
                 SplittableRandom r = new SplittableRandom(11);
                 Case c = randomCase(r, 6);
@@ -281,7 +285,7 @@ class JavaDecoderTest {
         // logits stay within a few percent of the largest.
         SplittableRandom r = new SplittableRandom(13);
         Case c = randomCase(r, 5);
-        try (JavaDecoder bf16 = model.javaDecoder(2, WeightFormat.BF16);
+        try (JavaDecoder bf16 = model.javaDecoder(2, WeightFormat.BF16, BLOCK_COPIES);
              NDManager m = manager.newSubManager();
              KvCache cache = new KvCache(model.config(), 5, 64, m)) {
             assertThat(bf16.format()).isEqualTo(WeightFormat.BF16);

@@ -9,6 +9,7 @@ import dev.hmem.runtime.bank.BlockId;
 import dev.hmem.runtime.bank.MemoryBank;
 import dev.hmem.runtime.bank.MemoryBlock;
 import dev.hmem.runtime.bank.MemoryPath;
+import dev.hmem.runtime.tensor.WeightFormat;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -111,7 +112,7 @@ class BatchGeneratorTest {
             submitMixed(g);
             for (Completion c : runAll(g)) reference.put(c.id(), c);
         }
-        try (BatchGenerator g = generator(4).javaDecode(anchor.transformer().javaDecoder(1), 3)) {
+        try (BatchGenerator g = generator(4).javaDecode(anchor.transformer().javaDecoder(1, WeightFormat.F32, GeneratorSettings.DEFAULTS.javaBlockCopyBytes()), 3)) {
             submitMixed(g);
             List<Completion> done = runAll(g);
             assertThat(done).hasSize(2 * PROMPTS.length);

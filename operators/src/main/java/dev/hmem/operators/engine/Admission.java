@@ -1,0 +1,122 @@
+package dev.hmem.operators.engine;
+
+import dev.hmem.operators.records.PromptTask;
+import dev.hmem.runtime.bank.BlockId;
+import dev.hmem.runtime.bank.MemoryBank;
+import dev.hmem.runtime.bank.MemoryBlock;
+import dev.hmem.runtime.bank.MemoryPath;
+import dev.hmem.runtime.generate.BatchGenerator;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.BiConsumer;
+
+/**
+ * The prompts in front of the generator: each starts loading its memory blocks the moment it arrives (prefetch),
+ * long before it can join the batch, and the {@link BatchScheduler} picks which ready ones join when slots free up.
+ * Used by the engine thread alone.
+ */
+final class Admission {
+
+    private final ServingConfig config;
+    private final MemoryBank bank;
+    private final BlockCache cache;
+    private final EngineMetrics metrics;
+    private final Answers answers;
+    /** A prompt the generator refuses outright (its request is invalid): poisoned with the reason. */
+    private final BiConsumer<PromptTask, String> refuse;
+    private final List<PendingPrompt> waiting = new ArrayList<>();
+
+    Admission(ServingConfig config, MemoryBank bank, BlockCache cache, EngineMetrics metrics, Answers answers,
+              BiConsumer<PromptTask, String> refuse) {
+        this.config = config;
+        this.bank = bank;
+        this.cache = cache;
+        this.metrics = metrics;
+        this.answers = answers;
+        this.refuse = refuse;
+    }
+
+    int size() {
+        return waiting.size();
+    }
+
+    boolean isEmpty() {
+        return waiting.isEmpty();
+    }
+
+    /** A routed prompt arrives: its blocks start loading now. */
+    void arrive(PromptTask t) {
+        if (bank == null || t.path().equals("none")) {
+            waiting.add(new PendingPrompt(t, CompletableFuture.completedFuture(List.of()), 0));
+            return;
+        }
+        List<BlockId> ids;
+        try {
+            ids = t.path().equals("generic") ? List.of(BlockId.GENERIC) : bank.blocksFor(MemoryPath.parse(t.path()));
+        } catch (RuntimeException e) {
+            waiting.add(new PendingPrompt(t, CompletableFuture.failedFuture(e), 0));
+            return;
+        }
+        int misses = 0;
+        for (BlockId id : ids) if (!cache.isCached(id)) misses++;
+        waiting.add(new PendingPrompt(t, cache.acquire(ids), misses));
+    }
+
+    /** Moves the prompts the scheduler picks into {@code generator} (and {@code running}). */
+    void admit(Map<String, RunningPrompt> running, BatchGenerator generator) {
+        if (waiting.isEmpty()) return;
+        long now = System.nanoTime();
+        List<BatchScheduler.Candidate> cands = new ArrayList<>(waiting.size());
+        for (PendingPrompt w : waiting) {
+            boolean ready = w.blocks.isDone();
+            if (ready && w.readyNanos == 0) w.readyNanos = now;
+            cands.add(new BatchScheduler.Candidate(w.task.path(), w.arrivalNanos, ready));
+        }
+        Set<String> runningPaths = new HashSet<>();
+        for (RunningPrompt f : running.values()) runningPaths.add(f.pending().task.path());
+        int free = config.generator().maxBatch() - generator.runningCount() - generator.waitingCount();
+        List<Integer> picked = BatchScheduler.pick(cands, runningPaths, free, config.generator().maxDistinctPaths(), now,
+                TimeUnit.MILLISECONDS.toNanos(config.maxWaitMs()));
+        for (int k = picked.size() - 1; k >= 0; k--) {
+            start(waiting.remove((int) picked.get(k)), running, generator, now);
+        }
+    }
+
+    private void start(PendingPrompt w, Map<String, RunningPrompt> running, BatchGenerator generator, long now) {
+        List<MemoryBlock> blocks;
+        try {
+            blocks = w.blocks.join();
+        } catch (CompletionException e) {
+            answers.unavailable(w.task, e.getCause() != null ? e.getCause() : e);
+            return;
+        }
+        try {
+            generator.submit(w.request(blocks));
+        } catch (IllegalArgumentException e) {
+            RunningPrompt.release(blocks);
+            refuse.accept(w.task, e.getMessage());
+            return;
+        }
+        metrics.queued((now - w.arrivalNanos) / 1e6);
+        running.put(w.task.uid(), new RunningPrompt(w, blocks, now, blocks.size() - w.misses));
+    }
+
+    /** Waits up to 20 ms for any waiting prompt's blocks (a failed load is reported when the prompt is admitted). */
+    void awaitAnyReady() throws InterruptedException {
+        CompletableFuture<?>[] fs = new CompletableFuture[waiting.size()];
+        for (int i = 0; i < fs.length; i++) fs[i] = waiting.get(i).blocks;
+        try {
+            CompletableFuture.anyOf(fs).get(20, TimeUnit.MILLISECONDS);
+        } catch (ExecutionException | TimeoutException e) {
+            // a timeout just re-checks input
+        }
+    }
+}

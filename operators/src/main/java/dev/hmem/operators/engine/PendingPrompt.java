@@ -1,0 +1,34 @@
+package dev.hmem.operators.engine;
+
+import dev.hmem.operators.records.PromptTask;
+import dev.hmem.runtime.bank.MemoryBlock;
+import dev.hmem.runtime.generate.GenerationRequest;
+import dev.hmem.runtime.generate.SamplingParams;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/** A prompt waiting for a slot in the batch, its memory blocks loading since it arrived (prefetch). */
+final class PendingPrompt {
+
+    final PromptTask task;
+    final long arrivalNanos = System.nanoTime();
+    final CompletableFuture<List<MemoryBlock>> blocks;
+    /** Blocks that were not in the cache when the prompt arrived. */
+    final int misses;
+    /** When its blocks were first seen loaded; 0 until then. */
+    long readyNanos;
+
+    PendingPrompt(PromptTask task, CompletableFuture<List<MemoryBlock>> blocks, int misses) {
+        this.task = task;
+        this.blocks = blocks;
+        this.misses = misses;
+    }
+
+    /** The generator's request for this prompt with its loaded {@code memory}. */
+    GenerationRequest request(List<MemoryBlock> memory) {
+        PromptTask t = task;
+        SamplingParams params = new SamplingParams(t.maxNewTokens(), t.temperature(), t.topK(), t.topP(), t.seed(),
+                List.of(t.stop()), false);
+        return new GenerationRequest(t.uid(), t.tokens(), params, memory, t.path());
+    }
+}

@@ -1,0 +1,26 @@
+package dev.hmem.operators.engine;
+
+import dev.hmem.runtime.bank.MemoryBlock;
+import java.util.List;
+
+/**
+ * A prompt in the generator: what its result needs, and its blocks (held by the generator while it runs).
+ *
+ * @param hits blocks that were already cached when it arrived
+ */
+record RunningPrompt(PendingPrompt pending, List<MemoryBlock> blocks, long admitNanos, int hits) {
+
+    String uid() {
+        return pending.task.uid();
+    }
+
+    /** Lets go of one hold on each block. */
+    static void release(List<MemoryBlock> blocks) {
+        for (MemoryBlock b : blocks) b.release();
+    }
+
+    /** Takes one more hold on each block. */
+    static void retain(List<MemoryBlock> blocks) {
+        for (MemoryBlock b : blocks) b.retain();
+    }
+}

@@ -1,0 +1,71 @@
+package dev.hmem.operators.memory;
+
+import dev.hmem.operators.engine.EngineMetrics;
+import dev.hmem.operators.engine.GenerationEngine;
+import dev.hmem.operators.engine.ServingConfig;
+import dev.hmem.runtime.anchor.Anchor;
+import dev.hmem.runtime.bank.MemoryBank;
+import dev.hmem.runtime.tensor.TorchThreads;
+import java.io.IOException;
+import java.nio.file.Path;
+
+/**
+ * The anchor and bank one generation engine serves, opened as the serving configuration says and checked to belong
+ * together (a bank only works with the exact anchor it was trained with): the one place an engine is opened, for the
+ * generate operator and the engine-alone benchmark alike. Closing it frees the bank, then the anchor; close the engine
+ * first.
+ */
+public final class ServingModel implements AutoCloseable {
+
+    private final ServingConfig config;
+    private final Anchor anchor;
+    private final MemoryBank bank;
+
+    private ServingModel(ServingConfig config, Anchor anchor, MemoryBank bank) {
+        this.config = config;
+        this.anchor = anchor;
+        this.bank = bank;
+    }
+
+    /** Sizes PyTorch's pool to {@code --torch-threads}, loads the anchor, opens and checks the bank. */
+    public static ServingModel open(ServingConfig config) throws IOException {
+        TorchThreads.set(config.torchThreads());
+        Anchor anchor = Anchor.load(Path.of(config.modelDir()));
+        MemoryBank bank = null;
+        try {
+            if (config.bankDir() != null) {
+                bank = BankStores.open(config.bankDir());
+                bank.checkAnchor(anchor.weights().identity());
+            }
+            return new ServingModel(config, anchor, bank);
+        } catch (IOException | RuntimeException e) {
+            if (bank != null) bank.close();
+            anchor.close();
+            throw e;
+        }
+    }
+
+    public Anchor anchor() {
+        return anchor;
+    }
+
+    /** The bank, or null when the anchor serves alone. */
+    public MemoryBank bank() {
+        return bank;
+    }
+
+    /** An engine over this model (not started). */
+    public GenerationEngine engine(EngineMetrics metrics, GenerationEngine.Listener listener, GenerationEngine.StepProbe probe,
+                                   String threadName) {
+        return new GenerationEngine(config, bank, anchor, metrics, listener, probe, threadName);
+    }
+
+    @Override
+    public void close() throws IOException {
+        try {
+            if (bank != null) bank.close();
+        } finally {
+            anchor.close();
+        }
+    }
+}
