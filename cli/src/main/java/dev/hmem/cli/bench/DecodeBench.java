@@ -1,7 +1,6 @@
 package dev.hmem.cli.bench;
 
 import ai.djl.ndarray.NDManager;
-import ai.djl.pytorch.jni.JniUtils;
 import dev.hmem.runtime.Progress;
 import dev.hmem.runtime.anchor.AnchorWeights;
 import dev.hmem.runtime.anchor.Transformer;
@@ -14,8 +13,10 @@ import dev.hmem.runtime.config.ModelConfig;
 import dev.hmem.runtime.config.Presets;
 import dev.hmem.runtime.generate.BatchGenerator;
 import dev.hmem.runtime.generate.GenerationRequest;
+import dev.hmem.runtime.generate.GeneratorSettings;
 import dev.hmem.runtime.generate.SamplingParams;
 import dev.hmem.runtime.io.DType;
+import dev.hmem.runtime.tensor.TorchThreads;
 import dev.hmem.runtime.tensor.WeightFormat;
 import dev.hmem.training.bank.RandomBank;
 import java.io.IOException;
@@ -32,6 +33,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import org.apache.commons.math3.stat.descriptive.rank.Median;
 
 /**
  * Decode throughput of the batched generator on the brief's 31.5M-parameter reference anchor:
@@ -97,9 +99,9 @@ public final class DecodeBench {
             for (int round = 0; round < o.rounds; round++) {
                 // The ceiling is measured in every round, on all cores whatever the last run left set,
                 // so that each round's fractions divide by what the machine could do at that time.
-                JniUtils.setNumThreads(cores);
-                gemm.add(GemmRate.measure(3, 20));
-                if (o.threads > 0) JniUtils.setNumThreads(o.threads);
+                TorchThreads.set(cores);
+                gemm.add(GemmRate.measure(3));
+                if (o.threads > 0) TorchThreads.set(o.threads);
                 System.err.printf(Locale.ROOT, "round %d: fp32 GEMM 1024^3 %.1f GFLOP/s%n", round + 1, gemm.get(round));
                 for (String run : runs) {
                     String scenario = run.substring(0, run.indexOf('/'));
@@ -149,19 +151,20 @@ public final class DecodeBench {
         if (scenario.startsWith("percore-")) return perCoreStepMillis(t, batch, scenario.substring(8), java, paths, loaded);
         List<GenerationRequest> rows = requests(t, 0, batch, scenario, paths, loaded);
         int threads = o.threads == 0 ? Runtime.getRuntime().availableProcessors() : o.threads;
-        try (BatchGenerator g = generator(t, batch, java, threads)) {
-            if (o.threads == 0) g.autoThreads(threads);
-            return GemmRate.median(decodeSteps(g, rows));
+        try (BatchGenerator g = generator(t, batch, java, threads, o.threads == 0)) {
+            return med(decodeSteps(g, rows));
         }
     }
 
-    private BatchGenerator generator(Transformer t, int batch, String path, int threads) {
-        BatchGenerator g = new BatchGenerator(t, ids -> "", batch, o.promptTokens + o.steps + 8, 1 << 20);
-        return switch (path) {
-            case "java" -> g.javaDecode(t.javaDecoder(threads, WeightFormat.F32), batch);
-            case "bf16" -> g.javaDecode(t.javaDecoder(threads, WeightFormat.BF16), batch);
-            default -> g;
-        };
+    /**
+     * A generator of {@code batch} rows on decode path {@code path}: every row may have a path of its own (the leaf
+     * scenarios), the whole prompt is prefilled in one step, and the Java paths take every decode step.
+     */
+    private BatchGenerator generator(Transformer t, int batch, String path, int threads, boolean autoTorchThreads) {
+        return GeneratorSettings.builder().maxBatch(batch).maxDistinctPaths(batch).context(o.promptTokens + o.steps + 8)
+                .maxPrefillTokens(1 << 20).javaDecodeRows(path.equals("torch") ? 0 : batch)
+                .weightFormat(path.equals("bf16") ? WeightFormat.BF16 : WeightFormat.F32).threads(threads)
+                .autoTorchThreads(autoTorchThreads).build().open(t, ids -> "");
     }
 
     /**
@@ -174,26 +177,26 @@ public final class DecodeBench {
         int cores = Runtime.getRuntime().availableProcessors(), each = batch / cores;
         List<List<GenerationRequest>> parts = new ArrayList<>();
         for (int c = 0; c < cores; c++) parts.add(requests(t, c * each, each, scenario, paths, loaded));
-        JniUtils.setNumThreads(1);  // process-wide; each generator then runs on its own core
+        TorchThreads.set(1);  // process-wide; each generator then runs on its own core
         ExecutorService pool = Executors.newFixedThreadPool(cores);
         try {
             List<Future<double[]>> runs = new ArrayList<>();
             for (List<GenerationRequest> part : parts) {
                 runs.add(pool.submit(() -> {
-                    try (BatchGenerator g = generator(t, each, java, 1)) {
+                    try (BatchGenerator g = generator(t, each, java, 1, false)) {
                         return decodeSteps(g, part);
                     }
                 }));
             }
             double tokensPerMs = 0;
-            for (Future<double[]> r : runs) tokensPerMs += each / GemmRate.median(r.get());
+            for (Future<double[]> r : runs) tokensPerMs += each / med(r.get());
             return batch / tokensPerMs;
         } catch (InterruptedException | ExecutionException e) {
             throw new IllegalStateException("per-core decode run failed", e);
         } finally {
             pool.shutdown();
             // Generators with autoThreads size the pool again on their first step.
-            if (o.threads > 0) JniUtils.setNumThreads(o.threads);
+            if (o.threads > 0) TorchThreads.set(o.threads);
         }
     }
 
@@ -263,8 +266,8 @@ public final class DecodeBench {
             double hotUs = (System.nanoTime() - t0) / 1e3 / 100_000;
             b.evict();
             sb.append(String.format(Locale.ROOT, "| %d | %d | %.1f | %s | %.2f | %.3f |%n", level, NEURONS[level - 1],
-                    bytes / 1048576.0, dropped ? String.format(Locale.ROOT, "%.2f", GemmRate.median(cold)) : "n/a (no permission to drop the page cache)",
-                    GemmRate.median(warm), hotUs));
+                    bytes / 1048576.0, dropped ? String.format(Locale.ROOT, "%.2f", med(cold)) : "n/a (no permission to drop the page cache)",
+                    med(warm), hotUs));
         }
         return sb.toString();
     }
@@ -323,7 +326,7 @@ public final class DecodeBench {
 
     /** The path the generator takes by default at this batch. */
     static String defaultPath(int batch) {
-        return batch <= BatchGenerator.DEFAULT_JAVA_DECODE_ROWS ? "java" : "torch";
+        return batch <= GeneratorSettings.DEFAULTS.javaDecodeRows() ? "java" : "torch";
     }
 
     private static String f0(double v) {
@@ -352,7 +355,7 @@ public final class DecodeBench {
         sb.append("### Against llama.cpp\n\n");
         sb.append(String.format(Locale.ROOT, "hmem's default decode path (the Java SIMD path up to %d rows, PyTorch above), "
                 + "one generator on all cores, against llama.cpp's figures for the same model on this machine type "
-                + "(2 threads, f32; from the brief, not rerun here):%n%n", BatchGenerator.DEFAULT_JAVA_DECODE_ROWS));
+                + "(2 threads, f32; from the brief, not rerun here):%n%n", GeneratorSettings.DEFAULTS.javaDecodeRows()));
         sb.append("| batch | llama.cpp tok/s | hmem anchor tok/s | hmem + memory tok/s | hmem, a leaf per row tok/s | + memory vs llama.cpp (high end) |\n");
         sb.append("|---|---|---|---|---|---|\n");
         for (int b : o.batches) {
@@ -421,8 +424,10 @@ public final class DecodeBench {
     }
 
     private static double med(List<Double> v) {
-        double[] a = new double[v.size()];
-        for (int i = 0; i < a.length; i++) a[i] = v.get(i);
-        return GemmRate.median(a);
+        return med(v.stream().mapToDouble(Double::doubleValue).toArray());
+    }
+
+    private static double med(double[] v) {
+        return new Median().evaluate(v);
     }
 }

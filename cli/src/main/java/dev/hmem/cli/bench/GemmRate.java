@@ -1,37 +1,35 @@
 package dev.hmem.cli.bench;
 
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
-import java.util.Arrays;
+import dev.hmem.cli.bench.jmh.GemmBenchmark;
+import java.util.concurrent.TimeUnit;
+import org.apache.commons.math3.stat.descriptive.rank.Median;
+import org.openjdk.jmh.results.RunResult;
+import org.openjdk.jmh.runner.Runner;
+import org.openjdk.jmh.runner.RunnerException;
+import org.openjdk.jmh.runner.options.OptionsBuilder;
+import org.openjdk.jmh.runner.options.TimeValue;
+import org.openjdk.jmh.runner.options.VerboseMode;
 
-/** The machine's fp32 matrix-multiply ceiling as PyTorch reaches it: 1024² × 1024² GEMMs. */
+/**
+ * The machine's fp32 GEMM ceiling, measured by JMH ({@link GemmBenchmark}) inside the calling process: the decode
+ * bench measures it in every round, between its own scenarios, so it cannot fork a JVM of its own for it.
+ */
 public final class GemmRate {
 
     private GemmRate() {}
 
-    /** Median GFLOP/s over {@code trials} trials of {@code reps} multiplies each. */
-    public static double measure(int trials, int reps) {
-        try (NDManager m = NDManager.newBaseManager()) {
-            NDArray a = m.randomNormal(0, 1, new Shape(1024, 1024), DataType.FLOAT32);
-            NDArray b = m.randomNormal(0, 1, new Shape(1024, 1024), DataType.FLOAT32);
-            for (int i = 0; i < 3; i++) a.matMul(b).close();
-            double[] rates = new double[trials];
-            for (int t = 0; t < trials; t++) {
-                long start = System.nanoTime();
-                for (int i = 0; i < reps; i++) a.matMul(b).close();
-                double secs = (System.nanoTime() - start) / 1e9;
-                rates[t] = 2.0 * 1024 * 1024 * 1024 * reps / secs / 1e9;
-            }
-            return median(rates);
+    /** GFLOP/s: the median of {@code iterations} one-second JMH iterations after one of warm-up. */
+    public static double measure(int iterations) {
+        try {
+            RunResult r = new Runner(new OptionsBuilder().include(GemmBenchmark.class.getName()).forks(0)
+                    .warmupIterations(1).warmupTime(TimeValue.seconds(1)).measurementIterations(iterations)
+                    .measurementTime(TimeValue.seconds(1)).timeUnit(TimeUnit.SECONDS).verbosity(VerboseMode.SILENT).build())
+                    .runSingle();
+            double[] perIteration = r.getBenchmarkResults().stream().flatMap(b -> b.getIterationResults().stream())
+                    .mapToDouble(i -> i.getPrimaryResult().getScore()).toArray();
+            return new Median().evaluate(perIteration) * GemmBenchmark.FLOPS / 1e9;
+        } catch (RunnerException e) {
+            throw new IllegalStateException("the GEMM benchmark failed: " + e.getMessage(), e);
         }
-    }
-
-    public static double median(double[] v) {
-        double[] s = v.clone();
-        Arrays.sort(s);
-        int n = s.length;
-        return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
     }
 }

@@ -1,17 +1,17 @@
 package dev.hmem.cli.cluster;
 
+import dev.hmem.jobs.inference.InferenceOptions;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
 /**
- * The inference job on a cluster, as {@code flink run / stop / cancel} handle it: the job jar is
- * uploaded once and run with the job's own options; each submission's options are kept in the run
+ * The inference job on a cluster, as {@code flink run / stop / cancel} handle it: the job is compiled here and
+ * submitted with its jar and options; each submission's options are kept in the run
  * directory, so that a rescale (stop with a savepoint, run again at another parallelism from it) or
  * a restart from the latest retained checkpoint submits the same job again.
  */
@@ -31,29 +31,15 @@ public final class ClusterJobs {
         return cluster.runDir().resolve("jobs").resolve(jobId + ".args");
     }
 
-    /** The uploaded jar's id, uploading it the first time (a 240 MB jar is worth keeping). */
-    private String jarId() throws IOException {
-        Path idFile = cluster.runDir().resolve("jobs").resolve("jar.id");
-        if (Files.exists(idFile) && Files.getLastModifiedTime(idFile).compareTo(Files.getLastModifiedTime(jobJar)) > 0) {
-            String id = Files.readString(idFile).trim();
-            if (Files.exists(cluster.runDir().resolve("web-upload")) && uploaded(id)) return id;
-        }
-        if (!Files.exists(jobJar)) throw new IOException(jobJar + " does not exist: build it with `mvn package` (the first `./hmem` call does)");
-        String id = cluster.rest().uploadJar(jobJar);
-        Files.createDirectories(idFile.getParent());
-        Files.writeString(idFile, id);
-        return id;
+    /** Submits the job with {@code options}, from {@code savepoint} if not null. */
+    public String submit(InferenceOptions options, String savepoint) throws IOException {
+        return submit(options.toArgs(), savepoint);
     }
 
-    private boolean uploaded(String id) throws IOException {
-        try (var s = Files.walk(cluster.runDir().resolve("web-upload"))) {
-            return s.anyMatch(p -> p.getFileName().toString().equals(id));
-        }
-    }
-
-    /** Submits the job with {@code args} (its InferenceJob options), from {@code savepoint} if not null. */
+    /** Submits the job with {@code args} (its InferenceJob options, as a user gives them), from {@code savepoint} if not null. */
     public String submit(List<String> args, String savepoint) throws IOException {
-        String id = cluster.rest().run(jarId(), ENTRY_CLASS, args, savepoint);
+        if (!Files.exists(jobJar)) throw new IOException(jobJar + " does not exist: build it with `mvn package` (the first `./hmem` call does)");
+        String id = cluster.rest().submit(jobJar, ENTRY_CLASS, args, savepoint);
         Files.createDirectories(argsFile(id).getParent());
         Files.write(argsFile(id), args, StandardCharsets.UTF_8);
         return id;
@@ -81,9 +67,10 @@ public final class ClusterJobs {
 
     /** Stops the job with a savepoint and runs it again from it with {@code --parallelism} {@code parallelism}. */
     public String rescale(String jobId, int parallelism) throws IOException {
-        List<String> args = withOption(argsOf(jobId), "--parallelism", Integer.toString(parallelism));
+        InferenceOptions options = InferenceOptions.parse(argsOf(jobId).toArray(new String[0])).toBuilder()
+                .serving(s -> s.parallelism(parallelism)).build();
         String savepoint = cluster.rest().stopWithSavepoint(jobId, cluster.savepointDir().toUri().toString(), Duration.ofMinutes(2));
-        return submit(args, savepoint);
+        return submit(options, savepoint);
     }
 
     /** Runs a cancelled or failed job again from its latest retained checkpoint. */
@@ -91,17 +78,5 @@ public final class ClusterJobs {
         Optional<String> chk = cluster.rest().latestCheckpoint(jobId);
         if (chk.isEmpty()) throw new IOException("job " + jobId + " has no retained checkpoint");
         return submit(argsOf(jobId), chk.get());
-    }
-
-    /** {@code args} with {@code option} set to {@code value} (replaced, or appended). */
-    static List<String> withOption(List<String> args, String option, String value) {
-        List<String> out = new ArrayList<>(args);
-        int i = out.indexOf(option);
-        if (i >= 0 && i + 1 < out.size()) out.set(i + 1, value);
-        else {
-            out.add(option);
-            out.add(value);
-        }
-        return out;
     }
 }

@@ -1,78 +1,57 @@
 package dev.hmem.cli.cluster;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.stream.Stream;
+import oshi.SystemInfo;
+import oshi.hardware.CentralProcessor;
+import oshi.software.os.OSProcess;
+import oshi.software.os.OSThread;
+import oshi.software.os.OperatingSystem;
 
 /**
- * Where a machine's CPU goes over an interval: each cluster process's CPU time, split by its
- * threads' names, and the rest of the machine, read from Linux's /proc. A JVM profiler sees only
- * Java frames of one process; this also counts native threads (PyTorch, ONNX Runtime inherit the
- * name of the task thread that started them), the broker, and whatever else shares the cores —
- * the load generator included.
+ * Where a machine's CPU goes over an interval: each cluster process's CPU time, split by its threads' names, and the
+ * rest of the machine, read through OSHI (which reads Linux's /proc). A JVM profiler sees only Java frames of one
+ * process; this also counts native threads (PyTorch, ONNX Runtime inherit the name of the task thread that started
+ * them), the broker, and whatever else shares the cores — the load generator included.
  */
 public final class CpuUsage {
 
-    /** Clock ticks per second of /proc's CPU times (USER_HZ: 100 on every Linux architecture hmem runs on). */
-    static final double HZ = 100;
+    /** OSHI reports CPU times in milliseconds. */
+    static final double PER_SECOND = 1000;
 
-    /** CPU ticks of one process, by thread group, at one moment. */
+    /** CPU milliseconds of each process, by thread group, and of the machine, at one moment. */
     public record Snapshot(Map<String, Map<String, Long>> byProcess, long machineBusy, long machineAll) {}
 
     /** The group of CPU time spent by threads that are no longer there. */
     static final String ENDED = "(threads that ended)";
 
+    private static final SystemInfo SYSTEM = new SystemInfo();
+
     private CpuUsage() {}
 
-    /** Ticks of every thread of each named process (group = thread name without digits), and the machine's. */
-    public static Snapshot snapshot(Map<String, Long> pids) throws IOException {
+    /** CPU time of every thread of each named process (group = thread name without digits), and the machine's. */
+    public static Snapshot snapshot(Map<String, Long> pids) {
         Map<String, Map<String, Long>> out = new LinkedHashMap<>();
+        OperatingSystem os = SYSTEM.getOperatingSystem();
         for (Map.Entry<String, Long> e : pids.entrySet()) {
+            OSProcess p = os.getProcess(Math.toIntExact(e.getValue()));
+            if (p == null) continue;  // not running
             Map<String, Long> groups = new HashMap<>();
-            Path tasks = Path.of("/proc", Long.toString(e.getValue()), "task");
-            if (!Files.isDirectory(tasks)) continue;
-            try (Stream<Path> s = Files.list(tasks)) {
-                for (Path t : s.toList()) {
-                    String stat;
-                    try {
-                        stat = Files.readString(t.resolve("stat"));
-                    } catch (IOException gone) {
-                        continue;  // the thread ended between the listing and the read
-                    }
-                    String comm = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-                    groups.merge(group(comm), ticks(stat), Long::sum);
-                }
-            }
-            // The process's own times also count threads that have ended (and left /proc/PID/task).
-            try {
-                long total = ticks(Files.readString(Path.of("/proc", Long.toString(e.getValue()), "stat")));
-                long live = groups.values().stream().mapToLong(Long::longValue).sum();
-                groups.put(ENDED, Math.max(0, total - live));
-            } catch (IOException gone) {
-                // the process ended: its live threads are what was read
-            }
+            for (OSThread th : p.getThreadDetails()) groups.merge(group(th.getName()), th.getKernelTime() + th.getUserTime(), Long::sum);
+            // The process's own times also count threads that have ended.
+            long live = groups.values().stream().mapToLong(Long::longValue).sum();
+            groups.put(ENDED, Math.max(0, p.getKernelTime() + p.getUserTime() - live));
             out.put(e.getKey(), groups);
         }
-        String[] cpu = Files.readAllLines(Path.of("/proc/stat")).get(0).trim().split("\\s+");
-        long all = 0, idle = Long.parseLong(cpu[4]) + Long.parseLong(cpu[5]);  // idle, iowait
-        for (int i = 1; i < cpu.length && i <= 8; i++) all += Long.parseLong(cpu[i]);
+        long[] ticks = SYSTEM.getHardware().getProcessor().getSystemCpuLoadTicks();
+        long all = 0;
+        for (long v : ticks) all += v;
+        long idle = ticks[CentralProcessor.TickType.IDLE.getIndex()] + ticks[CentralProcessor.TickType.IOWAIT.getIndex()];
         return new Snapshot(out, all - idle, all);
-    }
-
-    /**
-     * User + system ticks of a /proc stat line ({@code pid (comm) state ...}, fields 14 and 15):
-     * comm may hold spaces and parentheses, so fields are counted after the last ')'.
-     */
-    static long ticks(String stat) {
-        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-        return Long.parseLong(f[11]) + Long.parseLong(f[12]);
     }
 
     /**
@@ -100,7 +79,7 @@ public final class CpuUsage {
             Map<String, Long> before = a.byProcess().getOrDefault(e.getKey(), Map.of());
             List<Map.Entry<String, Double>> groups = new ArrayList<>();
             for (Map.Entry<String, Long> g : e.getValue().entrySet()) {
-                double cores = (g.getValue() - before.getOrDefault(g.getKey(), 0L)) / HZ / seconds;
+                double cores = (g.getValue() - before.getOrDefault(g.getKey(), 0L)) / PER_SECOND / seconds;
                 if (cores > 0) groups.add(Map.entry(g.getKey(), cores));
             }
             groups.sort(Map.Entry.<String, Double>comparingByValue().reversed());
@@ -109,8 +88,8 @@ public final class CpuUsage {
             accounted += total(m);
             out.put(e.getKey(), m);
         }
-        double busy = (b.machineBusy() - a.machineBusy()) / HZ / seconds;
-        double all = (b.machineAll() - a.machineAll()) / HZ / seconds;
+        double busy = (b.machineBusy() - a.machineBusy()) / PER_SECOND / seconds;
+        double all = (b.machineAll() - a.machineAll()) / PER_SECOND / seconds;
         out.put(ELSEWHERE, Map.of("", Math.max(0, busy - accounted)));
         Map<String, Double> machine = new LinkedHashMap<>();
         machine.put("busy", busy);

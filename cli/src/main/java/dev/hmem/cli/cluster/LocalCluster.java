@@ -14,6 +14,8 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.TreeMap;
 import java.util.stream.Stream;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.GlobalConfiguration;
 
 /**
  * A Flink session cluster and a Kafka broker on this machine, each its own OS process, everything on
@@ -77,8 +79,11 @@ public final class LocalCluster {
         return "127.0.0.1:" + state.getProperty("kafka.port");
     }
 
+    /** The cluster's REST API; jobs submitted through it are compiled with the cluster's own config.yaml, as {@code flink run} does. */
     public FlinkRest rest() {
-        return new FlinkRest("http://127.0.0.1:" + state.getProperty("rest.port"));
+        Path conf = run.resolve("conf");
+        Configuration c = Files.exists(conf.resolve("config.yaml")) ? GlobalConfiguration.loadConfiguration(conf.toString()) : new Configuration();
+        return new FlinkRest("http://127.0.0.1:" + state.getProperty("rest.port"), c);
     }
 
     public Path savepointDir() {
@@ -272,7 +277,7 @@ public final class LocalCluster {
     public void awaitTaskManagers(int n, Duration timeout) throws Exception {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (true) {
-            int registered = rest().overview().map(o -> o.get("taskmanagers").getAsInt()).orElse(0);
+            int registered = rest().overview().map(o -> o.getNumTaskManagersConnected()).orElse(0);
             if (registered >= n) return;
             if (System.nanoTime() > deadline) {
                 throw new IllegalStateException(registered + " of " + n + " TaskManagers registered; see " + run.resolve("log"));
@@ -314,9 +319,8 @@ public final class LocalCluster {
         sb.append("  Kafka ").append(bootstrapServers()).append("   Flink web UI ").append(rest().address()).append('\n');
         rest().overview().ifPresentOrElse(
                 o -> sb.append(String.format("  %d TaskManagers, %d of %d slots free, jobs: %d running, %d finished, %d failed, %d cancelled%n",
-                        o.get("taskmanagers").getAsInt(), o.get("slots-available").getAsInt(), o.get("slots-total").getAsInt(),
-                        o.get("jobs-running").getAsInt(), o.get("jobs-finished").getAsInt(), o.get("jobs-failed").getAsInt(),
-                        o.get("jobs-cancelled").getAsInt())),
+                        o.getNumTaskManagersConnected(), o.getNumSlotsAvailable(), o.getNumSlotsTotal(),
+                        o.getNumJobsRunningOrPending(), o.getNumJobsFinished(), o.getNumJobsFailed(), o.getNumJobsCancelled())),
                 () -> sb.append("  the JobManager does not answer\n"));
         return sb.toString();
     }

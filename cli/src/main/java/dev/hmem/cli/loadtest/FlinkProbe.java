@@ -1,7 +1,5 @@
 package dev.hmem.cli.loadtest;
 
-import com.google.gson.JsonElement;
-import com.google.gson.JsonObject;
 import dev.hmem.cli.cluster.FlinkRest;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -9,6 +7,8 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.apache.flink.runtime.checkpoint.CheckpointStatsStatus;
+import org.apache.flink.runtime.rest.messages.checkpoints.CheckpointStatistics;
 
 /**
  * What the job itself reports during a step, read from Flink's REST API: the generate operators'
@@ -107,11 +107,10 @@ final class FlinkProbe {
     Map<String, Double> checkpoints(long fromEpochMs, long toEpochMs) throws Exception {
         int n = 0;
         double sum = 0, max = 0;
-        for (JsonElement e : rest.checkpointHistory(job)) {
-            JsonObject c = e.getAsJsonObject();
-            long at = c.get("trigger_timestamp").getAsLong();
-            if (at < fromEpochMs || at > toEpochMs || !c.get("status").getAsString().equals("COMPLETED")) continue;
-            double d = c.get("end_to_end_duration").getAsDouble();
+        for (CheckpointStatistics c : rest.checkpointHistory(job)) {
+            long at = c.getTriggerTimestamp();
+            if (at < fromEpochMs || at > toEpochMs || c.getStatus() != CheckpointStatsStatus.COMPLETED) continue;
+            double d = c.getDuration();
             n++;
             sum += d;
             max = Math.max(max, d);

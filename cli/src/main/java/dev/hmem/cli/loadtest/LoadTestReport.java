@@ -6,10 +6,13 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import org.apache.commons.csv.CSVFormat;
+import org.apache.commons.csv.CSVPrinter;
 
 /**
  * A load test's output: {@code loadtest.json} (the configuration and every step's figures),
@@ -27,13 +30,15 @@ public final class LoadTestReport {
         json.put("steps", steps);
         Files.writeString(dir.resolve("loadtest.json"), new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues()
                 .create().toJson(json));
-        try (BufferedWriter w = Files.newBufferedWriter(dir.resolve("requests.csv"), StandardCharsets.UTF_8)) {
-            w.write("step," + RequestOutcome.CSV_HEADER);
-            w.newLine();
+        List<String> header = new ArrayList<>(List.of("step"));
+        header.addAll(List.of(RequestOutcome.CSV_HEADER));
+        try (BufferedWriter w = Files.newBufferedWriter(dir.resolve("requests.csv"), StandardCharsets.UTF_8);
+             CSVPrinter csv = CSVFormat.RFC4180.builder().setHeader(header.toArray(new String[0])).get().print(w)) {
             for (StepRunner.Result r : results) {
                 for (RequestOutcome o : r.requests()) {
-                    w.write(r.step().label() + "," + o.csv());
-                    w.newLine();
+                    List<Object> row = new ArrayList<>(List.of(r.step().label()));
+                    row.addAll(o.csv());
+                    csv.printRecord(row);
                 }
             }
         }

@@ -1,6 +1,8 @@
 package dev.hmem.cli.loadtest;
 
 import dev.hmem.schemas.GenerationResult;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 
 /**
@@ -40,12 +42,17 @@ public record RequestOutcome(String id, String cluster, double sentMs, boolean a
         return e2eMs - producedMs;
     }
 
-    static final String CSV_HEADER = "id,cluster,sent_ms,answered,ok,finish_reason,output_tokens,e2e_ms,produced_ms,ttft_ms,"
-            + "tpot_ms,queue_ms,commit_delay_ms,cache_hits,cache_misses,memory_path";
+    static final String[] CSV_HEADER = {"id", "cluster", "sent_ms", "answered", "ok", "finish_reason", "output_tokens", "e2e_ms",
+            "produced_ms", "ttft_ms", "tpot_ms", "queue_ms", "commit_delay_ms", "cache_hits", "cache_misses", "memory_path"};
 
-    String csv() {
-        return String.format(Locale.ROOT, "%s,%s,%.1f,%b,%b,%s,%d,%.2f,%.2f,%.2f,%.3f,%.2f,%.2f,%d,%d,%s", id, cluster, sentMs,
-                answered, ok, finishReason, outputTokens, e2eMs, producedMs, ttftMs, tpotMs, queueMs, commitDelayMs(),
+    /** The CSV row's values, in {@link #CSV_HEADER}'s order (the CSV printer quotes what needs quoting: ids are the client's). */
+    List<Object> csv() {
+        return Arrays.asList(id, cluster, round(sentMs, 1), answered, ok, finishReason, outputTokens, round(e2eMs, 2),
+                round(producedMs, 2), round(ttftMs, 2), round(tpotMs, 3), round(queueMs, 2), round(commitDelayMs(), 2),
                 cacheHits, cacheMisses, memoryPath);
+    }
+
+    private static String round(double v, int digits) {
+        return String.format(Locale.ROOT, "%." + digits + "f", v);
     }
 }

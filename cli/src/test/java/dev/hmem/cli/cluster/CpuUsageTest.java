@@ -7,7 +7,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
-/** CPU accounting from /proc: thread groups, and a thread that spins shows up as the busy one. */
+/** CPU accounting through OSHI: thread groups, and a thread that spins shows up as the busy one. */
 class CpuUsageTest {
 
     @Test
@@ -18,13 +18,6 @@ class CpuUsageTest {
         assertThat(CpuUsage.group("generate (2/2)#0")).isEqualTo("generate");
         assertThat(CpuUsage.group("C2 CompilerThre")).isEqualTo("C2 CompilerThre");
         assertThat(CpuUsage.group("42")).isEqualTo("42");
-    }
-
-    @Test
-    void ticksAreCountedAfterTheLastParenthesisOfTheName() {
-        // A thread may be named "a) (b": fields must be found after the last ')'.
-        String stat = "4242 (a) (b 1) S 1 4242 4242 0 -1 4194304 100 0 0 0 1234 56 0 0 20 0 1 0 999 0 0";
-        assertThat(CpuUsage.ticks(stat)).isEqualTo(1234 + 56);
     }
 
     @Test

@@ -38,4 +38,27 @@ class LoadTestReportTest {
         assertThat(t).contains("| rate-4.00 | 256.0 | – | – | – | – | – |");
         assertThat(t.indexOf("| extra |")).isGreaterThan(t.indexOf("| rate-4.00 |"));
     }
+
+    /** Ids and paths are the clients': a comma, a quote or a newline in one must not shift the columns. */
+    @Test
+    void requestsCsvQuotesWhatNeedsQuotingAndReadsBack(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        String hostile = "id, with \"quotes\"\nand a line";
+        RequestOutcome o = new RequestOutcome(hostile, "3.1", 12.5, true, true, "eos", 7, 80.25, 70.5, 20.125, 8.5, 1.25, 2, 1, "3.1.4");
+        RequestOutcome lost = RequestOutcome.unanswered("plain", null, 99);
+        StepRunner.Step s = new StepRunner.Step("rate-1.00", 1, 0, 10, 0);
+        StepRunner.Result r = new StepRunner.Result(s, List.of(o, lost), 2, 10, 2, 7, 0, 0);
+        LoadTestReport.write(dir, Map.of(), List.of(), List.of(r));
+        try (var in = java.nio.file.Files.newBufferedReader(dir.resolve("requests.csv"));
+             var csv = org.apache.commons.csv.CSVFormat.RFC4180.builder().setHeader().setSkipHeaderRecord(true).get().parse(in)) {
+            List<org.apache.commons.csv.CSVRecord> rows = csv.getRecords();
+            assertThat(rows).hasSize(2);
+            assertThat(rows.get(0).get("id")).isEqualTo(hostile);
+            assertThat(rows.get(0).get("step")).isEqualTo("rate-1.00");
+            assertThat(rows.get(0).get("ttft_ms")).isEqualTo("20.13");
+            assertThat(rows.get(0).get("memory_path")).isEqualTo("3.1.4");
+            assertThat(rows.get(1).get("answered")).isEqualTo("false");
+            assertThat(rows.get(1).get("cluster")).isEmpty();
+            assertThat(rows.get(0).size()).isEqualTo(rows.get(1).size()).isEqualTo(1 + RequestOutcome.CSV_HEADER.length);
+        }
+    }
 }
