@@ -228,7 +228,7 @@ class InferenceJobITCase {
         assertThat(why.get("long")).contains("tokens but the context holds 128");
         assertThat(why.get("empty")).contains("prompt is empty");
         assertThat(why.get("nopath")).contains("memory path 9.9.9.9").contains("the tree only 2");
-        assertThat(why.values()).anyMatch(e -> e.contains("not an Avro single-object encoded PromptRequest"));
+        assertThat(why.values()).anyMatch(e -> e.contains("not a PromptRequest in single-object encoding"));
         assertThat(why.values()).anyMatch(e -> e.contains("malformed PromptRequest body"));
         assertThat(why.values()).anyMatch(e -> e.contains("(stop)") && e.contains("bytes remain"));
 

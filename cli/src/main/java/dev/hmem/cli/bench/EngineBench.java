@@ -65,7 +65,7 @@ final class EngineBench {
                     }
 
                     @Override
-                    public void failed(Throwable cause) {
+                    public void failed(Throwable cause, List<PromptTask> batch) {
                         cause.printStackTrace();
                     }
                 }, GenerationEngine.StepProbe.NONE, "bench-engine-" + e);

@@ -36,6 +36,8 @@ public final class InferenceJob {
             return;
         }
         InferenceOptions o = InferenceOptions.parse(args);
+        KafkaTopics.ensure(o);
+        if (o.schemaRegistry() != null) PromptSubject.prepare(o);
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
         configure(env, o);
         DataStream<RawRecord> raw = env.fromSource(KafkaConnectors.prompts(o, null), WatermarkStrategy.noWatermarks(),
@@ -61,7 +63,7 @@ public final class InferenceJob {
 
     public static Outputs defineWorkflow(DataStream<RawRecord> raw, InferenceOptions o) {
         int p = o.sourceParallelism();
-        SingleOutputStreamOperator<PromptTask> decoded = raw.process(new DecodePromptFunction(o.serving(), o.writerSchemas()))
+        SingleOutputStreamOperator<PromptTask> decoded = raw.process(new DecodePromptFunction(o.serving(), o.writerSchemaSource()))
                 .name("decode").uid("decode").setParallelism(p);
         SingleOutputStreamOperator<PromptTask> valid = decoded.process(new ValidatePromptFunction(o.serving()))
                 .name("validate").uid("validate").setParallelism(p);
@@ -73,7 +75,8 @@ public final class InferenceJob {
                 .transform("generate", TypeInformation.of(ResultRecord.class), new GenerateOperator(o.serving()))
                 .uid("generate").setParallelism(o.serving().generateParallelism())
                 .setMaxParallelism(o.serving().maxParallelism());
-        DataStream<ResultRecord> results = generated.union(valid.getSideOutput(ValidatePromptFunction.ERROR_RESULTS),
+        DataStream<ResultRecord> results = generated.union(decoded.getSideOutput(ValidatePromptFunction.ERROR_RESULTS),
+                valid.getSideOutput(ValidatePromptFunction.ERROR_RESULTS),
                 routed.getSideOutput(ValidatePromptFunction.ERROR_RESULTS));
         DataStream<DeadLetterRecord> dead = decoded.getSideOutput(DecodePromptFunction.DEAD_LETTERS)
                 .union(valid.getSideOutput(DecodePromptFunction.DEAD_LETTERS),

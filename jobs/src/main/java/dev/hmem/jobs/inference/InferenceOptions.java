@@ -14,6 +14,7 @@ import java.util.Properties;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.function.UnaryOperator;
+import org.apache.flink.configuration.GlobalConfiguration;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -31,6 +32,11 @@ import picocli.CommandLine;
  * @param kafkaPropertiesFile  Kafka client properties file, or null
  * @param kafkaPropertyFlags   {@code key=value} client properties given on the command line
  * @param kafkaProperties      the file's properties with the flags' on top
+ * @param schemaRegistry       a Confluent-compatible schema registry API (Apicurio: {@code .../apis/ccompat/v7}), or null
+ * @param schemaSubject        the subject the prompt schema versions are registered under
+ * @param createTopicPartitions create missing topics with this many partitions at start; 0 = refuse to start
+ * @param transactionalIdPrefix the sinks' prefix: given, or derived from the group id and the topics so that two
+ *                              deployments on the same brokers never share one (they would fence each other)
  */
 public record InferenceOptions(
         String bootstrapServers, String promptsTopic, String resultsTopic, String deadLetterTopic, String groupId,
@@ -38,7 +44,7 @@ public record InferenceOptions(
         int routeParallelism, String transactionalIdPrefix, int lingerMs, int batchBytes, String compression,
         long transactionTimeoutMs, long bufferTimeoutMs, String writerSchemasDir, List<String> writerSchemas,
         String kafkaPropertiesFile, List<String> kafkaPropertyFlags, Map<String, String> kafkaProperties,
-        ServingConfig serving) implements Serializable {
+        int createTopicPartitions, String schemaRegistry, String schemaSubject, ServingConfig serving) implements Serializable {
 
     /** Properties the job sets itself: a client property may not override them. */
     static final List<String> MANAGED_PROPERTIES = List.of("bootstrap.servers", "transactional.id", "isolation.level", "enable.auto.commit");
@@ -56,6 +62,8 @@ public record InferenceOptions(
         require(transactionTimeoutMs >= checkpointIntervalMs,
                 "--transaction-timeout-ms (%s) must exceed the checkpoint interval (%s)", transactionTimeoutMs, checkpointIntervalMs);
         require(serving != null, "serving options are required");
+        require(createTopicPartitions >= 0, "--create-topics must be >= 0 partitions (0 = check only), got %s", createTopicPartitions);
+        require(transactionalIdPrefix != null && !transactionalIdPrefix.isBlank(), "the transactional id prefix is empty");
         writerSchemas = List.copyOf(writerSchemas);
         kafkaPropertyFlags = List.copyOf(kafkaPropertyFlags);
         kafkaProperties = Map.copyOf(kafkaProperties);
@@ -97,7 +105,10 @@ public record InferenceOptions(
         b.checkpointIntervalMs = checkpointIntervalMs;
         b.sourceParallelism = sourceParallelism;
         b.routeParallelism = routeParallelism;
-        b.transactionalIdPrefix = transactionalIdPrefix;
+        // A derived prefix stays derived (it follows the group and topics), a given one is kept.
+        if (!transactionalIdPrefix.equals(derivedTransactionalIdPrefix(groupId, promptsTopic, resultsTopic, deadLetterTopic))) {
+            b.transactionalIdPrefix = transactionalIdPrefix;
+        }
         b.lingerMs = lingerMs;
         b.batchBytes = batchBytes;
         b.compression = compression;
@@ -106,8 +117,27 @@ public record InferenceOptions(
         b.writerSchemasDir = writerSchemasDir;
         b.kafkaPropertiesFile = kafkaPropertiesFile;
         b.kafkaPropertyFlags = new ArrayList<>(kafkaPropertyFlags);
+        b.createTopicPartitions = createTopicPartitions;
+        b.schemaRegistry = schemaRegistry;
+        if (!schemaSubject.equals(promptsTopic + "-value")) b.schemaSubject = schemaSubject;
         b.serving = serving.toBuilder();
         return b;
+    }
+
+    /** Where the decode operator finds the schemas producers write with. */
+    public dev.hmem.operators.codec.WriterSchemas.Source writerSchemaSource() {
+        return new dev.hmem.operators.codec.WriterSchemas.Source(writerSchemas, schemaRegistry, schemaSubject);
+    }
+
+    /** {@code groupId-} and 8 hex digits of the topics' hash: stable across restarts, distinct across deployments. */
+    static String derivedTransactionalIdPrefix(String groupId, String prompts, String results, String deadLetters) {
+        try {
+            byte[] h = java.security.MessageDigest.getInstance("SHA-256").digest((prompts + "\n" + results + "\n" + deadLetters)
+                    .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            return groupId + "-" + java.util.HexFormat.of().formatHex(h, 0, 4);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every JVM has SHA-256", e);
+        }
     }
 
     /** The options as flags, for the Flink UI: everything but the Kafka client properties. */
@@ -172,8 +202,14 @@ public record InferenceOptions(
         int sourceParallelism = 1;
         @Option(names = "--route-parallelism", paramLabel = "N", description = "routing subtasks (default: ${DEFAULT-VALUE})")
         int routeParallelism = 1;
-        @Option(names = "--transactional-id-prefix", paramLabel = "PREFIX", description = "the transactional sinks' id prefix (default: ${DEFAULT-VALUE})")
-        String transactionalIdPrefix = "hmem-inference";
+        @Option(names = "--transactional-id-prefix", paramLabel = "PREFIX", description = "the transactional sinks' id prefix (default: the group id and a hash of the three topics, distinct per deployment)")
+        String transactionalIdPrefix;
+        @Option(names = "--create-topics", paramLabel = "PARTITIONS", description = "create missing topics at start with this many partitions; 0 = refuse to start when one is missing (default: ${DEFAULT-VALUE})")
+        int createTopicPartitions = 0;
+        @Option(names = "--schema-registry", paramLabel = "URL", description = "a Confluent-compatible schema registry (e.g. Apicurio's http://host:8080/apis/ccompat/v7): writer schemas are looked up there by id or fingerprint, and the job registers its own version with FULL compatibility")
+        String schemaRegistry;
+        @Option(names = "--schema-subject", paramLabel = "SUBJECT", description = "the registry subject of prompt schemas (default: <prompts-topic>-value)")
+        String schemaSubject;
         /** Small linger and batch size let the producer coalesce results while the sink's buffer back-pressures the job. */
         @Option(names = "--linger-ms", paramLabel = "MS", description = "(default: ${DEFAULT-VALUE})")
         int lingerMs = 5;
@@ -187,7 +223,7 @@ public record InferenceOptions(
         String writerSchemasDir;
         @Option(names = "--kafka-properties", paramLabel = "FILE", description = "Kafka client properties (security, timeouts) for the source and sinks")
         String kafkaPropertiesFile;
-        @Option(names = "--kafka-property", paramLabel = "KEY=VALUE", description = "one client property, over the file's (repeatable)")
+        @Option(names = "--kafka-property", paramLabel = "KEY=VALUE", description = "one client property, over the file's (repeatable); not for secrets, which program arguments would show: those belong in --kafka-properties")
         List<String> kafkaPropertyFlags = new ArrayList<>();
         @Mixin
         ServingConfig.Builder serving = new ServingConfig.Builder();
@@ -206,6 +242,8 @@ public record InferenceOptions(
         public Builder routeParallelism(int v) { routeParallelism = v; return this; }
         public Builder transactionalIdPrefix(String v) { transactionalIdPrefix = v; return this; }
         public Builder writerSchemas(String dir) { writerSchemasDir = dir; return this; }
+        public Builder createTopics(int partitions) { createTopicPartitions = partitions; return this; }
+        public Builder schemaRegistry(String url) { schemaRegistry = url; return this; }
         public Builder kafkaProperties(String file) { kafkaPropertiesFile = file; return this; }
         public Builder kafkaProperty(String keyValue) { kafkaPropertyFlags.add(keyValue); return this; }
         public Builder serving(UnaryOperator<ServingConfig.Builder> edit) { serving = edit.apply(serving); return this; }
@@ -213,9 +251,13 @@ public record InferenceOptions(
         public InferenceOptions build() {
             return new InferenceOptions(bootstrapServers, promptsTopic, resultsTopic, deadLetterTopic, groupId, startingOffsets,
                     delivery == Delivery.EXACTLY_ONCE, checkpointIntervalMs, sourceParallelism, routeParallelism,
-                    transactionalIdPrefix, lingerMs, batchBytes, compression, transactionTimeoutMs, bufferTimeoutMs,
+                    transactionalIdPrefix != null ? transactionalIdPrefix
+                            : derivedTransactionalIdPrefix(groupId, promptsTopic, resultsTopic, deadLetterTopic),
+                    lingerMs, batchBytes, compression, transactionTimeoutMs, bufferTimeoutMs,
                     writerSchemasDir, readWriterSchemas(writerSchemasDir), kafkaPropertiesFile, kafkaPropertyFlags,
-                    readKafkaProperties(kafkaPropertiesFile, kafkaPropertyFlags), serving.build());
+                    readKafkaProperties(kafkaPropertiesFile, kafkaPropertyFlags), createTopicPartitions,
+                    schemaRegistry == null || schemaRegistry.isBlank() ? null : schemaRegistry,
+                    schemaSubject != null ? schemaSubject : promptsTopic + "-value", serving.build());
         }
     }
 
@@ -234,7 +276,12 @@ public record InferenceOptions(
         for (String kv : flags) {
             int eq = kv.indexOf('=');
             require(eq > 0, "--kafka-property takes key=value, got '%s'", kv);
-            out.put(kv.substring(0, eq).trim(), kv.substring(eq + 1).trim());
+            String key = kv.substring(0, eq).trim();
+            // Program arguments are shown in the Flink UI and REST API as given; Flink masks secrets only in its
+            // configuration, so a credential on the command line would be published.
+            require(!GlobalConfiguration.isSensitive(key), "--kafka-property %s=... would show its value in the job's program "
+                    + "arguments (Flink masks secrets only in its configuration): put it in the --kafka-properties file", key);
+            out.put(key, kv.substring(eq + 1).trim());
         }
         return out;
     }

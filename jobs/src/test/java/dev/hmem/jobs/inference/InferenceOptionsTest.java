@@ -73,6 +73,23 @@ class InferenceOptionsTest {
         assertThat(KafkaConnectors.prompts(o, null)).isNotNull();
         assertThatThrownBy(() -> parse("--kafka-property", "isolation.level=read_uncommitted")).hasMessageContaining("isolation.level");
         assertThatThrownBy(() -> parse("--kafka-property", "novalue")).hasMessageContaining("key=value");
+        // A credential on the command line would be shown as a program argument: only the file may carry one.
+        assertThatThrownBy(() -> parse("--kafka-property", "sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required password=\"x\";"))
+                .hasMessageContaining("sasl.jaas.config").hasMessageContaining("--kafka-properties file");
+        assertThatThrownBy(() -> parse("--kafka-property", "ssl.key.password=x")).hasMessageContaining("ssl.key.password");
+        Files.writeString(f, "sasl.jaas.config=secret-login;\n");
+        assertThat(parse("--kafka-properties", f.toString()).kafkaProperties()).containsEntry("sasl.jaas.config", "secret-login;");
+    }
+
+    @Test
+    void twoDeploymentsOnTheSameBrokersGetDifferentTransactionalIdsUnlessTheyShareTheirTopics() {
+        InferenceOptions a = parse("--results-topic", "team-a-results");
+        InferenceOptions b = parse("--results-topic", "team-b-results");
+        assertThat(a.transactionalIdPrefix()).startsWith("hmem-inference-").isNotEqualTo(b.transactionalIdPrefix());
+        assertThat(parse("--results-topic", "team-a-results").transactionalIdPrefix()).as("stable across restarts")
+                .isEqualTo(a.transactionalIdPrefix());
+        assertThat(parse("--transactional-id-prefix", "mine").transactionalIdPrefix()).isEqualTo("mine");
+        assertThat(a.toArgs()).doesNotContain("--transactional-id-prefix");
     }
 
     /**
@@ -92,7 +109,8 @@ class InferenceOptionsTest {
                     .limits(l -> l.maxIdChars(1 + r.nextInt(500)).stops(r.nextInt(20), 1 + r.nextInt(300))
                             .client(r.nextInt(40), r.nextInt(9000)).maxPathChars(1 + r.nextInt(99)))
                     .maxNewTokens(1 + r.nextInt(64), 64 + r.nextInt(2000)).maxQueued(1 + r.nextInt(1000))
-                    .maxWaitMs(r.nextInt(5000)).cache(r.nextInt(4096), r.nextInt(4)).loaderThreads(1 + r.nextInt(4))
+                    .maxWaitMs(r.nextInt(5000)).queueDeadlineMs(r.nextInt(120_000)).quarantineMs(r.nextInt(900_000))
+                    .maxEngineFailures(1 + r.nextInt(5)).cache(r.nextInt(4096), r.nextInt(4)).loaderThreads(1 + r.nextInt(4))
                     .torchThreads(1 + r.nextInt(4)).routeBatch(1 + r.nextInt(64), r.nextInt(50))
                     .routing(r.nextBoolean() ? ServingConfig.Routing.AFFINITY : ServingConfig.Routing.ROUND_ROBIN)
                     .parallelism(parallelism, parallelism + r.nextInt(200)).build();

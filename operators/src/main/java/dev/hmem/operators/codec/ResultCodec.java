@@ -29,7 +29,7 @@ public final class ResultCodec {
                 .setId(r.id()).setText(r.text()).setPromptTokens(r.promptTokens()).setCompletionTokens(r.tokenIds().length)
                 .setTokenIds(ids).setMemoryPath(r.memoryPath()).setFinishReason(r.finishReason())
                 .setModelVersion(r.modelVersion()).setBankVersion(r.bankVersion()).setTimings(timings)
-                .setCacheHits(r.cacheHits()).setCacheMisses(r.cacheMisses()).setError(r.error())
+                .setCacheHits(r.cacheHits()).setCacheMisses(r.cacheMisses()).setError(r.error()).setMemoryFallback(r.memoryFallback())
                 .setClient(new HashMap<>(r.client())).setCreatedAt(Instant.ofEpochMilli(r.createdAt()))
                 .setCompletedAt(Instant.ofEpochMilli(r.completedAt())).build();
     }

@@ -21,7 +21,9 @@ import java.util.function.BiConsumer;
 /**
  * The prompts in front of the generator: each starts loading its memory blocks the moment it arrives (prefetch),
  * long before it can join the batch, and the {@link BatchScheduler} picks which ready ones join when slots free up.
- * Used by the engine thread alone.
+ * A prompt whose path has a quarantined block joins with the path's healthy prefix (its result says so, and a dead
+ * letter reports the block); one whose deadline passes before it joins is answered "overloaded". Used by the engine
+ * thread alone.
  */
 final class Admission {
 
@@ -32,10 +34,12 @@ final class Admission {
     private final Answers answers;
     /** A prompt the generator refuses outright (its request is invalid): poisoned with the reason. */
     private final BiConsumer<PromptTask, String> refuse;
+    private final GenerationEngine.Listener listener;
     private final List<PendingPrompt> waiting = new ArrayList<>();
 
     Admission(ServingConfig config, MemoryBank bank, BlockCache cache, EngineMetrics metrics, Answers answers,
-              BiConsumer<PromptTask, String> refuse) {
+              BiConsumer<PromptTask, String> refuse, GenerationEngine.Listener listener) {
+        this.listener = listener;
         this.config = config;
         this.bank = bank;
         this.cache = cache;
@@ -55,7 +59,7 @@ final class Admission {
     /** A routed prompt arrives: its blocks start loading now. */
     void arrive(PromptTask t) {
         if (bank == null || t.path().equals("none")) {
-            waiting.add(new PendingPrompt(t, CompletableFuture.completedFuture(List.of()), 0));
+            waiting.add(new PendingPrompt(t, CompletableFuture.completedFuture(new BlockCache.PathBlocks(List.of(), null, null)), 0));
             return;
         }
         List<BlockId> ids;
@@ -67,12 +71,13 @@ final class Admission {
         }
         int misses = 0;
         for (BlockId id : ids) if (!cache.isCached(id)) misses++;
-        waiting.add(new PendingPrompt(t, cache.acquire(ids), misses));
+        waiting.add(new PendingPrompt(t, cache.acquirePath(ids), misses));
     }
 
     /** Moves the prompts the scheduler picks into {@code generator} (and {@code running}). */
     void admit(Map<String, RunningPrompt> running, BatchGenerator generator) {
         if (waiting.isEmpty()) return;
+        expire();
         long now = System.nanoTime();
         List<BatchScheduler.Candidate> cands = new ArrayList<>(waiting.size());
         for (PendingPrompt w : waiting) {
@@ -90,23 +95,44 @@ final class Admission {
         }
     }
 
+    /** Answers "overloaded" every waiting prompt whose deadline has passed (its blocks released). */
+    private void expire() {
+        long nowMs = System.currentTimeMillis();
+        for (var it = waiting.iterator(); it.hasNext(); ) {
+            PendingPrompt w = it.next();
+            if (nowMs <= w.task.deadlineAt()) continue;
+            it.remove();
+            w.blocks.thenAccept(pb -> RunningPrompt.release(pb.blocks()));  // now, or once its loads end
+            answers.overloaded(w, nowMs);
+        }
+    }
+
     private void start(PendingPrompt w, Map<String, RunningPrompt> running, BatchGenerator generator, long now) {
-        List<MemoryBlock> blocks;
+        BlockCache.PathBlocks pb;
         try {
-            blocks = w.blocks.join();
+            pb = w.blocks.join();
         } catch (CompletionException e) {
             answers.unavailable(w.task, e.getCause() != null ? e.getCause() : e);
             return;
         }
+        List<MemoryBlock> blocks = pb.blocks();
+        String label = w.task.path(), fallback = null;
+        if (pb.fellBack()) {
+            label = blocks.isEmpty() ? "none" : blocks.get(blocks.size() - 1).id().toString();
+            fallback = "memory block " + pb.failed() + " (level " + pb.failed().level() + ") unusable: " + pb.reason()
+                    + "; routed " + w.task.path() + ", answered with " + label;
+            metrics.memoryFallback(pb.failed().level());
+            listener.degraded(w.task, fallback);
+        }
         try {
-            generator.submit(w.request(blocks));
+            generator.submit(w.request(blocks, label));
         } catch (IllegalArgumentException e) {
             RunningPrompt.release(blocks);
             refuse.accept(w.task, e.getMessage());
             return;
         }
         metrics.queued((now - w.arrivalNanos) / 1e6);
-        running.put(w.task.uid(), new RunningPrompt(w, blocks, now, blocks.size() - w.misses));
+        running.put(w.task.uid(), new RunningPrompt(w, blocks, label, fallback, now, Math.max(0, blocks.size() - w.misses)));
     }
 
     /** Waits up to 20 ms for any waiting prompt's blocks (a failed load is reported when the prompt is admitted). */

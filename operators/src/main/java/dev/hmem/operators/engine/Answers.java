@@ -33,10 +33,19 @@ final class Answers {
         listener.result(f.uid(), result(f, c));
     }
 
-    /** A prompt whose memory could not be loaded: answered with the reason. */
+    /** A prompt whose memory path is not in the bank: answered with the reason. */
     void unavailable(PromptTask t, Throwable cause) {
         listener.result(t.uid(), ResultRecord.error(t.id(), RecordLimits.error("memory " + t.path() + " unavailable: "
                 + Failures.describe(cause)), t.client(), t.createdAt(), modelVersion));
+    }
+
+    /** A prompt that waited past its deadline before its generation could start. */
+    void overloaded(PendingPrompt p, long nowMs) {
+        PromptTask t = p.task;
+        metrics.overloaded();
+        listener.result(t.uid(), ResultRecord.refusal(t.id(), "overloaded", RecordLimits.error("overloaded: not started within "
+                + (t.deadlineAt() - t.createdAt()) + " ms of its creation (waited " + (nowMs - t.createdAt()) + " ms)"),
+                t.client(), t.createdAt(), modelVersion));
     }
 
     private ResultRecord result(RunningPrompt f, Completion c) {
@@ -55,6 +64,6 @@ final class Answers {
         metrics.endToEnd(ms[ResultRecord.END_TO_END]);
         return new ResultRecord(t.id(), c.text(), c.promptTokens(), c.tokens(), c.memoryLabel(),
                 c.finishReason().name().toLowerCase(Locale.ROOT), modelVersion, bankVersion, ms,
-                f.hits(), p.misses, null, t.client(), t.createdAt(), now);
+                f.hits(), p.misses, null, t.client(), t.createdAt(), now, f.fallback());
     }
 }

@@ -15,6 +15,12 @@ public interface EngineMetrics {
 
     default void blockLoaded(int level, double millis) {}
 
+    /** A block failed its checksum or its read and was quarantined. */
+    default void blockFailed(int level) {}
+
+    /** A prompt was answered with less memory than routed (a block of its path was quarantined). */
+    default void memoryFallback(int level) {}
+
     /** Rows in one decode step. */
     default void batch(int rows) {}
 
@@ -26,6 +32,9 @@ public interface EngineMetrics {
     default void step(int prefillRows, int decodeRows, long nanos) {}
 
     default void queued(double millis) {}
+
+    /** A prompt answered "overloaded": its deadline passed before its generation started. */
+    default void overloaded() {}
 
     default void firstToken(double millis) {}
 

@@ -41,8 +41,17 @@ public final class GenerationEngine implements AutoCloseable {
         /** A prompt the generator failed on even alone: answer it with {@code error} and dead-letter it. */
         void poisoned(PromptTask task, String error);
 
-        /** The engine stopped for good; every prompt not yet answered stays unanswered. */
-        void failed(Throwable cause);
+        /**
+         * A prompt is answered with less memory than routed ({@code why}: which block failed, what it is answered
+         * with): report it for the dead letters; its result follows as usual.
+         */
+        default void degraded(PromptTask task, String why) {}
+
+        /**
+         * The engine stopped for good; every prompt not yet answered stays unanswered. {@code batch}: the prompts in
+         * the step that broke it (a canary failed too), which a bounded-attempts rule may hold responsible.
+         */
+        void failed(Throwable cause, List<PromptTask> batch);
     }
 
     /**
@@ -71,6 +80,8 @@ public final class GenerationEngine implements AutoCloseable {
     private volatile Throwable failure;
     private volatile int queuedCount;
     private volatile int batchRows;
+    /** The prompts of the batch being recovered after a failed step, or of the running batch; engine thread only. */
+    private List<RunningPrompt> suspects = List.of();
 
     /** Built by {@code ServingModel.engine}, which opens and checks the anchor and bank. */
     public GenerationEngine(ServingConfig config, MemoryBank bank, Anchor anchor, EngineMetrics metrics,
@@ -85,11 +96,12 @@ public final class GenerationEngine implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
-        this.cache = bank == null ? null : new BlockCache(bank, config.cacheBytes(), config.pinnedLevels(), loaders, metrics);
+        this.cache = bank == null ? null
+                : new BlockCache(bank, config.cacheBytes(), config.pinnedLevels(), config.quarantineMs(), loaders, metrics);
         this.answers = new Answers(anchor.fingerprint(), bank, metrics, listener);
         int bos = anchor.config().bosTokenId() >= 0 ? anchor.config().bosTokenId() : 0;
         this.recovery = new StepRecovery(this::newGenerator, probe, answers, listener, () -> running, bos);
-        this.admission = new Admission(config, bank, cache, metrics, answers, recovery::poison);
+        this.admission = new Admission(config, bank, cache, metrics, answers, recovery::poison, listener);
         this.thread = new Thread(this::run, threadName);
         this.thread.setDaemon(true);
     }
@@ -158,7 +170,9 @@ public final class GenerationEngine implements AutoCloseable {
                     for (RunningPrompt f : inFlight.values()) RunningPrompt.retain(f.blocks());
                     StepRecovery.discard(generator);
                     generator = null;
-                    recovery.recover(new ArrayList<>(inFlight.values()), e);
+                    suspects = new ArrayList<>(inFlight.values());
+                    recovery.recover(suspects, e);
+                    suspects = List.of();
                     inFlight.clear();
                     generator = newGenerator();
                     continue;
@@ -174,7 +188,9 @@ public final class GenerationEngine implements AutoCloseable {
                 failure = t;
                 LOG.error("generation engine failed", t);
                 try {
-                    listener.failed(t);
+                    List<PromptTask> batch = new ArrayList<>();
+                    for (RunningPrompt f : suspects) batch.add(f.pending().task);
+                    listener.failed(t, batch);
                 } catch (Throwable ignored) {
                     // the owner is shutting down: nobody is left to tell
                 }

@@ -12,23 +12,23 @@ final class PendingPrompt {
 
     final PromptTask task;
     final long arrivalNanos = System.nanoTime();
-    final CompletableFuture<List<MemoryBlock>> blocks;
+    final CompletableFuture<BlockCache.PathBlocks> blocks;
     /** Blocks that were not in the cache when the prompt arrived. */
     final int misses;
     /** When its blocks were first seen loaded; 0 until then. */
     long readyNanos;
 
-    PendingPrompt(PromptTask task, CompletableFuture<List<MemoryBlock>> blocks, int misses) {
+    PendingPrompt(PromptTask task, CompletableFuture<BlockCache.PathBlocks> blocks, int misses) {
         this.task = task;
         this.blocks = blocks;
         this.misses = misses;
     }
 
-    /** The generator's request for this prompt with its loaded {@code memory}. */
-    GenerationRequest request(List<MemoryBlock> memory) {
+    /** The generator's request for this prompt with its loaded {@code memory}, labelled with the path it makes. */
+    GenerationRequest request(List<MemoryBlock> memory, String label) {
         PromptTask t = task;
         SamplingParams params = new SamplingParams(t.maxNewTokens(), t.temperature(), t.topK(), t.topP(), t.seed(),
                 List.of(t.stop()), false);
-        return new GenerationRequest(t.uid(), t.tokens(), params, memory, t.path());
+        return new GenerationRequest(t.uid(), t.tokens(), params, memory, label);
     }
 }

@@ -6,9 +6,16 @@ import java.util.List;
 /**
  * A prompt in the generator: what its result needs, and its blocks (held by the generator while it runs).
  *
- * @param hits blocks that were already cached when it arrived
+ * @param label    the memory its blocks make ("3.11", "none"): the routed path, or its healthy prefix
+ * @param fallback why the blocks are less than the routed path, or null
+ * @param hits     blocks that were already cached when it arrived
  */
-record RunningPrompt(PendingPrompt pending, List<MemoryBlock> blocks, long admitNanos, int hits) {
+record RunningPrompt(PendingPrompt pending, List<MemoryBlock> blocks, String label, String fallback, long admitNanos, int hits) {
+
+    /** The generator's request for this prompt. */
+    dev.hmem.runtime.generate.GenerationRequest request() {
+        return pending.request(blocks, label);
+    }
 
     String uid() {
         return pending.task.uid();

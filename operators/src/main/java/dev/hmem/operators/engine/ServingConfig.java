@@ -18,6 +18,11 @@ import picocli.CommandLine.Option;
  * @param generator           each generate subtask's batching, context and decode path
  * @param maxQueued           prompts buffered per subtask before the input is back-pressured
  * @param maxWaitMs           a prompt queued this long is admitted before cache-friendlier ones
+ * @param queueDeadlineMs     a request's default deadline: a prompt whose generation has not started this long after it
+ *                            was created is answered "overloaded" (0 = never)
+ * @param quarantineMs        a block that failed its checksum or could not be read is not read again for this long
+ * @param maxEngineFailures   a prompt in the batch of this many steps that failed the whole engine (across restarts) is
+ *                            answered with an error and dead-lettered instead of being generated again
  * @param cacheBytes          budget of the block cache for evictable blocks (pinned levels are extra)
  * @param pinnedLevels        levels 1..pinnedLevels (and the generic memory) are never evicted
  * @param loaderThreads       threads reading blocks from the bank (prefetch)
@@ -30,7 +35,8 @@ import picocli.CommandLine.Option;
  */
 public record ServingConfig(
         String modelDir, String bankDir, RecordLimits limits, int defaultMaxNewTokens, int maxNewTokensLimit,
-        GeneratorSettings generator, int maxQueued, long maxWaitMs, long cacheBytes, int pinnedLevels, int loaderThreads,
+        GeneratorSettings generator, int maxQueued, long maxWaitMs, long queueDeadlineMs, long quarantineMs,
+        int maxEngineFailures, long cacheBytes, int pinnedLevels, int loaderThreads,
         int torchThreads, int routeBatch, long routeTimeoutMs, boolean affinityRouting, int generateParallelism,
         int maxParallelism) implements Serializable {
 
@@ -42,6 +48,9 @@ public record ServingConfig(
                 "--max-new-tokens must be in [1, --max-new-tokens-limit %s], got %s", maxNewTokensLimit, defaultMaxNewTokens);
         require(maxQueued >= 1, "--max-queued must be >= 1, got %s", maxQueued);
         require(maxWaitMs >= 0, "--max-wait-ms must be >= 0, got %s", maxWaitMs);
+        require(queueDeadlineMs >= 0, "--queue-deadline-ms must be >= 0 (0 = never), got %s", queueDeadlineMs);
+        require(quarantineMs >= 0, "--quarantine-ms must be >= 0, got %s", quarantineMs);
+        require(maxEngineFailures >= 1, "--max-engine-failures must be >= 1, got %s", maxEngineFailures);
         require(cacheBytes >= 0, "--cache-mb must be >= 0, got %s MB", cacheBytes / (1 << 20));
         require(pinnedLevels >= 0, "--pinned-levels must be >= 0, got %s", pinnedLevels);
         require(loaderThreads >= 1, "--loader-threads must be >= 1, got %s", loaderThreads);
@@ -73,6 +82,9 @@ public record ServingConfig(
         b.generator = generator.toBuilder();
         b.maxQueued = maxQueued;
         b.maxWaitMs = maxWaitMs;
+        b.queueDeadlineMs = queueDeadlineMs;
+        b.quarantineMs = quarantineMs;
+        b.maxEngineFailures = maxEngineFailures;
         b.cacheMb = cacheBytes >> 20;
         b.pinnedLevels = pinnedLevels;
         b.loaderThreads = loaderThreads;
@@ -128,6 +140,16 @@ public record ServingConfig(
         int maxQueued = 256;
         @Option(names = "--max-wait-ms", paramLabel = "MS", description = "a prompt waiting this long is admitted before cache-friendlier ones (default: ${DEFAULT-VALUE})")
         long maxWaitMs = 2_000;
+        /**
+         * Under overload a queue builds wherever the input waits (network buffers, the engine's queue); a deadline turns
+         * an unbounded wait into a fast, explicit answer, which also drains what delays checkpoint barriers.
+         */
+        @Option(names = "--queue-deadline-ms", paramLabel = "MS", description = "a request's default deadline from its creation to the start of its generation; later it is answered 'overloaded'; 0 = never (default: ${DEFAULT-VALUE})")
+        long queueDeadlineMs = 60_000;
+        @Option(names = "--quarantine-ms", paramLabel = "MS", description = "a block that failed its checksum or its read is not read again for this long; prompts use the healthy prefix of their path meanwhile (default: ${DEFAULT-VALUE})")
+        long quarantineMs = 300_000;
+        @Option(names = "--max-engine-failures", paramLabel = "N", description = "a prompt in this many batches that failed the whole engine, across restarts, is answered with an error (default: ${DEFAULT-VALUE})")
+        int maxEngineFailures = 2;
         @Option(names = "--cache-mb", paramLabel = "MB", description = "block cache budget per generate subtask, pinned levels not counted (default: ${DEFAULT-VALUE})")
         long cacheMb = 512;
         @Option(names = "--pinned-levels", paramLabel = "N", description = "levels 1..N (and the generic memory) are never evicted (default: ${DEFAULT-VALUE})")
@@ -156,6 +178,9 @@ public record ServingConfig(
         public Builder generator(UnaryOperator<GeneratorSettings.Builder> edit) { generator = edit.apply(generator); return this; }
         public Builder maxQueued(int v) { maxQueued = v; return this; }
         public Builder maxWaitMs(long v) { maxWaitMs = v; return this; }
+        public Builder queueDeadlineMs(long v) { queueDeadlineMs = v; return this; }
+        public Builder quarantineMs(long v) { quarantineMs = v; return this; }
+        public Builder maxEngineFailures(int v) { maxEngineFailures = v; return this; }
         public Builder cache(long mb, int pinned) { cacheMb = mb; pinnedLevels = pinned; return this; }
         public Builder loaderThreads(int v) { loaderThreads = v; return this; }
         public Builder torchThreads(int v) { torchThreads = v; return this; }
@@ -167,7 +192,7 @@ public record ServingConfig(
         public ServingConfig build() {
             return new ServingConfig(modelDir, bankDir == null || bankDir.isBlank() ? null : bankDir, limits.build(),
                     defaultMaxNewTokens, maxNewTokensLimit, generator.threads(torchThreads).build(), maxQueued, maxWaitMs,
-                    cacheMb << 20, pinnedLevels, loaderThreads, torchThreads, routeBatch, routeTimeoutMs,
+                    queueDeadlineMs, quarantineMs, maxEngineFailures, cacheMb << 20, pinnedLevels, loaderThreads, torchThreads, routeBatch, routeTimeoutMs,
                     routing == Routing.AFFINITY, generateParallelism, maxParallelism);
         }
     }

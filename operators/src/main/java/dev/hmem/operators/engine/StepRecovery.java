@@ -1,6 +1,7 @@
 package dev.hmem.operators.engine;
 
 import dev.hmem.operators.records.Failures;
+import dev.hmem.operators.records.Printable;
 import dev.hmem.operators.records.PromptTask;
 import dev.hmem.runtime.generate.BatchGenerator;
 import dev.hmem.runtime.generate.Completion;
@@ -70,7 +71,7 @@ final class StepRecovery {
     /** Answers {@code t} with {@code error} and reports it for the dead letters, once the canary shows the engine works. */
     void poison(PromptTask t, String error) {
         poisoned++;
-        LOG.warn("prompt {} ({}) poisoned: {}", t.id(), t.uid(), error);
+        LOG.warn("prompt {} ({}) poisoned: {}", Printable.escape(t.id()), t.uid(), Printable.escape(error));
         checkCanary();
         listener.poisoned(t, error);
     }
@@ -101,7 +102,7 @@ final class StepRecovery {
             for (RunningPrompt f : group) {
                 RunningPrompt.retain(f.blocks());  // the generator's own hold, released when it ends
                 left.put(f.uid(), f);
-                g.submit(f.pending().request(f.blocks()));
+                g.submit(f.request());
             }
             while (!g.isIdle() && running.getAsBoolean()) {
                 probe.beforeStep(left.keySet());

@@ -2,15 +2,20 @@ package dev.hmem.operators.functions;
 
 import dev.hmem.operators.codec.InvalidRecordException;
 import dev.hmem.operators.codec.PromptCodec;
+import dev.hmem.operators.codec.SchemaRegistryClient;
+import dev.hmem.operators.codec.WriterSchemas;
 import dev.hmem.operators.engine.ServingConfig;
 import dev.hmem.operators.records.DeadLetterRecord;
 import dev.hmem.operators.records.Failures;
 import dev.hmem.operators.records.PromptTask;
 import dev.hmem.operators.records.RawRecord;
+import dev.hmem.operators.records.RecordLimits;
+import dev.hmem.operators.records.ResultRecord;
 import dev.hmem.schemas.PromptRequest;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.streaming.api.functions.ProcessFunction;
@@ -26,29 +31,35 @@ public final class DecodePromptFunction extends ProcessFunction<RawRecord, Promp
 
     public static final OutputTag<DeadLetterRecord> DEAD_LETTERS = new OutputTag<>("dead-letters") {};
 
+    /** Asking a schema registry that does not answer: attempts, and the wait before the first retry (doubled each time). */
+    static final int REGISTRY_ATTEMPTS = 5;
+    static final long REGISTRY_BACKOFF_MS = 250;
+
     private final ServingConfig config;
-    private final List<String> writerSchemas;
+    private final WriterSchemas.Source schemas;
     private transient PromptCodec codec;
     private transient Counter deadLetters;
+    private transient Counter registryRetries;
 
-    /** @param writerSchemas PromptRequest schema versions producers may use besides the current one */
-    public DecodePromptFunction(ServingConfig config, List<String> writerSchemas) {
+    /** @param schemas where PromptRequest versions producers write with are found */
+    public DecodePromptFunction(ServingConfig config, WriterSchemas.Source schemas) {
         this.config = config;
-        this.writerSchemas = List.copyOf(writerSchemas);
+        this.schemas = schemas;
     }
 
     @Override
     public void open(OpenContext ctx) {
-        codec = new PromptCodec(writerSchemas, config.limits().maxRecordBytes());
+        codec = new PromptCodec(schemas.open(), config.limits().maxRecordBytes());
         deadLetters = getRuntimeContext().getMetricGroup().counter("deadLetters");
+        registryRetries = getRuntimeContext().getMetricGroup().counter("schemaRegistryRetries");
     }
 
     @Override
-    public void processElement(RawRecord r, Context ctx, Collector<PromptTask> out) {
+    public void processElement(RawRecord r, Context ctx, Collector<PromptTask> out) throws InterruptedException {
         PromptTask task;
         try {
-            task = toTask(r, codec.decode(r.value()));
-        } catch (InvalidRecordException e) {
+            task = toTask(r, decode(r.value()));
+        } catch (InvalidRecordException | SchemaRegistryClient.UnavailableException e) {
             refuse(r, e.getMessage(), ctx);
             return;
         } catch (Throwable e) {
@@ -59,9 +70,39 @@ public final class DecodePromptFunction extends ProcessFunction<RawRecord, Promp
         out.collect(task);
     }
 
+    /**
+     * Decodes, asking the registry again with a doubling wait while it cannot be asked (about 4 s in all): this
+     * subtask's input waits meanwhile, which is back-pressure, not loss. A registry still down after that costs the
+     * record (a dead letter and, when its id can be read, an error result), not the job.
+     */
+    private PromptRequest decode(byte[] value) throws InvalidRecordException, SchemaRegistryClient.UnavailableException,
+            InterruptedException {
+        long wait = REGISTRY_BACKOFF_MS;
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return codec.decode(value);
+            } catch (SchemaRegistryClient.UnavailableException e) {
+                if (attempt >= REGISTRY_ATTEMPTS) {
+                    throw new SchemaRegistryClient.UnavailableException("writer schema unknown and " + e.getMessage()
+                            + " (" + attempt + " attempts)", e);
+                }
+                registryRetries.inc();
+                Thread.sleep(wait);
+                wait *= 2;
+            }
+        }
+    }
+
+    /**
+     * A dead letter, and — when the record's id can be read although its body cannot (a schema the job cannot find,
+     * say) — an error result, so that its client is not left waiting.
+     */
     private void refuse(RawRecord r, String error, Context ctx) {
         deadLetters.inc();
-        ctx.output(DEAD_LETTERS, DeadLetterRecord.of(r, "decode", error, null, config.limits()));
+        Optional<String> id = PromptCodec.recoverId(r.value(), config.limits().maxIdChars());
+        ctx.output(DEAD_LETTERS, DeadLetterRecord.of(r, "decode", error, id.orElse(null), config.limits()));
+        id.ifPresent(i -> ctx.output(ValidatePromptFunction.ERROR_RESULTS, ResultRecord.error(i, RecordLimits.error(error),
+                Map.of(), r.timestamp() > 0 ? r.timestamp() : System.currentTimeMillis(), "")));
     }
 
     private PromptTask toTask(RawRecord r, PromptRequest p) {
@@ -74,7 +115,15 @@ public final class DecodePromptFunction extends ProcessFunction<RawRecord, Promp
                 null, p.getMaxNewTokens() != null ? p.getMaxNewTokens() : config.defaultMaxNewTokens(),
                 p.getTemperature() != null ? p.getTemperature() : 0.0, p.getTopK() != null ? p.getTopK() : 0,
                 p.getTopP() != null ? p.getTopP() : 1.0, p.getSeed() != null ? p.getSeed() : seedOf(p.getId()),
-                stop, p.getMemoryPath(), p.getNoMemory(), client, created, now, null, 0);
+                stop, p.getMemoryPath(), p.getNoMemory(), client, created, now, null, 0,
+                deadline(created, p.getDeadlineMs() != null ? p.getDeadlineMs() : config.queueDeadlineMs()), 0);
+    }
+
+    /** {@code created + ms}, or none for 0 (and for a value that would overflow: no deadline a clock can reach). */
+    static long deadline(long created, long ms) {
+        if (ms == 0) return Long.MAX_VALUE;
+        long at = created + ms;
+        return at < created ? Long.MAX_VALUE : at;
     }
 
     /** FNV-1a of the id: a replayed request samples exactly as the first time. */

@@ -17,6 +17,7 @@ import org.apache.flink.api.common.operators.MailboxExecutor;
 import org.apache.flink.api.common.state.ListState;
 import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.Gauge;
 import org.apache.flink.runtime.state.StateInitializationContext;
@@ -36,6 +37,12 @@ import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
  * the Kafka source instead of memory filling up. A prompt the engine cannot generate even alone
  * is answered with an error result and sent to the dead letters (stage "generate", without its
  * raw bytes, which routing dropped: its topic, partition and offset locate it).
+ *
+ * <p>When the engine itself breaks (a canary generation fails too), the prompts of the batch that broke it are
+ * charged one engine failure each, and the task fails only once a checkpoint holding those counts has completed
+ * (meanwhile input is kept in pending state, not generated), so that a prompt that breaks the engine every time is
+ * answered with an error after {@code --max-engine-failures} restarts instead of failing the job until its restart
+ * budget is gone. A prompt that arrives past its deadline is answered "overloaded" at once.
  */
 public final class GenerateOperator extends AbstractStreamOperator<ResultRecord>
         implements OneInputStreamOperator<PromptTask, ResultRecord>, BoundedOneInput {
@@ -49,6 +56,9 @@ public final class GenerateOperator extends AbstractStreamOperator<ResultRecord>
     private transient List<PromptTask> restored;
     private transient ServingModel model;
     private transient GenerationEngine engine;
+    /** Set when the engine broke; the task fails once a checkpoint taken after it has completed. */
+    private transient IllegalStateException engineFailure;
+    private transient long failAfterCheckpoint;
 
     public GenerateOperator(ServingConfig config) {
         this(config, GenerationEngine.StepProbe.NONE);
@@ -103,16 +113,29 @@ public final class GenerateOperator extends AbstractStreamOperator<ResultRecord>
 
     @Override
     public void processElement(StreamRecord<PromptTask> element) throws Exception {
-        while (pending.size() >= config.maxQueued()) {
+        PromptTask t = element.getValue();
+        if (System.currentTimeMillis() > t.deadlineAt()) {
+            // Queued in front of this operator past its deadline: an explicit answer now, not a late one.
+            output.collect(new StreamRecord<>(ResultRecord.refusal(t.id(), "overloaded", "overloaded: not started within "
+                    + (t.deadlineAt() - t.createdAt()) + " ms of its creation", t.client(), t.createdAt(), model.anchor().fingerprint())));
+            return;
+        }
+        while (engineFailure == null && pending.size() >= config.maxQueued()) {
             engine.checkHealthy();
             mailbox.yield();  // run result mails until there is room: back-pressure upstream
         }
-        accept(element.getValue());
+        accept(t);
     }
 
     private void accept(PromptTask t) {
         pending.put(t.uid(), t);
-        engine.submit(t);
+        if (t.engineFailures() >= config.maxEngineFailures()) {
+            String why = "generation failed the whole engine " + t.engineFailures() + " times with this prompt in the batch";
+            mailbox.execute(() -> emit(t.uid(), ResultRecord.error(t.id(), why, t.client(), t.createdAt(),
+                    model.anchor().fingerprint()), DeadLetterRecord.of(t, "generate", why, config.limits())), "emit given-up prompt");
+            return;
+        }
+        if (engineFailure == null) engine.submit(t);  // after a failure, kept for the checkpoint the restart resumes from
     }
 
     /**
@@ -150,12 +173,48 @@ public final class GenerateOperator extends AbstractStreamOperator<ResultRecord>
         }
 
         @Override
-        public void failed(Throwable cause) {
-            // Fails the task through its mailbox, so nothing waits on a dead engine.
+        public void degraded(PromptTask t, String why) {
+            DeadLetterRecord d = DeadLetterRecord.of(t, "memory", why, config.limits());
             mailbox.execute(() -> {
-                throw new IllegalStateException("generation engine failed: " + cause.getMessage(), cause);
-            }, "engine failure");
+                deadLetters.inc();
+                output.collect(DecodePromptFunction.DEAD_LETTERS, new StreamRecord<>(d));
+            }, "dead-letter a memory fallback");
         }
+
+        @Override
+        public void failed(Throwable cause, List<PromptTask> batch) {
+            mailbox.execute(() -> engineBroke(cause, batch), "engine failure");
+        }
+    }
+
+    /**
+     * Charges the broken batch's prompts one engine failure each, then fails the task: at once without checkpoints,
+     * otherwise after the next checkpoint completes (it records the counts), or after a bound if none does.
+     */
+    private void engineBroke(Throwable cause, List<PromptTask> batch) {
+        for (PromptTask t : batch) pending.computeIfPresent(t.uid(), (k, p) -> p.withEngineFailure());
+        engineFailure = new IllegalStateException("generation engine failed: " + cause.getMessage(), cause);
+        if (!checkpointing()) throw engineFailure;
+        failAfterCheckpoint = Long.MAX_VALUE;  // the next snapshot's id, once taken
+        long bound = getProcessingTimeService().getCurrentProcessingTime() + FAIL_WITHOUT_CHECKPOINT_MS;
+        getProcessingTimeService().registerTimer(bound, ts -> {
+            throw engineFailure;
+        });
+    }
+
+    /** The longest a broken engine waits for a checkpoint to record its failure counts before failing the task. */
+    static final long FAIL_WITHOUT_CHECKPOINT_MS = 60_000;
+
+    /** Whether the job takes periodic checkpoints (without them, nothing would ever record the counts). */
+    private boolean checkpointing() {
+        return getRuntimeContext().getJobConfiguration().getOptional(CheckpointingOptions.CHECKPOINTING_INTERVAL)
+                .map(d -> !d.isZero() && !d.isNegative()).orElse(false);
+    }
+
+    @Override
+    public void notifyCheckpointComplete(long checkpointId) throws Exception {
+        super.notifyCheckpointComplete(checkpointId);
+        if (engineFailure != null && checkpointId >= failAfterCheckpoint) throw engineFailure;
     }
 
     private void emit(String uid, ResultRecord r, DeadLetterRecord dead) {
@@ -172,6 +231,7 @@ public final class GenerateOperator extends AbstractStreamOperator<ResultRecord>
     public void snapshotState(StateSnapshotContext context) throws Exception {
         super.snapshotState(context);
         pendingState.update(new ArrayList<>(pending.values()));
+        if (engineFailure != null && failAfterCheckpoint == Long.MAX_VALUE) failAfterCheckpoint = context.getCheckpointId();
     }
 
     @Override
@@ -187,6 +247,7 @@ public final class GenerateOperator extends AbstractStreamOperator<ResultRecord>
 
     private void drain() throws InterruptedException {
         while (!pending.isEmpty()) {
+            if (engineFailure != null) throw engineFailure;
             engine.checkHealthy();
             mailbox.yield();
         }

@@ -3,6 +3,7 @@ package dev.hmem.operators.functions;
 import dev.hmem.operators.engine.ServingConfig;
 import dev.hmem.operators.records.DeadLetterRecord;
 import dev.hmem.operators.records.Failures;
+import dev.hmem.operators.records.Printable;
 import dev.hmem.operators.records.PromptTask;
 import dev.hmem.operators.records.RecordLimits;
 import dev.hmem.operators.records.ResultRecord;
@@ -79,7 +80,7 @@ public final class ValidatePromptFunction extends ProcessFunction<PromptTask, Pr
                        SideOutput out) {
         deadLetters.inc();
         out.emit(DecodePromptFunction.DEAD_LETTERS, DeadLetterRecord.of(t, stage, problem, limits));
-        if (idProblem(t.id(), limits) == null) {
+        if (echoable(t.id(), limits)) {
             Map<String, String> client = clientProblem(t.client(), limits) == null ? t.client() : Map.of();
             out.emit(ERROR_RESULTS, ResultRecord.error(t.id(), RecordLimits.error(problem), client, t.createdAt(), ""));
         }
@@ -117,6 +118,10 @@ public final class ValidatePromptFunction extends ProcessFunction<PromptTask, Pr
         } catch (IllegalArgumentException e) {
             return e.getMessage();
         }
+        if (t.forcedPath() != null && !t.forcedPath().isEmpty() && t.forcedPath().isBlank()) {
+            return "memory_path is blank: give a path such as 3.11.7, leave it unset to route, or set no_memory";
+        }
+        if (t.deadlineAt() <= t.createdAt()) return "deadline_ms must be > 0 (unset = the job's default)";
         if (t.forcedPath() != null && !t.forcedPath().isEmpty()) {
             if (t.forcedPath().length() > lim.maxPathChars()) {
                 return "memory_path has " + t.forcedPath().length() + " characters, the limit is " + lim.maxPathChars();
@@ -132,9 +137,23 @@ public final class ValidatePromptFunction extends ProcessFunction<PromptTask, Pr
         return null;
     }
 
+    /**
+     * Whether an error result can carry this id back: it must be there and within its length. An id refused for a
+     * control character is still echoed — results are Avro data, matched by the client byte for byte — and only
+     * ever logged escaped.
+     */
+    static boolean echoable(String id, RecordLimits lim) {
+        return id != null && !id.isEmpty() && id.length() <= lim.maxIdChars();
+    }
+
     static String idProblem(String id, RecordLimits lim) {
         if (id == null || id.isEmpty()) return "request id is empty";
         if (id.length() > lim.maxIdChars()) return "request id has " + id.length() + " characters, the limit is " + lim.maxIdChars();
+        int bad = Printable.firstControl(id);
+        if (bad >= 0) {
+            return String.format("request id has a control or direction-override character (U+%04X at %d): ids are echoed "
+                    + "into logs and tools, where those forge lines or reorder text", id.codePointAt(bad), bad);
+        }
         return null;
     }
 

@@ -15,21 +15,31 @@ import java.util.Map;
  * @param createdAt   client's creation time (or the Kafka timestamp), epoch ms
  * @param receivedAt  when the job decoded it, epoch ms
  * @param routeMs     this prompt's share of its routing batch
+ * @param deadlineAt  epoch ms by which its generation must have started, else it is answered "overloaded"
+ *                    ({@link Long#MAX_VALUE}: none)
+ * @param engineFailures generation steps that failed the whole engine with this prompt in the batch, across restarts
+ *                    (checkpointed with the pending prompt)
  */
 public record PromptTask(
         String uid, String id, String text, byte[] raw, String topic, int partition, long offset,
         int[] tokens, int maxNewTokens, double temperature, int topK, double topP, long seed, String[] stop,
         String forcedPath, boolean noMemory, Map<String, String> client, long createdAt, long receivedAt,
-        String path, double routeMs) {
+        String path, double routeMs, long deadlineAt, int engineFailures) {
 
     public PromptTask withTokens(int[] ids) {
         return new PromptTask(uid, id, text, raw, topic, partition, offset, ids, maxNewTokens, temperature, topK, topP,
-                seed, stop, forcedPath, noMemory, client, createdAt, receivedAt, path, routeMs);
+                seed, stop, forcedPath, noMemory, client, createdAt, receivedAt, path, routeMs, deadlineAt, engineFailures);
     }
 
     /** Routed: the raw bytes are no longer needed downstream and are dropped. */
     public PromptTask withRoute(String memoryPath, double ms) {
         return new PromptTask(uid, id, text, null, topic, partition, offset, tokens, maxNewTokens, temperature, topK, topP,
-                seed, stop, forcedPath, noMemory, client, createdAt, receivedAt, memoryPath, ms);
+                seed, stop, forcedPath, noMemory, client, createdAt, receivedAt, memoryPath, ms, deadlineAt, engineFailures);
+    }
+
+    /** One more engine failure with this prompt in the batch. */
+    public PromptTask withEngineFailure() {
+        return new PromptTask(uid, id, text, raw, topic, partition, offset, tokens, maxNewTokens, temperature, topK, topP,
+                seed, stop, forcedPath, noMemory, client, createdAt, receivedAt, path, routeMs, deadlineAt, engineFailures + 1);
     }
 }

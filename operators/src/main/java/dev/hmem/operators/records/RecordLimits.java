@@ -65,14 +65,14 @@ public record RecordLimits(int maxRecordBytes, int maxIdChars, int maxPromptChar
 
     /**
      * The largest encoded GenerationResult: id, text (every token decoded as {@code maxTokenBytes}
-     * bytes, each possibly replaced by U+FFFD), its token ids, the echoed client map, an error,
-     * memory path, model and bank versions ({@code versionChars}).
+     * bytes, each possibly replaced by U+FFFD), its token ids, the echoed client map, an error, a memory
+     * fallback note (as long as an error at most), memory path, model and bank versions ({@code versionChars}).
      */
     public long maxResultBytes(int maxNewTokens, int maxTokenBytes, int versionChars) {
         long text = utf8Bound((long) maxNewTokens * maxTokenBytes);
         long ids = (long) maxNewTokens * 5;
         long client = maxClientBytes + 2L * maxClientEntries * VARINT;
-        return FIXED_OVERHEAD + utf8Bound(maxIdChars) + text + ids + client + utf8Bound(MAX_ERROR_CHARS)
+        return FIXED_OVERHEAD + utf8Bound(maxIdChars) + text + ids + client + 2 * utf8Bound(MAX_ERROR_CHARS)
                 + utf8Bound(maxPathChars) + utf8Bound(versionChars) + 8L * VARINT;
     }
 

@@ -5,22 +5,30 @@ import java.util.Map;
 /**
  * The answer to one prompt (or the reason there is none), on its way to the results topic.
  *
- * @param finishReason eos, length, stop or error
- * @param timingsMs    queue, route, memory load, time to first token, generate, end to end
+ * @param memoryPath     the memory the answer used ("3.11", "none", "generic")
+ * @param finishReason   eos, length, context, stop, error or overloaded
+ * @param timingsMs      queue, route, memory load, time to first token, generate, end to end
+ * @param memoryFallback why the answer used less memory than was routed (and what was routed), or null
  */
 public record ResultRecord(
         String id, String text, int promptTokens, int[] tokenIds, String memoryPath, String finishReason,
         String modelVersion, String bankVersion, double[] timingsMs, int cacheHits, int cacheMisses, String error,
-        Map<String, String> client, long createdAt, long completedAt) {
+        Map<String, String> client, long createdAt, long completedAt, String memoryFallback) {
 
     public static final int QUEUE = 0, ROUTE = 1, MEMORY_LOAD = 2, FIRST_TOKEN = 3, GENERATE = 4, END_TO_END = 5;
 
     /** A result that reports why the request could not be answered. */
     public static ResultRecord error(String id, String error, Map<String, String> client, long createdAt, String modelVersion) {
+        return refusal(id, "error", error, client, createdAt, modelVersion);
+    }
+
+    /** A result without an answer: {@code reason} is its finish reason ("error", "overloaded"), {@code error} why. */
+    public static ResultRecord refusal(String id, String reason, String error, Map<String, String> client, long createdAt,
+                                      String modelVersion) {
         long now = System.currentTimeMillis();
         double[] t = new double[6];
         t[END_TO_END] = Math.max(0, now - createdAt);
-        return new ResultRecord(id, "", 0, new int[0], "", "error", modelVersion, "", t, 0, 0, error,
-                client == null ? Map.of() : client, createdAt, now);
+        return new ResultRecord(id, "", 0, new int[0], "", reason, modelVersion, "", t, 0, 0, error,
+                client == null ? Map.of() : client, createdAt, now, null);
     }
 }

@@ -41,7 +41,7 @@ class PromptCodecFuzzTest {
             1_000_000_000L, 65_536, 1 << 24};
 
     @Test
-    void everyMutationDecodesOrIsRefusedWithinItsAllocationBound() {
+    void everyMutationDecodesOrIsRefusedWithinItsAllocationBound() throws Exception {
         Random rnd = new Random(20261129);
         PromptCodec codec = new PromptCodec(List.of(PromptCodecTest.MINIMAL));
         com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
@@ -88,7 +88,7 @@ class PromptCodecFuzzTest {
     }
 
     @Test
-    void theNineteenByteCollectionBombIsRefusedWithoutAllocating() {
+    void theNineteenByteCollectionBombIsRefusedWithoutAllocating() throws Exception {
         byte[] good = PromptCodec.encode(PromptRequest.newBuilder().setId("a").setText("b").build());
         int stopCount = 10 + 2 + 2 + 5;  // header, id, text, five null unions
         for (long count : new long[] {Integer.MAX_VALUE - 1L, 1_900_000_000L, Long.MAX_VALUE >> 1, -(1L << 40)}) {
@@ -105,7 +105,7 @@ class PromptCodecFuzzTest {
     }
 
     @Test
-    void recordsOverTheSizeLimitAreNotDecoded() {
+    void recordsOverTheSizeLimitAreNotDecoded() throws Exception {
         PromptCodec small = new PromptCodec(List.of(), 100);
         byte[] big = PromptCodec.encode(PromptRequest.newBuilder().setId("a").setText("x".repeat(200)).build());
         try {

@@ -60,10 +60,10 @@ class PromptCodecTest {
     }
 
     @Test
-    void garbageIsAClearError() {
+    void garbageIsAClearError() throws Exception {
         PromptCodec c = new PromptCodec();
         assertThatThrownBy(() -> c.decode(new byte[0])).hasMessageContaining("empty record");
-        assertThatThrownBy(() -> c.decode("{\"id\":1}".getBytes())).hasMessageContaining("not an Avro single-object");
+        assertThatThrownBy(() -> c.decode("{\"id\":1}".getBytes())).hasMessageContaining("not a PromptRequest in single-object encoding").hasMessageContaining("Confluent wire format");
         byte[] good = PromptCodec.encode(PromptRequest.newBuilder().setId("a").setText("b").build());
         assertThatThrownBy(() -> c.decode(java.util.Arrays.copyOf(good, good.length - 3)))
                 .hasMessageContaining("malformed PromptRequest body");

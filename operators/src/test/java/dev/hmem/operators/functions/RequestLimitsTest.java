@@ -58,7 +58,7 @@ class RequestLimitsTest {
         List<ResultRecord> errors = new ArrayList<>();
         List<PromptTask> decoded = new ArrayList<>();
         try (OneInputStreamOperatorTestHarness<RawRecord, PromptTask> h =
-                     ProcessFunctionTestHarnesses.forProcessFunction(new DecodePromptFunction(config, List.of()))) {
+                     ProcessFunctionTestHarnesses.forProcessFunction(new DecodePromptFunction(config, new dev.hmem.operators.codec.WriterSchemas.Source(List.of(), null, null)))) {
             h.processElement(new RawRecord(value, TOPIC, 3, 77, 1), 1);
             decoded.addAll(h.extractOutputValues());
             var side = h.getSideOutput(DecodePromptFunction.DEAD_LETTERS);
@@ -172,7 +172,7 @@ class RequestLimitsTest {
         assertThat(wire.getRawTruncated()).isTrue();
 
         // A small bad record is carried whole.
-        Outcome small = refused(new byte[] {1, 2, 3}, "not an Avro single-object encoded PromptRequest");
+        Outcome small = refused(new byte[] {1, 2, 3}, "not a PromptRequest in single-object encoding");
         assertThat(small.dead().get(0).raw()).containsExactly(1, 2, 3);
         assertThat(small.dead().get(0).rawTruncated()).isFalse();
         assertThat(small.dead().get(0).rawSize()).isEqualTo(3);
@@ -200,7 +200,8 @@ class RequestLimitsTest {
         String version = "f".repeat(16) + "/" + "d".repeat(200);
         ResultRecord worst = new ResultRecord("中".repeat(lim.maxIdChars()), "中".repeat(tokens * tokenBytes), 1 << 20, ids,
                 "9".repeat(lim.maxPathChars()), "length", version, version, new double[6], Integer.MAX_VALUE,
-                Integer.MAX_VALUE, "中".repeat(RecordLimits.MAX_ERROR_CHARS), client, Long.MAX_VALUE, Long.MAX_VALUE);
+                Integer.MAX_VALUE, "中".repeat(RecordLimits.MAX_ERROR_CHARS), client, Long.MAX_VALUE, Long.MAX_VALUE,
+                "中".repeat(RecordLimits.MAX_ERROR_CHARS));
         long bound = lim.maxResultBytes(tokens, tokenBytes, 2 * version.length());
         assertThat((long) ResultCodec.encode(worst).length).isLessThanOrEqualTo(bound);
         assertThat(bound).isLessThanOrEqualTo(lim.maxMessageBytes());

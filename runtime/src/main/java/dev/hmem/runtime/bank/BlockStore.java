@@ -5,12 +5,16 @@ import java.nio.ByteBuffer;
 
 /**
  * Where a bank's files live. A block is one contiguous byte range, so every read is a single
- * positioned read: a memory-mapped range of a local file ({@link LocalBlockStore}) or a ranged GET
+ * positioned read: a read of a local file's range ({@link LocalBlockStore}) or a ranged GET
  * from an object store. Implementations must be safe for concurrent reads.
  */
 public interface BlockStore extends AutoCloseable {
 
-    /** {@code length} bytes of {@code file} starting at {@code offset}, little-endian. */
+    /**
+     * {@code length} bytes of {@code file} starting at {@code offset}, little-endian, in a buffer the caller owns:
+     * never a view of the file (a mapping), whose bytes could change between the checksum and their use, or fault
+     * when the file is truncated underneath.
+     */
     ByteBuffer read(String file, long offset, int length) throws IOException;
 
     /** Size of {@code file} in bytes. */

@@ -11,8 +11,11 @@ import java.nio.file.StandardOpenOption;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Bank files on a local disk, each read memory-mapped: the OS page cache keeps hot blocks in RAM
- * and cold ones cost a page-in, never a full-file read.
+ * Bank files on a local disk, read with positional reads into buffers the caller owns: the OS page cache keeps hot
+ * blocks in RAM and a cold one costs a read of its range, never of the whole file. Not memory-mapped: a mapped file
+ * that is truncated or overwritten while it is read faults inside the read (SIGBUS), which takes the whole TaskManager
+ * down; a positional read of a truncated file returns short and becomes an error for that block, and the bytes read
+ * are the bytes the checksum is computed on and the tensor is made from (they cannot change in between).
  */
 public final class LocalBlockStore implements BlockStore {
 
@@ -47,7 +50,16 @@ public final class LocalBlockStore implements BlockStore {
             throw new IOException(dir.resolve(file) + ": range [" + offset + ", " + (offset + length)
                     + ") beyond the file's " + ch.size() + " bytes (truncated bank file?)");
         }
-        return ch.map(FileChannel.MapMode.READ_ONLY, offset, length).order(ByteOrder.LITTLE_ENDIAN);
+        // Direct: the tensor is made from it without another copy.
+        ByteBuffer buf = ByteBuffer.allocateDirect(length).order(ByteOrder.LITTLE_ENDIAN);
+        while (buf.hasRemaining()) {
+            int n = ch.read(buf, offset + buf.position());
+            if (n < 0) {
+                throw new IOException(dir.resolve(file) + ": ended at byte " + (offset + buf.position()) + " while reading ["
+                        + offset + ", " + (offset + length) + ") (the file was truncated while the bank was open)");
+            }
+        }
+        return buf.flip();
     }
 
     @Override

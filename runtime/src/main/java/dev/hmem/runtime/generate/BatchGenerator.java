@@ -392,8 +392,10 @@ public final class BatchGenerator implements AutoCloseable {
                 return;
             }
         }
-        if (s.generatedCount >= s.maxNew || s.length + 1 >= cache.capacity()) {
+        if (s.generatedCount >= p.maxNewTokens()) {
             s.finish = FinishReason.LENGTH;
+        } else if (s.generatedCount >= s.maxNew || s.length + 1 >= cache.capacity()) {
+            s.finish = FinishReason.CONTEXT;
         }
     }
 

@@ -220,8 +220,16 @@ class BatchGeneratorTest {
         try (BatchGenerator g = generator(1)) {
             g.submit(GenerationRequest.plain("near", new int[120], SamplingParams.greedy(100).withIgnoreEos(true)));
             Completion c = runAll(g).get(0);
-            assertThat(c.finishReason()).isEqualTo(FinishReason.LENGTH);
+            assertThat(c.finishReason()).as("cut by the context, not the request's limit").isEqualTo(FinishReason.CONTEXT);
             assertThat(c.promptTokens() + c.tokens().length).isLessThanOrEqualTo(128);
+            assertThat(c.tokens().length).isLessThan(100);
+        }
+        try (BatchGenerator g = generator(1)) {
+            // Exactly as many as fit: the request is honoured, so the reason is its own limit.
+            g.submit(GenerationRequest.plain("fits", new int[100], SamplingParams.greedy(20).withIgnoreEos(true)));
+            Completion c = runAll(g).get(0);
+            assertThat(c.tokens()).hasSize(20);
+            assertThat(c.finishReason()).isEqualTo(FinishReason.LENGTH);
         }
     }
 

@@ -1,0 +1,56 @@
+package dev.hmem.jobs.inference;
+
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.errors.TopicExistsException;
+
+/**
+ * The job's topics checked before it starts: with broker auto-creation off, a missing results or dead-letter topic
+ * would fail the sink on its first record, the restart would replay it, and the job would exhaust its restarts. A
+ * missing topic is refused with its name, or created when {@code --create-topics} asks for it.
+ */
+final class KafkaTopics {
+
+    private KafkaTopics() {}
+
+    /** Checks (or creates) the prompts, results and dead-letter topics; the message names every missing one. */
+    static void ensure(InferenceOptions o) throws InterruptedException {
+        Properties p = new Properties();
+        p.putAll(o.kafkaProperties());
+        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, o.bootstrapServers());
+        p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 30_000);
+        Set<String> wanted = new LinkedHashSet<>(List.of(o.promptsTopic(), o.resultsTopic(), o.deadLetterTopic()));
+        try (Admin admin = Admin.create(p)) {
+            Set<String> existing = admin.listTopics().names().get(60, TimeUnit.SECONDS);
+            List<String> missing = new ArrayList<>();
+            for (String t : wanted) if (!existing.contains(t)) missing.add(t);
+            if (missing.isEmpty()) return;
+            if (o.createTopicPartitions() == 0) {
+                throw new IllegalArgumentException("Kafka topic(s) " + missing + " do not exist on " + o.bootstrapServers()
+                        + ": create them (prompts, results and dead letters must all exist), or pass --create-topics N to "
+                        + "have the job create them with N partitions");
+            }
+            List<NewTopic> create = new ArrayList<>();
+            for (String t : missing) create.add(new NewTopic(t, java.util.Optional.of(o.createTopicPartitions()), java.util.Optional.empty()));
+            for (Map.Entry<String, org.apache.kafka.common.KafkaFuture<Void>> e : admin.createTopics(create).values().entrySet()) {
+                try {
+                    e.getValue().get(60, TimeUnit.SECONDS);
+                } catch (ExecutionException x) {
+                    if (!(x.getCause() instanceof TopicExistsException)) throw x;  // another job created it meanwhile
+                }
+            }
+        } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
+            Throwable c = e.getCause() != null ? e.getCause() : e;
+            throw new IllegalStateException("cannot check the Kafka topics on " + o.bootstrapServers() + ": " + c.getMessage(), c);
+        }
+    }
+}
