@@ -173,6 +173,11 @@ public final class BlockCache implements AutoCloseable {
     }
 
     private CompletableFuture<MemoryBlock> acquire(BlockId id) {
+        Quarantine q = quarantined.get(id);
+        if (q != null && System.nanoTime() < q.untilNanos()) {
+            // Not through the cache: a failed load would be logged by Caffeine for every prompt that wants the block.
+            return CompletableFuture.failedFuture(new QuarantinedBlockException(id, q.reason()));
+        }
         if (cache == null) {
             metrics.cacheMiss(id.level());
             return CompletableFuture.supplyAsync(() -> direct(id), loader);

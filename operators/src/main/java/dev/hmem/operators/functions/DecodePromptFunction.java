@@ -116,7 +116,9 @@ public final class DecodePromptFunction extends ProcessFunction<RawRecord, Promp
                 p.getTemperature() != null ? p.getTemperature() : 0.0, p.getTopK() != null ? p.getTopK() : 0,
                 p.getTopP() != null ? p.getTopP() : 1.0, p.getSeed() != null ? p.getSeed() : seedOf(p.getId()),
                 stop, p.getMemoryPath(), p.getNoMemory(), client, created, now, null, 0,
-                deadline(created, p.getDeadlineMs() != null ? p.getDeadlineMs() : config.queueDeadlineMs()), 0);
+                p.getDeadlineMs() == null ? deadline(created, config.queueDeadlineMs())
+                        // A request's own deadline of 0 or less is refused by validation (deadline not after creation).
+                        : p.getDeadlineMs() <= 0 ? created : deadline(created, p.getDeadlineMs()), 0);
     }
 
     /** {@code created + ms}, or none for 0 (and for a value that would overflow: no deadline a clock can reach). */

@@ -148,6 +148,30 @@ class RequestLimitsTest {
     void forcedPath() throws Exception {
         passes(request(b -> b.setMemoryPath("1.2.3.4")));
         refused(request(b -> b.setMemoryPath("1.2.3.45")), "memory_path has 8 characters, the limit is 7");
+        // Blanks are not the root (which would silently mean no memory): refused, with an answer for the client.
+        for (String blank : List.of(" ", "   ", "\t", " \n ")) {
+            Outcome o = refused(request(b -> b.setMemoryPath(blank)), "memory_path is blank");
+            assertThat(o.errors()).singleElement().satisfies(r -> assertThat(r.id()).isEqualTo("req-1"));
+        }
+        passes(request(b -> b.setMemoryPath("")));  // unset, as some clients write it
+    }
+
+    /** Ids are echoed into logs and tools: control and direction characters are refused, the id still answered. */
+    @Test
+    void idsWithControlOrDirectionCharactersAreRefusedButAnswered() throws Exception {
+        for (String bad : List.of("a\nb", "forged\rline", "x\u202Ey", "\u2066id", "nul\u0000", "tab\t", "sep\u2028")) {
+            Outcome o = refused(request(b -> b.setId(bad)), "control or direction-override character");
+            assertThat(o.errors()).as("the client still gets an answer").singleElement()
+                    .satisfies(r -> assertThat(r.id()).isEqualTo(bad));
+        }
+        passes(request(b -> b.setId("emoji\uD83D\uDC69\u200D\uD83D\uDCBB")));  // a joiner inside an emoji is fine
+    }
+
+    @Test
+    void aDeadlineMustBePositive() throws Exception {
+        passes(request(b -> b.setDeadlineMs(1_000L)));
+        refused(request(b -> b.setDeadlineMs(0L)), "deadline_ms must be > 0");
+        refused(request(b -> b.setDeadlineMs(-5L)), "deadline_ms must be > 0");
     }
 
     @Test
