@@ -7,6 +7,7 @@ import dev.hmem.jobs.inference.InferenceJob;
 import dev.hmem.jobs.inference.InferenceOptions;
 import dev.hmem.jobs.inference.KafkaConnectors;
 import dev.hmem.operators.codec.ResultCodec;
+import dev.hmem.operators.engine.GenerationEngine;
 import dev.hmem.operators.records.RawRecord;
 import dev.hmem.operators.records.ResultRecord;
 import dev.hmem.runtime.TestModels;
@@ -118,6 +119,11 @@ class InferenceJobITCase {
 
     static StreamExecutionEnvironment build(InferenceOptions o, RichMapFunction<ResultRecord, ResultRecord> beforeSink,
                                             int attempts, boolean bounded) {
+        return build(o, beforeSink, attempts, bounded, GenerationEngine.StepProbe.NONE);
+    }
+
+    static StreamExecutionEnvironment build(InferenceOptions o, RichMapFunction<ResultRecord, ResultRecord> beforeSink,
+                                            int attempts, boolean bounded, GenerationEngine.StepProbe probe) {
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
         Configuration c = new Configuration();
         if (attempts > 0) {
@@ -131,7 +137,7 @@ class InferenceJobITCase {
         InferenceJob.configure(env, o);
         DataStream<RawRecord> raw = env.fromSource(KafkaConnectors.prompts(o, bounded ? OffsetsInitializer.latest() : null),
                 WatermarkStrategy.noWatermarks(), "prompts").setParallelism(o.sourceParallelism());
-        InferenceJob.Outputs out = InferenceJob.defineWorkflow(raw, o);
+        InferenceJob.Outputs out = InferenceJob.defineWorkflow(raw, o, probe);
         DataStream<ResultRecord> results = out.results();
         if (beforeSink != null) results = results.map(beforeSink).setParallelism(1);
         results.sinkTo(KafkaConnectors.results(o));
@@ -241,11 +247,16 @@ class InferenceJobITCase {
         // Clients of decodable but invalid requests get an error result naming the problem.
         assertThat(results.get("hot").getFinishReason()).isEqualTo("error");
         assertThat(results.get("long").getError()).contains("context");
-        assertThat(results).hasSize(7);
+        // Records that do not decode but whose id can still be read (the cut one, the bomb "a") are answered too.
+        assertThat(results.get("cut").getError()).contains("malformed PromptRequest body");
+        assertThat(results.get("a").getError()).contains("bytes remain");
+        assertThat(results).hasSize(9);
     }
 
     static final AtomicBoolean FAILED = new AtomicBoolean();
     static final AtomicInteger SEEN = new AtomicInteger();
+    /** Checkpoints completed, counted by the results' map (one subtask). */
+    static final AtomicInteger CHECKPOINTS = new AtomicInteger();
 
     /** Fails the job once, mid-stream, after a checkpoint has completed. */
     static final class FailOnceAfterCheckpoint extends RichMapFunction<ResultRecord, ResultRecord> implements CheckpointListener {
@@ -254,7 +265,6 @@ class InferenceJobITCase {
         @Override
         public ResultRecord map(ResultRecord r) throws Exception {
             if (!FAILED.get()) {
-                Thread.sleep(40);  // slow the first attempt down so checkpoints happen mid-stream
                 if (checkpointed && SEEN.incrementAndGet() >= 6 && FAILED.compareAndSet(false, true)) {
                     throw new IllegalStateException("induced failure");
                 }
@@ -265,6 +275,23 @@ class InferenceJobITCase {
         @Override
         public void notifyCheckpointComplete(long id) {
             checkpointed = true;
+            CHECKPOINTS.incrementAndGet();
+        }
+    }
+
+    /**
+     * Holds each generate subtask's engine, in the first attempt, from its first step with prompts in the batch until a
+     * checkpoint has completed after it: those prompts are then in flight in that checkpoint, whatever the machine's
+     * speed, so the restore this test is about has something to restore (left to timing, it failed one run in two).
+     */
+    static final class HoldUntilACheckpoint implements GenerationEngine.StepProbe {
+        private int heldAt = -1;  // shipped with the operator: each attempt starts at -1
+
+        @Override
+        public void beforeStep(java.util.Set<String> uids) throws Exception {
+            if (FAILED.get() || uids.isEmpty()) return;
+            if (heldAt < 0) heldAt = CHECKPOINTS.get();
+            while (!FAILED.get() && CHECKPOINTS.get() <= heldAt) Thread.sleep(10);
         }
     }
 
@@ -273,7 +300,7 @@ class InferenceJobITCase {
         InferenceOptions o = options("failover", "--checkpoint-interval-ms", "200");
         List<PromptRequest> prompts = new ArrayList<>();
         // Unbounded, as in production: a finished source would stop checkpoints during the drain.
-        JobClient job = build(o, new FailOnceAfterCheckpoint(), 3, false).executeAsync("it-failover");
+        JobClient job = build(o, new FailOnceAfterCheckpoint(), 3, false, new HoldUntilACheckpoint()).executeAsync("it-failover");
         try {
             long deadline = System.nanoTime() + Duration.ofSeconds(180).toNanos();
             // Prompts keep coming until the failure has been induced (at least 40): with a fixed
@@ -307,5 +334,58 @@ class InferenceJobITCase {
         assertThat(new HashSet<>(ids)).hasSize(ids.size());
         assertThat(ids).containsExactlyInAnyOrderElementsOf(prompts.stream().map(PromptRequest::getId).toList());
         assertThat(TestCluster.deadLetters(kafka, o.deadLetterTopic())).isEmpty();
+    }
+
+    /**
+     * Breaks the engine for good (every step and the canary fail) once the poison prompt has been in a batch, until the
+     * task restarts: a fresh attempt deserialises a fresh probe. As a prompt that crashes a native library would.
+     */
+    static final class BreakTheEngineOn implements GenerationEngine.StepProbe {
+        private final String poisonUid;
+        private boolean broken;
+
+        BreakTheEngineOn(String poisonUid) {
+            this.poisonUid = poisonUid;
+        }
+
+        @Override
+        public void beforeStep(java.util.Set<String> uids) {
+            if (uids.contains(poisonUid)) broken = true;
+            if (broken) throw new IllegalStateException("native library crashed");
+        }
+    }
+
+    /**
+     * A prompt that breaks the whole engine every time (the canary fails too) is charged in checkpointed state and
+     * answered with an error after two restarts, instead of failing the job until its restart budget is gone; the
+     * prompts that shared its batch are run alone afterwards, and answered.
+     */
+    @Test
+    void aPromptThatBreaksTheEngineEveryTimeIsGivenUpAfterTwoRestartsAndTheOthersAreAnswered() throws Exception {
+        String name = "engine-breaker";
+        kafka.createTopics(1, name + "-prompts", name + "-results", name + "-dlq");
+        InferenceOptions base = options(name, "--checkpoint-interval-ms", "300", "--parallelism", "1", "--source-parallelism", "1");
+        List<PromptRequest> prompts = new ArrayList<>();
+        prompts.add(TestCluster.prompt("poison", QUESTIONS[0]).build());  // offset 0 of the only partition
+        for (int i = 1; i < 8; i++) prompts.add(TestCluster.prompt("ok" + i, QUESTIONS[i]).build());
+        TestCluster.produce(kafka, base.promptsTopic(), TestCluster.encode(prompts));
+        JobClient job = build(base, null, 4, false, new BreakTheEngineOn(base.promptsTopic() + "-0@0")).executeAsync("it-" + name);
+        try {
+            long deadline = System.nanoTime() + Duration.ofSeconds(150).toNanos();
+            while (TestCluster.consumeAll(kafka, base.resultsTopic(), ResultCodec::decodeResult, Duration.ofMillis(500)).size()
+                    < prompts.size() && System.nanoTime() < deadline) {
+                Thread.sleep(500);
+            }
+        } finally {
+            job.cancel().get();
+        }
+        Map<String, GenerationResult> byId = new HashMap<>();
+        for (GenerationResult r : TestCluster.results(kafka, base.resultsTopic())) assertThat(byId.put(r.getId(), r)).isNull();
+        assertThat(byId.keySet()).containsExactlyInAnyOrderElementsOf(prompts.stream().map(PromptRequest::getId).toList());
+        assertThat(byId.get("poison").getFinishReason()).isEqualTo("error");
+        assertThat(byId.get("poison").getError()).contains("failed the whole engine 2 times");
+        for (int i = 1; i < 8; i++) assertThat(byId.get("ok" + i).getError()).as("ok" + i).isNull();
+        List<DeadLetter> dead = TestCluster.deadLetters(kafka, base.deadLetterTopic());
+        assertThat(dead).extracting(DeadLetter::getRequestId).containsExactly("poison");
     }
 }

@@ -1,5 +1,6 @@
 package dev.hmem.jobs.inference;
 
+import dev.hmem.operators.engine.GenerationEngine;
 import dev.hmem.operators.functions.DecodePromptFunction;
 import dev.hmem.operators.functions.GenerateOperator;
 import dev.hmem.operators.functions.RouteOperator;
@@ -62,6 +63,11 @@ public final class InferenceJob {
     }
 
     public static Outputs defineWorkflow(DataStream<RawRecord> raw, InferenceOptions o) {
+        return defineWorkflow(raw, o, GenerationEngine.StepProbe.NONE);
+    }
+
+    /** The same, with a probe before every generation step (tests inject faults and hold the engine with it). */
+    public static Outputs defineWorkflow(DataStream<RawRecord> raw, InferenceOptions o, GenerationEngine.StepProbe probe) {
         int p = o.sourceParallelism();
         SingleOutputStreamOperator<PromptTask> decoded = raw.process(new DecodePromptFunction(o.serving(), o.writerSchemaSource()))
                 .name("decode").uid("decode").setParallelism(p);
@@ -72,7 +78,7 @@ public final class InferenceJob {
                 .uid("route").setParallelism(o.routeParallelism());
         SingleOutputStreamOperator<ResultRecord> generated = routed
                 .partitionCustom(new AffinityPartitioner(o.serving().affinityRouting()), PromptTask::path)
-                .transform("generate", TypeInformation.of(ResultRecord.class), new GenerateOperator(o.serving()))
+                .transform("generate", TypeInformation.of(ResultRecord.class), new GenerateOperator(o.serving(), probe))
                 .uid("generate").setParallelism(o.serving().generateParallelism())
                 .setMaxParallelism(o.serving().maxParallelism());
         DataStream<ResultRecord> results = generated.union(decoded.getSideOutput(ValidatePromptFunction.ERROR_RESULTS),

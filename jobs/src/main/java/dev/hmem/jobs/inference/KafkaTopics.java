@@ -18,12 +18,12 @@ import org.apache.kafka.common.errors.TopicExistsException;
  * would fail the sink on its first record, the restart would replay it, and the job would exhaust its restarts. A
  * missing topic is refused with its name, or created when {@code --create-topics} asks for it.
  */
-final class KafkaTopics {
+public final class KafkaTopics {
 
     private KafkaTopics() {}
 
     /** Checks (or creates) the prompts, results and dead-letter topics; the message names every missing one. */
-    static void ensure(InferenceOptions o) throws InterruptedException {
+    public static void ensure(InferenceOptions o) throws InterruptedException {
         Properties p = new Properties();
         p.putAll(o.kafkaProperties());
         p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, o.bootstrapServers());

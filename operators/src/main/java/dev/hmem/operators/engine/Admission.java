@@ -74,10 +74,21 @@ final class Admission {
         waiting.add(new PendingPrompt(t, cache.acquirePath(ids), misses));
     }
 
-    /** Moves the prompts the scheduler picks into {@code generator} (and {@code running}). */
+    /**
+     * Moves the prompts the scheduler picks into {@code generator} (and {@code running}). A prompt that was in the batch
+     * of a step that broke the engine runs alone, before anything else: a broken engine cannot say which prompt broke it,
+     * so each suspect gets a batch of its own, and only the one that breaks it again is charged again.
+     */
     void admit(Map<String, RunningPrompt> running, BatchGenerator generator) {
         if (waiting.isEmpty()) return;
         expire();
+        for (RunningPrompt f : running.values()) if (f.pending().task.engineFailures() > 0) return;  // a suspect runs alone
+        for (int i = 0; i < waiting.size(); i++) {
+            PendingPrompt w = waiting.get(i);
+            if (w.task.engineFailures() == 0) continue;
+            if (generator.isIdle() && w.blocks.isDone()) start(waiting.remove(i), running, generator, System.nanoTime());
+            return;  // nothing joins until the suspects have run
+        }
         long now = System.nanoTime();
         List<BatchScheduler.Candidate> cands = new ArrayList<>(waiting.size());
         for (PendingPrompt w : waiting) {

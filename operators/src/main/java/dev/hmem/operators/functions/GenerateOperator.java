@@ -64,8 +64,8 @@ public final class GenerateOperator extends AbstractStreamOperator<ResultRecord>
         this(config, GenerationEngine.StepProbe.NONE);
     }
 
-    /** With a fault-injection probe (tests): it runs before every generation step. */
-    GenerateOperator(ServingConfig config, GenerationEngine.StepProbe probe) {
+    /** With a probe that runs before every generation step (tests inject faults and hold the engine with it). */
+    public GenerateOperator(ServingConfig config, GenerationEngine.StepProbe probe) {
         this.config = config;
         this.probe = probe;
     }
