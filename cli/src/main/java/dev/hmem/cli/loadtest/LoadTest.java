@@ -102,9 +102,13 @@ public final class LoadTest {
         return LoadTestReport.markdown(Map.of("slo", r.steps().isEmpty() ? "" : "see --slo"), r.steps());
     }
 
-    /** A step keeps up when it achieves 90% of the offered rate and answers 95% of its requests in time. */
+    /**
+     * A step keeps up when it achieves 90% of the offered rate and answers 95% of its requests in time, and at most 5%
+     * of its answers are errors (a job that sheds load answers the excess "overloaded": answered, not served).
+     */
     static boolean keepsUp(StepStats s) {
-        return s.achievedRate() >= 0.9 * s.offeredRate() && s.unanswered() <= 0.05 * Math.max(1, s.measured());
+        int n = Math.max(1, s.measured());
+        return s.achievedRate() >= 0.9 * s.offeredRate() && s.unanswered() <= 0.05 * n && s.errors() <= 0.05 * n;
     }
 
     /** Doubles the rate until a step no longer keeps up, then bisects twice; returns the highest rate that kept up. */

@@ -57,6 +57,7 @@ public final class InferenceJob {
      */
     public static void configure(StreamExecutionEnvironment env, InferenceOptions o) {
         env.enableCheckpointing(o.checkpointIntervalMs(), CheckpointingMode.EXACTLY_ONCE);
+        env.getCheckpointConfig().setTolerableCheckpointFailureNumber(o.tolerableCheckpointFailures());
         env.setBufferTimeout(o.bufferTimeoutMs());
         env.setMaxParallelism(o.serving().maxParallelism());
         env.getConfig().setGlobalJobParameters(ParameterTool.fromMap(o.asMap()));

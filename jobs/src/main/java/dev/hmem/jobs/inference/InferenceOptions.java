@@ -44,7 +44,8 @@ public record InferenceOptions(
         int routeParallelism, String transactionalIdPrefix, int lingerMs, int batchBytes, String compression,
         long transactionTimeoutMs, long bufferTimeoutMs, String writerSchemasDir, List<String> writerSchemas,
         String kafkaPropertiesFile, List<String> kafkaPropertyFlags, Map<String, String> kafkaProperties,
-        int createTopicPartitions, String schemaRegistry, String schemaSubject, ServingConfig serving) implements Serializable {
+        int createTopicPartitions, String schemaRegistry, String schemaSubject, int tolerableCheckpointFailures,
+        ServingConfig serving) implements Serializable {
 
     /** Properties the job sets itself: a client property may not override them. */
     static final List<String> MANAGED_PROPERTIES = List.of("bootstrap.servers", "transactional.id", "isolation.level", "enable.auto.commit");
@@ -62,6 +63,7 @@ public record InferenceOptions(
         require(transactionTimeoutMs >= checkpointIntervalMs,
                 "--transaction-timeout-ms (%s) must exceed the checkpoint interval (%s)", transactionTimeoutMs, checkpointIntervalMs);
         require(serving != null, "serving options are required");
+        require(tolerableCheckpointFailures >= 0, "--tolerable-checkpoint-failures must be >= 0, got %s", tolerableCheckpointFailures);
         require(createTopicPartitions >= 0, "--create-topics must be >= 0 partitions (0 = check only), got %s", createTopicPartitions);
         require(transactionalIdPrefix != null && !transactionalIdPrefix.isBlank(), "the transactional id prefix is empty");
         writerSchemas = List.copyOf(writerSchemas);
@@ -119,6 +121,7 @@ public record InferenceOptions(
         b.kafkaPropertyFlags = new ArrayList<>(kafkaPropertyFlags);
         b.createTopicPartitions = createTopicPartitions;
         b.schemaRegistry = schemaRegistry;
+        b.tolerableCheckpointFailures = tolerableCheckpointFailures;
         if (!schemaSubject.equals(promptsTopic + "-value")) b.schemaSubject = schemaSubject;
         b.serving = serving.toBuilder();
         return b;
@@ -206,6 +209,12 @@ public record InferenceOptions(
         String transactionalIdPrefix;
         @Option(names = "--create-topics", paramLabel = "PARTITIONS", description = "create missing topics at start with this many partitions; 0 = refuse to start when one is missing (default: ${DEFAULT-VALUE})")
         int createTopicPartitions = 0;
+        /**
+         * Flink's default is 0: one checkpoint that times out (a slow sink, a stuck barrier) fails the job, its restart
+         * replays the same load, and the job can run out of restarts without ever being wrong.
+         */
+        @Option(names = "--tolerable-checkpoint-failures", paramLabel = "N", description = "consecutive failed checkpoints tolerated before the job restarts (default: ${DEFAULT-VALUE})")
+        int tolerableCheckpointFailures = 5;
         @Option(names = "--schema-registry", paramLabel = "URL", description = "a Confluent-compatible schema registry (e.g. Apicurio's http://host:8080/apis/ccompat/v7): writer schemas are looked up there by id or fingerprint, and the job registers its own version with FULL compatibility")
         String schemaRegistry;
         @Option(names = "--schema-subject", paramLabel = "SUBJECT", description = "the registry subject of prompt schemas (default: <prompts-topic>-value)")
@@ -257,7 +266,7 @@ public record InferenceOptions(
                     writerSchemasDir, readWriterSchemas(writerSchemasDir), kafkaPropertiesFile, kafkaPropertyFlags,
                     readKafkaProperties(kafkaPropertiesFile, kafkaPropertyFlags), createTopicPartitions,
                     schemaRegistry == null || schemaRegistry.isBlank() ? null : schemaRegistry,
-                    schemaSubject != null ? schemaSubject : promptsTopic + "-value", serving.build());
+                    schemaSubject != null ? schemaSubject : promptsTopic + "-value", tolerableCheckpointFailures, serving.build());
         }
     }
 

@@ -110,7 +110,8 @@ class InferenceOptionsTest {
                             .client(r.nextInt(40), r.nextInt(9000)).maxPathChars(1 + r.nextInt(99)))
                     .maxNewTokens(1 + r.nextInt(64), 64 + r.nextInt(2000)).maxQueued(1 + r.nextInt(1000))
                     .maxWaitMs(r.nextInt(5000)).queueDeadlineMs(r.nextInt(120_000)).quarantineMs(r.nextInt(900_000))
-                    .maxEngineFailures(1 + r.nextInt(5)).cache(r.nextInt(4096), r.nextInt(4)).loaderThreads(1 + r.nextInt(4))
+                    .maxEngineFailures(1 + r.nextInt(5))
+                    .whenFull(r.nextBoolean() ? ServingConfig.WhenFull.SHED : ServingConfig.WhenFull.WAIT).cache(r.nextInt(4096), r.nextInt(4)).loaderThreads(1 + r.nextInt(4))
                     .torchThreads(1 + r.nextInt(4)).routeBatch(1 + r.nextInt(64), r.nextInt(50))
                     .routing(r.nextBoolean() ? ServingConfig.Routing.AFFINITY : ServingConfig.Routing.ROUND_ROBIN)
                     .parallelism(parallelism, parallelism + r.nextInt(200)).build();

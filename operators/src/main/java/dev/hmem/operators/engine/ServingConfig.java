@@ -16,7 +16,10 @@ import picocli.CommandLine.Option;
  * @param bankDir             bank location (local path or any Flink file system URI); null = anchor only
  * @param limits              sizes of the parts of a request (and so of results and dead letters)
  * @param generator           each generate subtask's batching, context and decode path
- * @param maxQueued           prompts buffered per subtask before the input is back-pressured
+ * @param maxQueued           prompts accepted per generate subtask and not yet answered, at most
+ * @param shedWhenFull        a prompt arriving at a full subtask is answered "overloaded" at once (true), or the input
+ *                            waits for room (false: back-pressure, which fills the network buffers that checkpoint
+ *                            barriers queue behind)
  * @param maxWaitMs           a prompt queued this long is admitted before cache-friendlier ones
  * @param queueDeadlineMs     a request's default deadline: a prompt whose generation has not started this long after it
  *                            was created is answered "overloaded" (0 = never)
@@ -35,7 +38,7 @@ import picocli.CommandLine.Option;
  */
 public record ServingConfig(
         String modelDir, String bankDir, RecordLimits limits, int defaultMaxNewTokens, int maxNewTokensLimit,
-        GeneratorSettings generator, int maxQueued, long maxWaitMs, long queueDeadlineMs, long quarantineMs,
+        GeneratorSettings generator, int maxQueued, boolean shedWhenFull, long maxWaitMs, long queueDeadlineMs, long quarantineMs,
         int maxEngineFailures, long cacheBytes, int pinnedLevels, int loaderThreads,
         int torchThreads, int routeBatch, long routeTimeoutMs, boolean affinityRouting, int generateParallelism,
         int maxParallelism) implements Serializable {
@@ -81,6 +84,7 @@ public record ServingConfig(
         b.maxNewTokensLimit = maxNewTokensLimit;
         b.generator = generator.toBuilder();
         b.maxQueued = maxQueued;
+        b.whenFull = shedWhenFull ? WhenFull.SHED : WhenFull.WAIT;
         b.maxWaitMs = maxWaitMs;
         b.queueDeadlineMs = queueDeadlineMs;
         b.quarantineMs = quarantineMs;
@@ -110,6 +114,25 @@ public record ServingConfig(
         }
     }
 
+    /** What a full generate subtask does with one more prompt. */
+    public enum WhenFull {
+        SHED, WAIT;
+
+        @Override
+        public String toString() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
+    /** picocli: "shed" / "wait". */
+    public static final class WhenFullConverter implements ITypeConverter<WhenFull> {
+        @Override
+        public WhenFull convert(String s) {
+            for (WhenFull w : WhenFull.values()) if (w.toString().equals(s)) return w;
+            throw new IllegalArgumentException("must be shed or wait, got '" + s + "'");
+        }
+    }
+
     /** picocli: "affinity" / "round-robin". */
     public static final class RoutingConverter implements ITypeConverter<Routing> {
         @Override
@@ -136,8 +159,17 @@ public record ServingConfig(
         int maxNewTokensLimit = 1024;
         @Mixin
         GeneratorSettings.Builder generator = new GeneratorSettings.Builder();
-        @Option(names = "--max-queued", paramLabel = "N", description = "prompts buffered per generate subtask before input is back-pressured (default: ${DEFAULT-VALUE})")
-        int maxQueued = 256;
+        /** About 25 s of work for one subtask of the reference model at its ~5 requests/s: a queue, not a warehouse. */
+        @Option(names = "--max-queued", paramLabel = "N", description = "prompts accepted per generate subtask and not yet answered, at most (default: ${DEFAULT-VALUE})")
+        int maxQueued = 128;
+        /**
+         * Back-pressure holds the excess in Flink's network buffers, where the aligned checkpoint barriers of this job
+         * (whose custom-partitioned edge cannot be unaligned) wait behind it; shedding answers it at once, so barriers
+         * and answers keep moving at any load (docs/BENCHMARKS.md, "Overload").
+         */
+        @Option(names = "--when-full", paramLabel = "shed|wait", converter = WhenFullConverter.class,
+                description = "a prompt arriving at a full generate subtask: shed = answered 'overloaded' at once; wait = back-pressure (default: ${DEFAULT-VALUE})")
+        WhenFull whenFull = WhenFull.SHED;
         @Option(names = "--max-wait-ms", paramLabel = "MS", description = "a prompt waiting this long is admitted before cache-friendlier ones (default: ${DEFAULT-VALUE})")
         long maxWaitMs = 2_000;
         /**
@@ -177,6 +209,7 @@ public record ServingConfig(
         public Builder defaultMaxNewTokens(int v) { defaultMaxNewTokens = v; return this; }
         public Builder generator(UnaryOperator<GeneratorSettings.Builder> edit) { generator = edit.apply(generator); return this; }
         public Builder maxQueued(int v) { maxQueued = v; return this; }
+        public Builder whenFull(WhenFull v) { whenFull = v; return this; }
         public Builder maxWaitMs(long v) { maxWaitMs = v; return this; }
         public Builder queueDeadlineMs(long v) { queueDeadlineMs = v; return this; }
         public Builder quarantineMs(long v) { quarantineMs = v; return this; }
@@ -191,7 +224,8 @@ public record ServingConfig(
 
         public ServingConfig build() {
             return new ServingConfig(modelDir, bankDir == null || bankDir.isBlank() ? null : bankDir, limits.build(),
-                    defaultMaxNewTokens, maxNewTokensLimit, generator.threads(torchThreads).build(), maxQueued, maxWaitMs,
+                    defaultMaxNewTokens, maxNewTokensLimit, generator.threads(torchThreads).build(), maxQueued,
+                    whenFull == WhenFull.SHED, maxWaitMs,
                     queueDeadlineMs, quarantineMs, maxEngineFailures, cacheMb << 20, pinnedLevels, loaderThreads, torchThreads, routeBatch, routeTimeoutMs,
                     routing == Routing.AFFINITY, generateParallelism, maxParallelism);
         }

@@ -33,8 +33,8 @@ import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
  * through the task's mailbox, and keeps every accepted prompt that has no emitted result yet in
  * checkpointed state — like Flink's async I/O operator — so after a failure those prompts are
  * generated again and, with the transactional sink, each result is published exactly once.
- * When more than {@code maxQueued} prompts are outstanding, input waits: back-pressure reaches
- * the Kafka source instead of memory filling up. A prompt the engine cannot generate even alone
+ * At most {@code maxQueued} prompts are outstanding: one more is answered "overloaded" at once (or, with
+ * {@code --when-full wait}, input waits and back-pressure reaches the Kafka source), so memory never fills up. A prompt the engine cannot generate even alone
  * is answered with an error result and sent to the dead letters (stage "generate", without its
  * raw bytes, which routing dropped: its topic, partition and offset locate it).
  *
@@ -51,6 +51,7 @@ public final class GenerateOperator extends AbstractStreamOperator<ResultRecord>
     private final GenerationEngine.StepProbe probe;
     private transient MailboxExecutor mailbox;
     private transient Counter deadLetters;
+    private transient Counter overloaded;
     private transient ListState<PromptTask> pendingState;
     private transient Map<String, PromptTask> pending;  // uid -> accepted, result not emitted (task thread only)
     private transient List<PromptTask> restored;
@@ -95,6 +96,7 @@ public final class GenerateOperator extends AbstractStreamOperator<ResultRecord>
         checkResultsFit();
         FlinkEngineMetrics metrics = new FlinkEngineMetrics(getMetricGroup());
         deadLetters = getMetricGroup().counter("deadLetters");
+        overloaded = getMetricGroup().counter("overloaded");
         engine = model.engine(metrics, new EngineListener(), probe,
                 "hmem-generate-" + getRuntimeContext().getTaskInfo().getIndexOfThisSubtask());
         getMetricGroup().counter("restoredPrompts").inc(restored.size());
@@ -116,8 +118,16 @@ public final class GenerateOperator extends AbstractStreamOperator<ResultRecord>
         PromptTask t = element.getValue();
         if (System.currentTimeMillis() > t.deadlineAt()) {
             // Queued in front of this operator past its deadline: an explicit answer now, not a late one.
+            overloaded.inc();
             output.collect(new StreamRecord<>(ResultRecord.refusal(t.id(), "overloaded", "overloaded: not started within "
                     + (t.deadlineAt() - t.createdAt()) + " ms of its creation", t.client(), t.createdAt(), model.anchor().fingerprint())));
+            return;
+        }
+        if (engineFailure == null && pending.size() >= config.maxQueued() && config.shedWhenFull()) {
+            overloaded.inc();
+            output.collect(new StreamRecord<>(ResultRecord.refusal(t.id(), "overloaded", "overloaded: this generate subtask "
+                    + "already holds " + pending.size() + " prompts (--max-queued)", t.client(), t.createdAt(),
+                    model.anchor().fingerprint())));
             return;
         }
         while (engineFailure == null && pending.size() >= config.maxQueued()) {

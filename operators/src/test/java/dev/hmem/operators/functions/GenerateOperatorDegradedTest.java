@@ -164,4 +164,28 @@ class GenerateOperatorDegradedTest {
             assertThat(deadLetters(h)).singleElement().satisfies(d -> assertThat(d.requestId()).isEqualTo("id2"));
         }
     }
+
+    /** A full subtask answers the excess at once (its input never waits, so checkpoint barriers never queue behind it). */
+    @Test
+    void aFullSubtaskShedsTheExcessAsOverloadedAndAnswersTheRest() throws Exception {
+        ServingConfig c = config(bank("shed")).toBuilder().maxQueued(3).build();
+        try (var h = GenerateHarness.of(c, 1, 0)) {
+            h.open();
+            // No mailbox turn runs between these: the first three fill the subtask.
+            for (int i = 0; i < 7; i++) h.processElement(new StreamRecord<>(task(i, "2.0")));
+            h.endInput();
+            Map<String, ResultRecord> out = results(h).stream().collect(Collectors.toMap(ResultRecord::id, Function.identity()));
+            assertThat(out).hasSize(7);
+            assertThat(out.values().stream().filter(r -> r.finishReason().equals("overloaded"))).hasSize(4)
+                    .allMatch(r -> r.error().contains("already holds 3 prompts"));
+            for (int i = 0; i < 3; i++) assertThat(out.get("id" + i).error()).isNull();
+        }
+        // Waiting instead of shedding: all answered, none overloaded.
+        try (var h = GenerateHarness.of(c.toBuilder().whenFull(ServingConfig.WhenFull.WAIT).build(), 1, 0)) {
+            h.open();
+            for (int i = 0; i < 7; i++) h.processElement(new StreamRecord<>(task(i, "2.0")));
+            h.endInput();
+            assertThat(results(h)).hasSize(7).allMatch(r -> r.error() == null);
+        }
+    }
 }
