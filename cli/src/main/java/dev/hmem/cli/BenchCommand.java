@@ -51,13 +51,16 @@ final class BenchCommand {
         @Option(names = "--plots", defaultValue = "docs/bench") Path plots;
         @Option(names = "--ratio-only", description = "only the engine alone, a rate sweep of the full design and the naive job "
                 + "at its capacity (about 15 minutes), into the report's section loadtest-ratio") boolean ratioOnly;
+        @Option(names = "--overload", description = "only the overload runs: 2x and 4x capacity with admission control, 2x with "
+                + "back-pressure, long generations at 1.2x (about 20 minutes), into the section loadtest-overload") boolean overload;
 
         @Override
         public Integer call() throws Exception {
             Path home = dev.hmem.cli.cluster.ClusterCommand.home();
-            String md = new dev.hmem.cli.bench.ClusterBench(new dev.hmem.cli.bench.ClusterBench.Options(work, model, bank,
+            var bench = new dev.hmem.cli.bench.ClusterBench(new dev.hmem.cli.bench.ClusterBench.Options(work, model, bank,
                     home.resolve("jobs/target/hmem-job.jar"), home.resolve("cluster/target/flink"), home.resolve("deploy"),
-                    maxNewTokens, step, warmup, cacheMb, report, plots)).run(ratioOnly);
+                    maxNewTokens, step, warmup, cacheMb, report, plots));
+            String md = overload ? bench.overload() : bench.run(ratioOnly);
             System.out.println(md);
             return 0;
         }

@@ -76,8 +76,11 @@ class JobFailuresClusterIT {
         // A killed TaskManager is noticed within seconds (the default heartbeat timeout is 50 s).
         local.put("heartbeat.interval", "1000");
         local.put("heartbeat.timeout", "5000");
+        // A killed JobManager's leadership is held by its ZooKeeper session until that expires (Flink's default 60 s,
+        // capped by the server at 20 ticks = 40 s): a restarted JobManager waits that long before it can lead.
+        local.put("high-availability.zookeeper.client.session-timeout", "6000");
         cluster.up(new LocalCluster.Options(Path.of(System.getProperty("hmem.flinkHome")),
-                Path.of(System.getProperty("hmem.deployDir")), 2, 1, 2048, 0, local));
+                Path.of(System.getProperty("hmem.deployDir")), 2, 1, 2048, 0, local, true));  // with ZooKeeper HA
         jobs = new ClusterJobs(cluster, Path.of(System.getProperty("hmem.jobJar")));
         offline = new OfflineAnswers(model, bank);
     }
@@ -159,6 +162,24 @@ class JobFailuresClusterIT {
             cluster.killTaskManager(0);
             Thread.sleep(2_000);
             cluster.startTaskManager(0);
+            return job;
+        });
+    }
+
+    /**
+     * The JobManager killed (SIGKILL) and started again: with ZooKeeper high availability the new one finds the job's
+     * graph and latest checkpoint in ZooKeeper and the HA storage, the TaskManagers find the new leader, and the job
+     * resumes where the checkpoint left it.
+     */
+    @Test
+    @Order(6)
+    void aKilledJobManagerIsRestartedAndTheJobResumesFromItsCheckpoint() throws Exception {
+        scenario("kill-jobmanager", 2, job -> {
+            cluster.killJobManager();
+            Thread.sleep(2_000);
+            cluster.startJobManager();
+            cluster.awaitTaskManagers(2, Duration.ofMinutes(2));
+            jobs.awaitRunning(job, Duration.ofMinutes(2));
             return job;
         });
     }

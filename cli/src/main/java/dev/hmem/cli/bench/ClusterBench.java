@@ -146,14 +146,18 @@ public final class ClusterBench {
     /** The bench's prompts grouped by leaf, and the engine alone on them (2 engines x 1 thread, warm). */
     private record Setup(Map<String, List<String>> clusters, EngineBench.Result engine) {}
 
-    private Setup setup() throws Exception {
+    /** The bench's prompts grouped by the leaf they route to (the workload's popularity classes). */
+    private Map<String, List<String>> clusters(List<String> prompts) throws Exception {
         if (o.model() == null) BenchModel.ensure(o.work());
         Files.createDirectories(o.plots());
-        List<String> prompts = BenchModel.prompts(3000);
-        Map<String, List<String>> clusters;
         try (MemoryBank b = MemoryBank.open(bank())) {
-            clusters = PromptPool.byLeaf(prompts, b.tree());
+            return PromptPool.byLeaf(prompts, b.tree());
         }
+    }
+
+    private Setup setup() throws Exception {
+        List<String> prompts = BenchModel.prompts(3000);
+        Map<String, List<String>> clusters = clusters(prompts);
         ServingConfig engineCfg = ServingConfig.builder(model().toString(), bank().toString())
                 .generator(g -> g.maxBatch(32).maxDistinctPaths(32).context(128)).cache(o.cacheMb(), 1).torchThreads(1)
                 .loaderThreads(2).defaultMaxNewTokens(o.maxNewTokens()).build();
@@ -328,10 +332,91 @@ public final class ClusterBench {
 
     private LoadTest.Run load(LocalCluster c, String name, Map<String, List<String>> clusters, double zipf, List<Double> rates,
                               boolean sweep, Path out) throws Exception {
+        return load(c, name, clusters, zipf, rates, sweep, out, o.maxNewTokens(), o.stepSeconds(), o.warmup());
+    }
+
+    private LoadTest.Run load(LocalCluster c, String name, Map<String, List<String>> clusters, double zipf, List<Double> rates,
+                              boolean sweep, Path out, int maxNewTokens, double seconds, double warmup) throws Exception {
         Workload w = new Workload(clusters, zipf, rates.get(0), 1, 11);
         return LoadTest.run(new LoadTest.Options(c.bootstrapServers(), Map.of(), name + "-prompts", name + "-results", rates,
-                List.of(), sweep, o.stepSeconds(), o.warmup(), 30, o.maxNewTokens(), Slo.parse("ttft=1000,tpot=200,e2e=5000"),
+                List.of(), sweep, seconds, warmup, 30, maxNewTokens, Slo.parse("ttft=1000,tpot=200,e2e=5000"),
                 c.rest().address(), null, out, name, cpuPids(c)), w);
+    }
+
+    /**
+     * Overload without collapse (issue 16): a sweep to the full design's capacity, then a few minutes each at twice and
+     * four times it with the job's admission control (a full subtask sheds the excess as "overloaded"), the same twice
+     * with back-pressure instead (the behaviour before it), and long generations (max_new_tokens at the job's limit) at
+     * 1.2 times their capacity. Per step: served requests/s (answers that are not errors) against capacity, the share
+     * answered "overloaded", checkpoint durations, restarts, and duplicate answers (exactly-once).
+     */
+    public String overload() throws Exception {
+        Map<String, List<String>> clusters = clusters(BenchModel.prompts(3000));
+        StringBuilder out = new StringBuilder();
+        LocalCluster c = LocalCluster.at(o.work().resolve("cluster-overload"));
+        c.up(new LocalCluster.Options(o.flinkHome(), o.deployDir(), 2, 1, 4096, 0, Map.of("web.checkpoints.history", "1000")));
+        List<String[]> rows = new ArrayList<>();
+        try {
+            ClusterJobs jobs = new ClusterJobs(c, o.jobJar());
+            String id = jobs.submit(job(c, "ov-sweep", full(o.cacheMb())), null);
+            jobs.awaitRunning(id, Duration.ofMinutes(3));
+            double capacity = load(c, "ov-sweep", clusters, 1.0, List.of(4.0, 8.0), true, o.plots().resolve("overload-sweep"),
+                    o.maxNewTokens(), 40, 10).capacity();
+            c.rest().cancel(id);
+            System.err.printf(Locale.ROOT, "capacity %.2f requests/s%n", capacity);
+            double secs = Math.max(o.stepSeconds(), 120);
+            for (String when : List.of("shed", "wait")) {
+                ServingConfig.WhenFull wf = when.equals("shed") ? ServingConfig.WhenFull.SHED : ServingConfig.WhenFull.WAIT;
+                for (double x : when.equals("shed") ? new double[] {2, 4} : new double[] {2}) {
+                    String name = "ov-" + when + "-" + (int) x;
+                    rows.add(overloadStep(c, jobs, name, s -> full(o.cacheMb()).apply(s).whenFull(wf), clusters, x, capacity,
+                            o.maxNewTokens(), secs, "--when-full " + when + ", " + x + "× capacity"));
+                }
+            }
+            // Long generations: the bench model's context is 512, so the job's limit is 448 new tokens.
+            int longTokens = 448;
+            double longCapacity = capacity * (o.maxNewTokens() + 16.0) / (longTokens + 16.0);
+            rows.add(overloadStep(c, jobs, "ov-long", s -> full(o.cacheMb()).apply(s).maxNewTokens(longTokens, longTokens)
+                    .generator(g -> g.context(512)), clusters, 1.2, longCapacity, longTokens, secs,
+                    "max_new_tokens " + longTokens + " (the limit), 1.2× its capacity"));
+            out.append("## Overload (issue 16, `bench cluster --overload`)\n\n");
+            out.append("Machine: ").append(BenchReport.machine()).append(".\n\n");
+            out.append(String.format(Locale.ROOT, "The full design on the local cluster (2 TaskManagers × 1 generate subtask, deploy/config.yaml: "
+                    + "aligned checkpoints every 1 s, buffer debloating on), capacity %.2f requests/s (a sweep, %d new tokens); "
+                    + "each step %.0f s after %.0f s of warm-up, on a fresh job. Served = answers that are not errors, per second; "
+                    + "checkpoint durations from Flink's checkpoint history over the step.%n%n", capacity, o.maxNewTokens(), secs, 20.0));
+            out.append("| step | offered req/s | served req/s | served / capacity | answered overloaded | unanswered | checkpoints | mean / max ms | restarts | duplicates |\n");
+            out.append("|---|---|---|---|---|---|---|---|---|---|\n");
+            for (String[] r : rows) out.append("| ").append(String.join(" | ", r)).append(" |\n");
+            out.append("\nReproduce: `./hmem bench cluster --overload` (about 20 minutes).\n");
+        } finally {
+            c.down();
+        }
+        if (o.report() != null) BenchReport.writeSection(o.report(), "loadtest-overload", out.toString());
+        return out.toString();
+    }
+
+    private String[] overloadStep(LocalCluster c, ClusterJobs jobs, String name, UnaryOperator<ServingConfig.Builder> variant,
+                                  Map<String, List<String>> clusters, double times, double capacity, int maxNewTokens, double seconds,
+                                  String label) throws Exception {
+        String id = jobs.submit(job(c, name, variant), null);
+        jobs.awaitRunning(id, Duration.ofMinutes(3));
+        LoadTest.Run run = load(c, name, clusters, 1.0, List.of(times * capacity), false, o.plots().resolve(name), maxNewTokens,
+                seconds, 20);
+        dev.hmem.cli.loadtest.StepStats s = run.steps().get(0);
+        long overloaded = run.overloaded(0);
+        double served = s.answered() == 0 ? 0 : s.achievedRate() * (s.answered() - s.errors()) / s.answered();
+        Map<String, Double> cp = s.checkpoints();
+        String restarts = c.rest().rootException(id).map(e -> "yes: " + e.replace("|", "/")).orElse("0");
+        c.rest().cancel(id);
+        System.err.printf(Locale.ROOT, "%s: served %.2f req/s (capacity %.2f), checkpoints %.0f mean %.0f max %.0f ms%n", label,
+                served, capacity, cp.getOrDefault("count", 0.0), cp.getOrDefault("mean_ms", Double.NaN), cp.getOrDefault("max_ms", Double.NaN));
+        return new String[] {label, String.format(Locale.ROOT, "%.2f", times * capacity), String.format(Locale.ROOT, "%.2f", served),
+                String.format(Locale.ROOT, "%.0f%%", 100 * served / capacity),
+                String.format(Locale.ROOT, "%d of %d", overloaded, s.measured()), Integer.toString(s.unanswered()),
+                String.format(Locale.ROOT, "%.0f", cp.getOrDefault("count", 0.0)),
+                String.format(Locale.ROOT, "%.0f / %.0f", cp.getOrDefault("mean_ms", Double.NaN), cp.getOrDefault("max_ms", Double.NaN)),
+                restarts, Long.toString(run.duplicates())};
     }
 
     /** The cluster's processes and this one (the load generator) for each step's CPU accounting. */

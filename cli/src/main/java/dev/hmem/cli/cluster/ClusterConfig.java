@@ -21,7 +21,7 @@ final class ClusterConfig {
 
     private ClusterConfig() {}
 
-    static void write(LocalCluster.Options o, Path run, int restPort, int rpcPort) throws IOException {
+    static void write(LocalCluster.Options o, Path run, int restPort, int rpcPort, String zookeeperQuorum) throws IOException {
         Path conf = Files.createDirectories(run.resolve("conf"));
         Configuration c = GlobalConfiguration.loadConfiguration(o.deployDir().toAbsolutePath().toString());
         Map<String, String> local = new LinkedHashMap<>();
@@ -54,6 +54,14 @@ final class ClusterConfig {
         // Restarts come quickly on one machine (the bound stays the deployment's).
         local.put("restart-strategy.exponential-delay.initial-backoff", "500ms");
         local.put("restart-strategy.exponential-delay.max-backoff", "5s");
+        if (zookeeperQuorum != null) {
+            // Flink's ZooKeeper high availability: leader election, and the job graphs and checkpoint pointers a new
+            // JobManager recovers the jobs from.
+            local.put("high-availability.type", "zookeeper");
+            local.put("high-availability.zookeeper.quorum", zookeeperQuorum);
+            local.put("high-availability.storageDir", run.resolve("ha").toUri().toString());
+            local.put("high-availability.cluster-id", "/hmem-local");
+        }
         local.putAll(o.overrides());
         for (Map.Entry<String, String> e : local.entrySet()) c.setString(e.getKey(), e.getValue());
         Files.write(conf.resolve("config.yaml"), ConfigurationUtils.convertConfigToWritableLines(c, false), StandardCharsets.UTF_8);

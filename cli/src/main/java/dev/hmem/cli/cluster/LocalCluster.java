@@ -38,9 +38,16 @@ public final class LocalCluster {
      * @param tmMemory     process size of a TaskManager, MiB
      * @param restPort     the web UI and REST port (0: a free one)
      * @param overrides    further configuration (key → value), applied last
+     * @param highAvailability a ZooKeeper process and Flink's ZooKeeper high availability, so that a JobManager that
+     *                     dies and is started again resumes its jobs from their latest checkpoints
      */
     public record Options(Path flinkHome, Path deployDir, int taskManagers, int slots, int tmMemory, int restPort,
-                          Map<String, String> overrides) {}
+                          Map<String, String> overrides, boolean highAvailability) {
+        public Options(Path flinkHome, Path deployDir, int taskManagers, int slots, int tmMemory, int restPort,
+                       Map<String, String> overrides) {
+            this(flinkHome, deployDir, taskManagers, slots, tmMemory, restPort, overrides, false);
+        }
+    }
 
     private final Path run;
     private final Properties state = new Properties();
@@ -144,7 +151,7 @@ public final class LocalCluster {
         Files.createDirectories(run);
         // A fresh cluster: the broker's data, logs and scratch of a previous one go; savepoints and
         // retained checkpoints stay, so a job can be restarted on the new cluster from one.
-        for (String d : List.of("kafka-data", "log", "tmp", "pids", "web-upload", "jobs", "conf", "djl-cache")) {
+        for (String d : List.of("kafka-data", "log", "tmp", "pids", "web-upload", "jobs", "conf", "djl-cache", "zookeeper-data", "ha")) {
             deleteRecursively(run.resolve(d));
         }
         state.clear();
@@ -154,15 +161,17 @@ public final class LocalCluster {
         state.setProperty("kafka.port", Integer.toString(EmbeddedKafka.freePort()));
         state.setProperty("kafka.controller.port", Integer.toString(EmbeddedKafka.freePort()));
         state.setProperty("task.managers", Integer.toString(o.taskManagers()));
+        if (o.highAvailability()) state.setProperty("zookeeper.port", Integer.toString(EmbeddedKafka.freePort()));
         saveState();
         ClusterConfig.write(o, run, Integer.parseInt(state.getProperty("rest.port")),
-                Integer.parseInt(state.getProperty("rpc.port")));
+                Integer.parseInt(state.getProperty("rpc.port")), zookeeperQuorum().orElse(null));
 
         Path kafkaLogs = Files.createDirectories(run.resolve("kafka-data"));
         Properties server = EmbeddedKafka.serverProperties(kafkaLogs, Integer.parseInt(state.getProperty("kafka.port")),
                 Integer.parseInt(state.getProperty("kafka.controller.port")));
         EmbeddedKafka.format(server, run.resolve("conf").resolve("kafka.properties"));
         startBroker();
+        if (o.highAvailability()) startZooKeeper();
         startJobManager();
         for (int i = 0; i < o.taskManagers(); i++) startTaskManager(i);
         awaitTaskManagers(o.taskManagers(), Duration.ofMinutes(2));
@@ -174,6 +183,7 @@ public final class LocalCluster {
             if (p.name().startsWith("taskmanager-")) p.stop(false, Duration.ofSeconds(30));
         }
         jobManager().stop(false, Duration.ofSeconds(30));
+        zookeeper().stop(false, Duration.ofSeconds(30));
         broker().stop(false, Duration.ofSeconds(30));
     }
 
@@ -266,6 +276,51 @@ public final class LocalCluster {
         args.addAll(List.of("-D", "io.tmp.dirs=" + tmp, "-D", "taskmanager.resource-id=taskmanager-" + index));
         startFlink(taskManager(index), jvmArgs(r.get(0), "taskmanager", "taskmanager-" + index),
                 "org.apache.flink.runtime.taskexecutor.TaskManagerRunner", args);
+    }
+
+    /** The ZooKeeper quorum of a cluster with high availability. */
+    public java.util.Optional<String> zookeeperQuorum() {
+        String p = state.getProperty("zookeeper.port");
+        return p == null ? java.util.Optional.empty() : java.util.Optional.of("127.0.0.1:" + p);
+    }
+
+    public ManagedProcess zookeeper() {
+        return process("zookeeper");
+    }
+
+    /**
+     * Starts a standalone ZooKeeper server (Apache ZooKeeper 3.8 from Maven, cluster/target/zookeeper) on 127.0.0.1:
+     * the client port on loopback, the admin HTTP server off, its data in the run directory.
+     */
+    public void startZooKeeper() throws Exception {
+        Path lib = flinkHome().getParent().resolve("zookeeper");
+        if (!Files.isDirectory(lib)) throw new IllegalStateException(lib + " does not exist: build it with `mvn package` (cluster/)");
+        int port = Integer.parseInt(state.getProperty("zookeeper.port"));
+        Path cfg = run.resolve("conf").resolve("zoo.cfg");
+        Files.writeString(cfg, String.join("\n", "tickTime=2000", "initLimit=10", "syncLimit=5",
+                "dataDir=" + Files.createDirectories(run.resolve("zookeeper-data")), "clientPort=" + port,
+                "clientPortAddress=127.0.0.1", "admin.enableServer=false", "maxClientCnxns=200") + "\n");
+        String cp;
+        try (Stream<Path> s = Files.list(lib)) {
+            cp = String.join(":", s.filter(p -> p.toString().endsWith(".jar")).sorted().map(Path::toString).toList());
+        }
+        startWithEnv(zookeeper(), List.of("-Xmx256m", "-Dzookeeper.log.dir=" + run.resolve("log"), "-cp", cp),
+                List.of("org.apache.zookeeper.server.ZooKeeperServerMain", cfg.toString()));
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (true) {
+            try (java.net.Socket s = new java.net.Socket(java.net.InetAddress.getLoopbackAddress(), port)) {
+                return;
+            } catch (IOException notYet) {
+                if (!zookeeper().isAlive()) throw new IllegalStateException("ZooKeeper exited; see " + zookeeper().output());
+                if (System.nanoTime() > deadline) throw new IllegalStateException("ZooKeeper did not listen on " + port);
+                Thread.sleep(200);
+            }
+        }
+    }
+
+    /** Kills the JobManager as a crash would (SIGKILL); with high availability, {@link #startJobManager} brings it back. */
+    public void killJobManager() throws IOException {
+        jobManager().stop(true, Duration.ofSeconds(10));
     }
 
     /** Kills TaskManager {@code index} as a crash would (SIGKILL). */

@@ -33,7 +33,16 @@ public final class LoadTest {
                           Map<String, Long> cpuPids) {}
 
     /** What a run produced. */
-    public record Run(List<StepStats> steps, List<StepRunner.Result> results, double capacity) {}
+    public record Run(List<StepStats> steps, List<StepRunner.Result> results, double capacity, long duplicates) {
+        public Run(List<StepStats> steps, List<StepRunner.Result> results, double capacity) {
+            this(steps, results, capacity, 0);
+        }
+
+        /** Requests of step {@code i} (in run order) answered "overloaded". */
+        public long overloaded(int i) {
+            return results.get(i).requests().stream().filter(r -> "overloaded".equals(r.finishReason())).count();
+        }
+    }
 
     private LoadTest() {}
 
@@ -47,6 +56,7 @@ public final class LoadTest {
         List<StepStats> stats = new ArrayList<>();
         List<StepRunner.Result> results = new ArrayList<>();
         double capacity = Double.NaN;
+        long duplicates;
         try (ResultListener listener = new ResultListener(o.bootstrap(), o.resultsTopic(), o.kafkaProperties());
              KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(pp, new ByteArraySerializer(), new ByteArraySerializer())) {
             StepRunner runner = new StepRunner(producer, listener, o.promptsTopic(), o.maxNewTokens(), o.drain());
@@ -62,6 +72,7 @@ public final class LoadTest {
             for (int c : o.concurrencies()) steps.add(new StepRunner.Step("clients-" + c, 0, c, o.seconds(), o.warmup()));
             for (StepRunner.Step s : steps) step(runner, s, w, o, probe, stats, results);
             if (o.sweep()) capacity = sweep(runner, w, o, probe, stats, results);
+            duplicates = listener.duplicates();
         }
         stats.sort(java.util.Comparator.comparingDouble((StepStats s) -> s.concurrency()).thenComparingDouble(StepStats::offeredRate));
         if (o.out() != null) {
@@ -75,12 +86,13 @@ public final class LoadTest {
             config.put("slo", o.slo().toString());
             config.put("workload", w.describe());
             if (!Double.isNaN(capacity)) config.put("capacity_requests_per_second", capacity);
+            config.put("duplicate_answers", duplicates);
             LoadTestReport.write(o.out(), config, stats, results);
             LoadTestPlots.latencyVsLoad(stats, o.out().resolve("latency-vs-load.png"));
             LoadTestPlots.throughputVsLoad(stats, o.out().resolve("throughput-vs-load.png"));
             LoadTestPlots.ttftCdf(results, o.out().resolve("ttft-cdf.png"));
         }
-        return new Run(stats, results, capacity);
+        return new Run(stats, results, capacity, duplicates);
     }
 
     private static StepStats step(StepRunner runner, StepRunner.Step s, Workload w, Options o, FlinkProbe probe,

@@ -27,6 +27,9 @@ final class ResultListener implements AutoCloseable {
     private final Map<String, CompletableFuture<Arrival>> awaited = new ConcurrentHashMap<>();
     /** Requests given up on (not answered in their step's drain) whose answers have not come yet. */
     private final java.util.Set<String> late = ConcurrentHashMap.newKeySet();
+    /** Ids answered so far: a second answer to one is a duplicate, which exactly-once delivery must never show. */
+    private final java.util.Set<String> answered = ConcurrentHashMap.newKeySet();
+    private final java.util.concurrent.atomic.AtomicLong duplicates = new java.util.concurrent.atomic.AtomicLong();
     private final Thread thread;
     private volatile boolean running = true;
 
@@ -56,8 +59,11 @@ final class ResultListener implements AutoCloseable {
                         CompletableFuture<Arrival> f = awaited.remove(g.getId());
                         if (f != null) {
                             f.complete(new Arrival(g, now));
-                        } else {
-                            late.remove(g.getId());
+                            answered.add(g.getId());
+                        } else if (late.remove(g.getId())) {
+                            answered.add(g.getId());
+                        } else if (answered.contains(g.getId())) {
+                            duplicates.incrementAndGet();
                         }
                     }
                 }
@@ -76,6 +82,11 @@ final class ResultListener implements AutoCloseable {
 
     void forget(String id) {
         if (awaited.remove(id) != null) late.add(id);
+    }
+
+    /** Second answers to one of this test's requests seen so far. */
+    long duplicates() {
+        return duplicates.get();
     }
 
     /** Answers still owed for requests given up on: the job's backlog from earlier steps. */
