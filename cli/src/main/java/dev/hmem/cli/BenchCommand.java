@@ -25,12 +25,15 @@ final class BenchCommand {
         @Option(names = "--accuracy-run", description = "a trained run whose held-out text measures what bf16 weights cost "
                 + "(default: the demo model, when it has been trained)")
         Path accuracyRun = Path.of(System.getProperty("user.home"), ".cache", "hmem", "models", "demo");
+        @Option(names = "--llama-cpp", description = "llama.cpp's llama-batched-bench (../shared/peers/llama.cpp/build.sh DIR builds it): "
+                + "the peer, run on the same anchor inside every round; without it no peer figure is reported")
+        Path llamaCpp;
 
         @Override
         public Integer call() throws Exception {
             if (threads > 0) dev.hmem.runtime.tensor.TorchThreads.set(threads);
             String md = new DecodeBench(new DecodeBench.Options(batches, steps, rounds, promptTokens, threads, bankDir, report,
-                    accuracyRun)).run();
+                    accuracyRun, llamaCpp)).run();
             System.out.println(md);
             return 0;
         }
@@ -52,7 +55,7 @@ final class BenchCommand {
         @Option(names = "--ratio-only", description = "only the engine alone, a rate sweep of the full design and the naive job "
                 + "at its capacity (about 15 minutes), into the report's section loadtest-ratio") boolean ratioOnly;
         @Option(names = "--overload", description = "only the overload runs: 2x and 4x capacity with admission control, 2x with "
-                + "back-pressure, long generations at 1.2x (about 20 minutes), into the section loadtest-overload") boolean overload;
+                + "back-pressure, long generations at 1.2x and 2x their own capacity (about 35 minutes), into the section loadtest-overload") boolean overload;
 
         @Override
         public Integer call() throws Exception {

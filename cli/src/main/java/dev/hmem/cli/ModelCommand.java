@@ -4,6 +4,8 @@ import dev.hmem.runtime.anchor.AnchorWeights;
 import dev.hmem.runtime.config.ModelConfig;
 import dev.hmem.runtime.config.Presets;
 import dev.hmem.runtime.io.DType;
+import dev.hmem.training.export.GgufExport;
+import dev.hmem.training.export.GgufWriter;
 import dev.hmem.training.tokenizer.BpeTrainer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,7 +19,7 @@ import picocli.CommandLine.Parameters;
 
 /** Anchor model directories: random ones for tests and benchmarks, and a summary of any. */
 @Command(name = "model", description = "Create and describe anchor model directories.",
-        subcommands = {ModelCommand.CreateRandom.class, ModelCommand.Info.class})
+        subcommands = {ModelCommand.CreateRandom.class, ModelCommand.Info.class, ModelCommand.ExportGguf.class})
 final class ModelCommand {
 
     @Command(name = "create-random", mixinStandardHelpOptions = true,
@@ -43,6 +45,30 @@ final class ModelCommand {
                 System.out.printf(Locale.ROOT, "wrote %s: %.1fM parameters, tokenizer of %d tokens (%d learned), fingerprint %s%n",
                         out, shape.parameterCount() / 1e6, v.size(), v.merges().size(), fp);
             }
+            return 0;
+        }
+    }
+
+    @Command(name = "export-gguf", mixinStandardHelpOptions = true,
+            description = "Write the anchor (without memory) as a GGUF file for llama.cpp's llama architecture.")
+    static final class ExportGguf implements Callable<Integer> {
+        @Option(names = "--model", required = true, description = "an hmem model directory (config.json, weights, tokenizer.json)") Path model;
+        @Option(names = "--out", required = true) Path out;
+        @Option(names = "--type", defaultValue = "f32", description = "f32, or f16 for every matrix (norms stay f32)") String type;
+
+        @Override
+        public Integer call() throws Exception {
+            GgufWriter.TensorType t = switch (type.toLowerCase(Locale.ROOT)) {
+                case "f32" -> GgufWriter.TensorType.F32;
+                case "f16" -> GgufWriter.TensorType.F16;
+                default -> throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
+                        "--type " + type + ": expected f32 or f16");
+            };
+            ModelConfig c = ModelConfig.load(model);
+            try (AnchorWeights w = AnchorWeights.load(model, c)) {
+                GgufExport.write(w, GgufExport.Vocabulary.of(model, c), model.toAbsolutePath().getFileName().toString(), t, out);
+            }
+            System.out.printf(Locale.ROOT, "wrote %s (%s, %.1f MB)%n", out, t, Files.size(out) / 1e6);
             return 0;
         }
     }

@@ -49,8 +49,9 @@ public final class DecodeBench {
     static final int BRANCHING = 16;
     static final int DEPTH = 3;
 
+    /** @param llamaCpp llama.cpp's llama-batched-bench, run inside every round as the peer; null: no peer */
     public record Options(int[] batches, int steps, int rounds, int promptTokens, int threads, Path bankDir, Path report,
-                          Path accuracyRun) {}
+                          Path accuracyRun, Path llamaCpp) {}
 
     private final Options o;
     private final Random random = new Random(7);
@@ -94,7 +95,10 @@ public final class DecodeBench {
                 }
             }
             Map<String, List<Double>> stepMs = new LinkedHashMap<>();
-            Progress progress = Progress.of("decode bench", (long) o.rounds * runs.size(), "runs");
+            LlamaCppPeer peer = o.llamaCpp == null ? null : new LlamaCppPeer(o.llamaCpp, w, o.bankDir.resolve("gguf"), o.promptTokens,
+                    o.steps, o.batches, o.threads > 0 ? o.threads : cores);
+            Map<String, List<Double>> peerTokS = new LinkedHashMap<>();  // "F32@8" → that round's tok/s
+            Progress progress = Progress.of("decode bench", (long) o.rounds * (runs.size() + (peer == null ? 0 : 4)), "runs");
             List<Double> gemm = new ArrayList<>();  // GFLOP/s, each round's ceiling
             for (int round = 0; round < o.rounds; round++) {
                 // The ceiling is measured in every round, on all cores whatever the last run left set,
@@ -103,6 +107,9 @@ public final class DecodeBench {
                 gemm.add(GemmRate.measure(3));
                 if (o.threads > 0) TorchThreads.set(o.threads);
                 System.err.printf(Locale.ROOT, "round %d: fp32 GEMM 1024^3 %.1f GFLOP/s%n", round + 1, gemm.get(round));
+                // The peer brackets hmem's runs of the round (before and after, the mean of the two), so both sides of
+                // each round's ratio saw the same stretch of the machine's drift.
+                Map<String, Double> before = peer == null ? Map.of() : runPeer(peer, progress);
                 for (String run : runs) {
                     String scenario = run.substring(0, run.indexOf('/'));
                     String path = run.substring(run.indexOf('/') + 1, run.indexOf('@'));
@@ -111,17 +118,35 @@ public final class DecodeBench {
                     stepMs.computeIfAbsent(run, k -> new ArrayList<>()).add(ms);
                     progress.advance(1, String.format(Locale.ROOT, "%s: %.2f ms/step", run, ms));
                 }
+                if (peer != null) {
+                    Map<String, Double> after = runPeer(peer, progress);
+                    for (String k : after.keySet()) peerTokS.computeIfAbsent(k, x -> new ArrayList<>()).add((before.get(k) + after.get(k)) / 2);
+                }
             }
             String loads = blockLoads(bank, blocks);
             String accuracy = "bf16 accuracy: not measured (no trained run at " + o.accuracyRun + "; `./hmem demo` trains one).";
             if (o.accuracyRun != null && Files.exists(o.accuracyRun.resolve("corpus/heldout.jsonl"))) {
                 accuracy = WeightFormatAccuracy.describe(o.accuracyRun, WeightFormatAccuracy.measure(o.accuracyRun, 64, 64));
             }
-            String md = report(c, gemm, stepMs, loads, accuracy);
+            String md = report(c, gemm, stepMs, peerTokS, peer, loads, accuracy);
             bank.close();
             if (o.report != null) BenchReport.writeSection(o.report, "decode", md);
             return md;
         }
+    }
+
+    private Map<String, Double> runPeer(LlamaCppPeer peer, Progress progress) throws IOException {
+        Map<String, Double> m = new LinkedHashMap<>();
+        for (LlamaCppPeer.Format f : LlamaCppPeer.Format.values()) {
+            try {
+                peer.run(f).forEach((b, t) -> m.put(f + "@" + b, t));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException(e);
+            }
+            progress.advance(1, "llama.cpp " + f);
+        }
+        return m;
     }
 
     private MemoryBank ensureBank(AnchorWeights w) throws IOException {
@@ -282,10 +307,6 @@ public final class DecodeBench {
         }
     }
 
-    /** llama.cpp's decode tok/s on this machine type (the brief's side-by-side figures): batch → [low, high]. */
-    static final Map<Integer, double[]> LLAMA_CPP = Map.of(1, new double[] {190, 190}, 8, new double[] {360, 580},
-            32, new double[] {500, 690});
-
     private double tokS(Map<String, List<Double>> stepMs, String scenario, String path, int b) {
         List<Double> ms = stepMs.get(runKey(scenario, path, b));
         return ms == null ? Double.NaN : b / med(ms) * 1e3;
@@ -333,7 +354,18 @@ public final class DecodeBench {
         return Double.isNaN(v) ? "–" : String.format(Locale.ROOT, "%.0f", v);
     }
 
-    private String report(ModelConfig c, List<Double> gemm, Map<String, List<Double>> stepMs, String loads, String accuracy) {
+    /** hmem + memory over the peer: the median of per-round ratios, with their range. */
+    private static String peerRatio(Map<String, List<Double>> stepMs, Map<String, List<Double>> peerTokS, String path, String format, int b) {
+        List<Double> ms = stepMs.get(runKey("memory", path, b)), peer = peerTokS.get(format + "@" + b);
+        if (ms == null || peer == null) return "–";
+        double[] r = new double[Math.min(ms.size(), peer.size())];
+        for (int i = 0; i < r.length; i++) r[i] = b / ms.get(i) * 1e3 / peer.get(i);
+        double lo = java.util.Arrays.stream(r).min().orElse(Double.NaN), hi = java.util.Arrays.stream(r).max().orElse(Double.NaN);
+        return String.format(Locale.ROOT, "**%.2f×** (%.2f–%.2f)", med(r), lo, hi);
+    }
+
+    private String report(ModelConfig c, List<Double> gemm, Map<String, List<Double>> stepMs, Map<String, List<Double>> peerTokS,
+                          LlamaCppPeer peer, String loads, String accuracy) {
         long active = c.activeParameterCount();
         long memParams = 3L * (NEURONS[0] + NEURONS[1] + NEURONS[2]) * c.hiddenSize() * c.numLayers();
         StringBuilder sb = new StringBuilder();
@@ -352,20 +384,26 @@ public final class DecodeBench {
                 med(gemm), java.util.Collections.min(gemm), java.util.Collections.max(gemm),
                 o.rounds, o.steps, o.promptTokens, o.promptTokens, o.promptTokens + o.steps));
 
-        sb.append("### Against llama.cpp\n\n");
-        sb.append(String.format(Locale.ROOT, "hmem's default decode path (the Java SIMD path up to %d rows, PyTorch above), "
-                + "one generator on all cores, against llama.cpp's figures for the same model on this machine type "
-                + "(2 threads, f32; from the brief, not rerun here):%n%n", GeneratorSettings.DEFAULTS.javaDecodeRows()));
-        sb.append("| batch | llama.cpp tok/s | hmem anchor tok/s | hmem + memory tok/s | hmem, a leaf per row tok/s | + memory vs llama.cpp (high end) |\n");
-        sb.append("|---|---|---|---|---|---|\n");
-        for (int b : o.batches) {
-            String p = defaultPath(b);
-            double[] ll = LLAMA_CPP.get(b);
-            double m = tokS(stepMs, "memory", p, b);
-            String llTxt = ll == null ? "–" : ll[0] == ll[1] ? f0(ll[0]) : f0(ll[0]) + "–" + f0(ll[1]);
-            String vs = ll == null ? "–" : String.format(Locale.ROOT, "%.2fx", m / ll[1]);
-            sb.append(String.format(Locale.ROOT, "| %d | %s | %s | %s | %s | %s |%n", b, llTxt, f0(tokS(stepMs, "anchor", p, b)),
-                    f0(m), f0(tokS(stepMs, "leaves", p, b)), vs));
+        sb.append("### Against llama.cpp, in the same run\n\n");
+        if (peer == null) {
+            sb.append("No peer was run in this bench. `./hmem bench decode --llama-cpp DIR/llama-batched-bench` (built by "
+                    + "`../shared/peers/llama.cpp/build.sh DIR`) exports this anchor as GGUF and runs llama.cpp inside every round.\n");
+        } else {
+            sb.append(String.format(Locale.ROOT, "llama.cpp (%s) on the same anchor exported by `hmem model export-gguf` (F32, and F16 for every "
+                    + "matrix), `%s`, run before and after hmem's runs in each round (the mean of the two); hmem with memory "
+                    + "attached on its default path (f32) and with bf16 anchor weights. Ratio = hmem ÷ llama.cpp, the median over "
+                    + "%d rounds of each round's ratio (range in brackets). Targets (issue 19): ≥ 1.0× at batch 1, ≥ 1.3× at 8, "
+                    + "≥ 1.5× at 32.%n%n", peer.version(), peer.command(LlamaCppPeer.Format.F32), o.rounds));
+            sb.append("| batch | llama.cpp F32 tok/s | hmem f32 + memory (anchor) | f32 ratio | llama.cpp F16 tok/s "
+                    + "| hmem bf16 + memory (anchor) | 16-bit ratio |\n|---|---|---|---|---|---|---|\n");
+            for (int b : o.batches) {
+                String p = defaultPath(b);
+                sb.append(String.format(Locale.ROOT, "| %d | %s | %s (%s) | %s | %s | %s (%s) | %s |%n", b,
+                        f0(med(peerTokS.get("F32@" + b))), f0(tokS(stepMs, "memory", p, b)), f0(tokS(stepMs, "anchor", p, b)),
+                        peerRatio(stepMs, peerTokS, p, "F32", b), f0(med(peerTokS.get("F16@" + b))),
+                        f0(tokS(stepMs, "memory", "bf16", b)), f0(tokS(stepMs, "anchor", "bf16", b)),
+                        peerRatio(stepMs, peerTokS, "bf16", "F16", b)));
+            }
         }
         sb.append("\n### By decode path\n\n");
         sb.append("| batch | path | anchor tok/s | + memory tok/s | memory overhead | 8 mixed paths tok/s | mixed / single path "

@@ -22,7 +22,8 @@ final class FlinkEngineMetrics implements EngineMetrics {
     private static final int WINDOW = 1000;
 
     private final MetricGroup group;
-    private final Map<Integer, Counter> hits = new HashMap<>(), misses = new HashMap<>(), evictions = new HashMap<>();
+    private final Map<Integer, Counter> hits = new HashMap<>(), misses = new HashMap<>(), evictions = new HashMap<>(),
+            failures = new HashMap<>(), fallbacks = new HashMap<>();
     private final Map<Integer, Histogram> loads = new HashMap<>();
     private final Histogram batch, queue, firstToken, endToEnd;
     private final Counter tokens;
@@ -55,6 +56,8 @@ final class FlinkEngineMetrics implements EngineMetrics {
     @Override public void cacheHit(int level) { counter(hits, level, "hits").inc(); }
     @Override public void cacheMiss(int level) { counter(misses, level, "misses").inc(); }
     @Override public void cacheEviction(int level) { counter(evictions, level, "evictions").inc(); }
+    @Override public void blockFailed(int level) { counter(failures, level, "blockFailures").inc(); }
+    @Override public void memoryFallback(int level) { counter(fallbacks, level, "memoryFallbacks").inc(); }
 
     @Override
     public void blockLoaded(int level, double millis) {

@@ -64,4 +64,18 @@ class FlinkEngineMetricsTest {
         assertThat(counters.get("engine.decodeRows").getCount()).isEqualTo((long) stepsEach * (1 + 2 + 3 + 4));
         assertThat(counters.get("engine.stepMicros").getCount()).isEqualTo((long) stepsEach * (2 + 3 + 4 + 5));
     }
+
+    @Test
+    void damagedBlocksAndFallbacksAreCountedPerLevel() {
+        Map<String, Counter> counters = new ConcurrentHashMap<>();
+        FlinkEngineMetrics m = new FlinkEngineMetrics(new Recording(counters, ""));
+        m.blockFailed(2);
+        m.blockFailed(2);
+        m.blockFailed(1);
+        for (int i = 0; i < 5; i++) m.memoryFallback(2);
+        assertThat(counters).containsKeys("cache.level.2.blockFailures", "cache.level.1.blockFailures", "cache.level.2.memoryFallbacks");
+        assertThat(counters.get("cache.level.2.blockFailures").getCount()).isEqualTo(2);
+        assertThat(counters.get("cache.level.1.blockFailures").getCount()).isEqualTo(1);
+        assertThat(counters.get("cache.level.2.memoryFallbacks").getCount()).isEqualTo(5);
+    }
 }
