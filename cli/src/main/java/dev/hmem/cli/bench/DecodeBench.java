@@ -389,7 +389,7 @@ public final class DecodeBench {
             sb.append("No peer was run in this bench. `./hmem bench decode --llama-cpp DIR/llama-batched-bench` (built by "
                     + "`../shared/peers/llama.cpp/build.sh DIR`) exports this anchor as GGUF and runs llama.cpp inside every round.\n");
         } else {
-            sb.append(String.format(Locale.ROOT, "llama.cpp (%s) on the same anchor exported by `hmem model export-gguf` (F32, and F16 for every "
+            sb.append(String.format(Locale.ROOT, "llama.cpp (built from ../shared/peers/llama.cpp, `%s`) on the same anchor exported by `hmem model export-gguf` (F32, and F16 for every "
                     + "matrix), `%s`, run before and after hmem's runs in each round (the mean of the two); hmem with memory "
                     + "attached on its default path (f32) and with bf16 anchor weights. Ratio = hmem ÷ llama.cpp, the median over "
                     + "%d rounds of each round's ratio (range in brackets). Targets (issue 19): ≥ 1.0× at batch 1, ≥ 1.3× at 8, "

@@ -71,7 +71,7 @@ final class LlamaCppPeer {
             if (!tokS.containsKey(b)) throw new IOException("llama-batched-bench printed no row for batch " + b + ":\n" + tail(out));
         }
         for (String line : out.split("\n")) {
-            if (line.startsWith("build: ")) version = line.substring(7).trim();
+            if (line.startsWith("build: ")) version = line.trim();
         }
         return tokS;
     }

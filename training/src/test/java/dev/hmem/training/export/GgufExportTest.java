@@ -60,9 +60,15 @@ class GgufExportTest {
             assertThat(g.kv.get("tokenizer.ggml.bos_token_id")).isEqualTo((long) TestModels.TOKENIZER_BOS);
             assertThat(g.kv.get("tokenizer.ggml.add_bos_token")).isEqualTo(true);
             assertThat((List<?>) g.kv.get("tokenizer.ggml.merges")).isNotEmpty().allSatisfy(m -> assertThat((String) m).contains(" "));
-            // Tied embeddings: no output.weight; 9 tensors per layer, the embedding and the final norm.
-            assertThat(g.tensors).hasSize(2 + 9 * c.numLayers()).doesNotContainKey("output.weight");
+            // 9 tensors per layer, the embedding, the final norm, and the LM head unless it is tied (llama.cpp then
+            // uses the embedding).
             Map<String, NDArray> hf = w.unfused();
+            assertThat(g.tensors).hasSize(2 + 9 * c.numLayers() + (c.tieWordEmbeddings() ? 0 : 1));
+            if (c.tieWordEmbeddings()) {
+                assertThat(g.tensors).doesNotContainKey("output.weight");
+            } else {
+                assertThat(g.floats("output.weight")).containsExactly(hf.get("lm_head.weight").toFloatArray());
+            }
             assertThat(g.floats("token_embd.weight")).containsExactly(hf.get("model.embed_tokens.weight").toFloatArray());
             assertThat(g.tensors.get("blk.0.ffn_gate.weight").dims).containsExactly((long) c.hiddenSize(), (long) c.intermediateSize());
             assertThat(g.floats("blk.1.ffn_down.weight")).containsExactly(hf.get("model.layers.1.mlp.down_proj.weight").toFloatArray());
