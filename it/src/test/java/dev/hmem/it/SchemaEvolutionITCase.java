@@ -134,12 +134,16 @@ class SchemaEvolutionITCase {
         records.add(singleObject(request(v1(), "older-single", "Which currency does Japan use?"), v1()));
         records.add(singleObject(request(newer(), "newer-single", "Tell me about memory banks."), newer()));
         records.add(PromptCodec.encode(TestCluster.prompt("current", "What is 3.14159?").build()));
+        // What the demo and the load tests write given --schema-registry: this build's schema, Confluent framing.
+        records.add(dev.hmem.cli.kafka.PromptEncoder.registry(registry.url(), o.schemaSubject())
+                .encode(TestCluster.prompt("cli-encoder", "What is 2.71828?").setCreatedAt(java.time.Instant.now()).build()));
         TestCluster.produce(kafka, o.promptsTopic(), records);
         InferenceJobITCase.runBounded(o);
 
         Map<String, GenerationResult> byId = TestCluster.results(kafka, o.resultsTopic()).stream()
                 .collect(Collectors.toMap(GenerationResult::getId, Function.identity()));
-        assertThat(byId.keySet()).containsExactlyInAnyOrder("newer-confluent", "older-confluent", "older-single", "newer-single", "current");
+        assertThat(byId.keySet()).containsExactlyInAnyOrder("newer-confluent", "older-confluent", "older-single", "newer-single", "current",
+                "cli-encoder");
         for (GenerationResult r : byId.values()) {
             assertThat(r.getError()).as(r.getId()).isNull();
             assertThat(r.getCompletionTokens()).as(r.getId()).isPositive();

@@ -1,10 +1,11 @@
 package dev.hmem.cli.demo;
 
 import dev.hmem.cli.kafka.EmbeddedKafka;
+import dev.hmem.cli.kafka.PromptEncoder;
+import dev.hmem.cli.registry.SchemaRegistry;
 import dev.hmem.jobs.inference.InferenceJob;
 import dev.hmem.jobs.inference.InferenceOptions;
 import dev.hmem.jobs.inference.KafkaConnectors;
-import dev.hmem.operators.codec.PromptCodec;
 import dev.hmem.operators.codec.ResultCodec;
 import dev.hmem.operators.engine.ServingConfig;
 import dev.hmem.operators.records.RawRecord;
@@ -58,12 +59,13 @@ public final class DemoCommand implements Callable<Integer> {
         deleteRecursively(workDir);
         Files.createDirectories(workDir);
         System.out.println("starting Kafka (in-process, KRaft) ...");
-        try (EmbeddedKafka kafka = EmbeddedKafka.start(workDir)) {
+        SchemaRegistry registry = startRegistry(workDir);
+        try (EmbeddedKafka kafka = EmbeddedKafka.start(workDir); registry) {
             kafka.createTopics(2, "hmem-prompts", "hmem-results", "hmem-dead-letters");
             ServingConfig serving = ServingConfig.builder(demo.model().toString(), demo.bank().toString())
                     .parallelism(parallelism).defaultMaxNewTokens(24).torchThreads(1).build();
             InferenceOptions o = InferenceOptions.builder(kafka.bootstrapServers(), serving).sourceParallelism(1)
-                    .checkpointIntervalMs(1000).startingOffsets("earliest").build();
+                    .checkpointIntervalMs(1000).startingOffsets("earliest").schemaRegistry(registry == null ? null : registry.url()).build();
             StreamExecutionEnvironment env = LocalFlink.withWebUi(LocalFlink.config(workDir, uiPort, Math.max(2, parallelism)));
             InferenceJob.configure(env, o);
             DataStream<RawRecord> raw = env.fromSource(KafkaConnectors.prompts(o, null), WatermarkStrategy.noWatermarks(),
@@ -76,13 +78,15 @@ public final class DemoCommand implements Callable<Integer> {
             JobWatch watch = new JobWatch(job);
             if (!watch.awaitRunning(Duration.ofMinutes(2))) return watch.report();
 
+            PromptEncoder encoder = PromptEncoder.of(o.schemaRegistry(), o.schemaSubject());
+            System.out.println("prompts: " + encoder.describe());
             List<DemoModel.Question> qs = demo.questions(questions);
             Map<String, DemoModel.Question> byId = new LinkedHashMap<>();
             List<byte[]> records = new ArrayList<>();
             for (int i = 0; i < qs.size(); i++) {
                 String id = "demo-" + i;
                 byId.put(id, qs.get(i));
-                records.add(PromptCodec.encode(PromptRequest.newBuilder().setId(id).setText(qs.get(i).prompt())
+                records.add(encoder.encode(PromptRequest.newBuilder().setId(id).setText(qs.get(i).prompt())
                         .setCreatedAt(Instant.now()).setMaxNewTokens(qs.get(i).maxNewTokens())
                         .setStop(List.of(".")).build()));
             }
@@ -94,13 +98,27 @@ public final class DemoCommand implements Callable<Integer> {
                     + "a CPU and knows few long-tail facts; docs/RESULTS.md measures what its memories add.)%n", correct, byId.size());
             if (keepRunning) {
                 System.out.println("the job is running; produce Avro PromptRequests to hmem-prompts at " + kafka.bootstrapServers()
-                        + " (docs/SCHEMAS.md). Ctrl-C to stop.");
+                        + (registry == null ? "" : " (schema registry: " + registry.url() + ")") + " (docs/SCHEMAS.md). Ctrl-C to stop.");
                 watch.awaitStop();
                 return watch.report();
             }
             job.cancel().get();
         }
         return 0;
+    }
+
+    /**
+     * A schema registry process for the demo, as a Kafka shop has one: its prompts then go out in the Confluent wire
+     * format and the job resolves them there. It needs Java 21+; without one the demo says so and runs without it.
+     */
+    private static SchemaRegistry startRegistry(Path workDir) {
+        try {
+            System.out.println("starting the schema registry (Apicurio Registry, its own process) ...");
+            return SchemaRegistry.start(workDir.resolve("registry"));
+        } catch (Exception e) {
+            System.out.println("no schema registry (" + e.getMessage() + "): prompts go out in Avro single-object encoding instead");
+            return null;
+        }
     }
 
     private static void send(EmbeddedKafka kafka, List<byte[]> records) {
@@ -127,8 +145,11 @@ public final class DemoCommand implements Callable<Integer> {
                     DemoModel.Question q = byId.get(g.getId());
                     if (q == null) continue;
                     seen++;
-                    boolean ok = g.getText().contains(q.expected());
+                    // An error result is not a wrong answer: it says why, and a fallback says what memory was used.
+                    boolean ok = g.getError() == null && g.getText().contains(q.expected());
                     if (ok) correct++;
+                    if (g.getError() != null) System.out.println("   error: " + g.getError());
+                    if (g.getMemoryFallback() != null) System.out.println("   memory fallback: " + g.getMemoryFallback());
                     System.out.printf(Locale.ROOT, "%s ...%s%n   [%s | seen %d times in training | memory %s | %d tokens | "
                                     + "first token %.0f ms | end-to-end %.0f ms]%n%n",
                             q.prompt(), g.getText(), ok ? "correct" : "expected '" + q.expected() + "'", q.seen(), g.getMemoryPath(),

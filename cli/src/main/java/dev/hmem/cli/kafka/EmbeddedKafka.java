@@ -125,7 +125,11 @@ public final class EmbeddedKafka implements AutoCloseable {
         createTopics(bootstrap, partitions, topics);
     }
 
-    /** Creates topics on the broker at {@code bootstrap} (ignoring ones that exist). */
+    /**
+     * Creates topics on the broker at {@code bootstrap} (ignoring ones that exist) and returns once they are listed:
+     * creation completes before the broker's metadata shows the topic, and a test that checks right after must not
+     * depend on how fast that is.
+     */
     public static void createTopics(String bootstrap, int partitions, String... topics) throws Exception {
         try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
             List<NewTopic> nt = new ArrayList<>();
@@ -136,6 +140,11 @@ public final class EmbeddedKafka implements AutoCloseable {
                 } catch (java.util.concurrent.ExecutionException e) {
                     if (!(e.getCause() instanceof TopicExistsException)) throw e;
                 }
+            }
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (!admin.listTopics().names().get(30, TimeUnit.SECONDS).containsAll(List.of(topics))) {
+                if (System.nanoTime() > end) throw new IllegalStateException("topics " + List.of(topics) + " not listed 30 s after creation");
+                Thread.sleep(100);
             }
         }
     }

@@ -30,7 +30,16 @@ public final class LoadTest {
     public record Options(String bootstrap, Map<String, String> kafkaProperties, String promptsTopic, String resultsTopic,
                           List<Double> rates, List<Integer> concurrencies, boolean sweep, double seconds, double warmup,
                           double drain, int maxNewTokens, Slo slo, String flinkRest, String jobId, Path out, String label,
-                          Map<String, Long> cpuPids) {}
+                          Map<String, Long> cpuPids, String schemaRegistry) {
+        /** Without a schema registry: prompts in single-object encoding. */
+        public Options(String bootstrap, Map<String, String> kafkaProperties, String promptsTopic, String resultsTopic,
+                       List<Double> rates, List<Integer> concurrencies, boolean sweep, double seconds, double warmup,
+                       double drain, int maxNewTokens, Slo slo, String flinkRest, String jobId, Path out, String label,
+                       Map<String, Long> cpuPids) {
+            this(bootstrap, kafkaProperties, promptsTopic, resultsTopic, rates, concurrencies, sweep, seconds, warmup, drain,
+                    maxNewTokens, slo, flinkRest, jobId, out, label, cpuPids, null);
+        }
+    }
 
     /** What a run produced. */
     public record Run(List<StepStats> steps, List<StepRunner.Result> results, double capacity, long duplicates) {
@@ -59,7 +68,10 @@ public final class LoadTest {
         long duplicates;
         try (ResultListener listener = new ResultListener(o.bootstrap(), o.resultsTopic(), o.kafkaProperties());
              KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(pp, new ByteArraySerializer(), new ByteArraySerializer())) {
-            StepRunner runner = new StepRunner(producer, listener, o.promptsTopic(), o.maxNewTokens(), o.drain());
+            // With a registry, prompts go out as a Kafka shop's serializer writes them (subject <topic>-value, as the job's).
+            dev.hmem.cli.kafka.PromptEncoder encoder = dev.hmem.cli.kafka.PromptEncoder.of(o.schemaRegistry(), o.promptsTopic() + "-value");
+            System.err.println("prompts: " + encoder.describe());
+            StepRunner runner = new StepRunner(producer, encoder, listener, o.promptsTopic(), o.maxNewTokens(), o.drain());
             List<StepRunner.Step> steps = new ArrayList<>();
             Map<String, Integer> seen = new java.util.HashMap<>();
             for (double r : o.rates()) {

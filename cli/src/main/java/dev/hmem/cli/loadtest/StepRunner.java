@@ -1,6 +1,5 @@
 package dev.hmem.cli.loadtest;
 
-import dev.hmem.operators.codec.PromptCodec;
 import dev.hmem.runtime.Progress;
 import dev.hmem.schemas.PromptRequest;
 import java.nio.charset.StandardCharsets;
@@ -39,6 +38,7 @@ final class StepRunner {
     private record Pending(String id, String cluster, long sentNanos, CompletableFuture<ResultListener.Arrival> answer) {}
 
     private final KafkaProducer<byte[], byte[]> producer;
+    private final dev.hmem.cli.kafka.PromptEncoder encoder;
     private final ResultListener listener;
     private final String topic;
     private final int maxNewTokens;
@@ -46,8 +46,10 @@ final class StepRunner {
     private final AtomicInteger counter = new AtomicInteger();
     private final String runId = "lt" + Long.toString(System.currentTimeMillis(), 36);
 
-    StepRunner(KafkaProducer<byte[], byte[]> producer, ResultListener listener, String topic, int maxNewTokens, double drainSeconds) {
+    StepRunner(KafkaProducer<byte[], byte[]> producer, dev.hmem.cli.kafka.PromptEncoder encoder, ResultListener listener, String topic,
+               int maxNewTokens, double drainSeconds) {
         this.producer = producer;
+        this.encoder = encoder;
         this.listener = listener;
         this.topic = topic;
         this.maxNewTokens = maxNewTokens;
@@ -78,7 +80,7 @@ final class StepRunner {
         PromptRequest p = PromptRequest.newBuilder().setId(id).setText(pick.prompt()).setMaxNewTokens(maxNewTokens)
                 .setCreatedAt(Instant.now()).build();
         long now = System.nanoTime();
-        producer.send(new ProducerRecord<>(topic, id.getBytes(StandardCharsets.UTF_8), PromptCodec.encode(p)));
+        producer.send(new ProducerRecord<>(topic, id.getBytes(StandardCharsets.UTF_8), encoder.encode(p)));
         return new Pending(id, pick.cluster(), now, f);
     }
 

@@ -22,6 +22,25 @@ public final class KafkaTopics {
 
     private KafkaTopics() {}
 
+    /**
+     * A topic created moments before (by a deploy script, or by this check) is listed only once the broker's metadata
+     * has caught up; a loaded machine showed a gap of over 100 ms. Missing topics are listed again this long before
+     * they count as missing.
+     */
+    static final long GRACE_MS = 5_000;
+
+    private static List<String> missing(Admin admin, Set<String> wanted, long graceMs)
+            throws InterruptedException, ExecutionException, java.util.concurrent.TimeoutException {
+        long end = System.nanoTime() + graceMs * 1_000_000;
+        while (true) {
+            Set<String> existing = admin.listTopics().names().get(60, TimeUnit.SECONDS);
+            List<String> missing = new ArrayList<>();
+            for (String t : wanted) if (!existing.contains(t)) missing.add(t);
+            if (missing.isEmpty() || System.nanoTime() > end) return missing;
+            Thread.sleep(200);
+        }
+    }
+
     /** Checks (or creates) the prompts, results and dead-letter topics; the message names every missing one. */
     public static void ensure(InferenceOptions o) throws InterruptedException {
         Properties p = new Properties();
@@ -30,9 +49,7 @@ public final class KafkaTopics {
         p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 30_000);
         Set<String> wanted = new LinkedHashSet<>(List.of(o.promptsTopic(), o.resultsTopic(), o.deadLetterTopic()));
         try (Admin admin = Admin.create(p)) {
-            Set<String> existing = admin.listTopics().names().get(60, TimeUnit.SECONDS);
-            List<String> missing = new ArrayList<>();
-            for (String t : wanted) if (!existing.contains(t)) missing.add(t);
+            List<String> missing = missing(admin, wanted, GRACE_MS);
             if (missing.isEmpty()) return;
             if (o.createTopicPartitions() == 0) {
                 throw new IllegalArgumentException("Kafka topic(s) " + missing + " do not exist on " + o.bootstrapServers()
@@ -48,6 +65,8 @@ public final class KafkaTopics {
                     if (!(x.getCause() instanceof TopicExistsException)) throw x;  // another job created it meanwhile
                 }
             }
+            List<String> still = missing(admin, wanted, 30_000);
+            if (!still.isEmpty()) throw new IllegalStateException("Kafka topic(s) " + still + " created but not listed after 30 s");
         } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
             Throwable c = e.getCause() != null ? e.getCause() : e;
             throw new IllegalStateException("cannot check the Kafka topics on " + o.bootstrapServers() + ": " + c.getMessage(), c);

@@ -165,6 +165,22 @@ public final class PromptCodec {
         }
     }
 
+    /** {@code r} in the Confluent wire format with the job's own schema, registered under id {@code schemaId}. */
+    public static byte[] encodeConfluent(PromptRequest r, int schemaId) {
+        try {
+            java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+            out.write(0);
+            out.write(ByteBuffer.allocate(4).putInt(schemaId).array());
+            var enc = org.apache.avro.io.EncoderFactory.get().binaryEncoder(out, null);
+            // The specific writer: it applies the schema's logical-type conversions (created_at is an Instant).
+            new org.apache.avro.specific.SpecificDatumWriter<>(PromptRequest.class).write(r, enc);
+            enc.flush();
+            return out.toByteArray();
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     static String hex(byte[] b, int n) {
         StringBuilder sb = new StringBuilder();
         for (int i = 0; i < Math.min(n, b.length); i++) sb.append(String.format("%02X ", b[i]));
