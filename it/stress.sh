@@ -16,7 +16,9 @@ for i in $(seq "$n"); do
   rc=$?
   secs=$(( $(date +%s) - start )); total=$(( total + secs ))
   [ "$rc" -eq 0 ] || failed=$(( failed + 1 ))
-  tests=$(grep -E "Tests run: [0-9]+, Failures" "it/target/stress/run-$i.log" | grep -v " -- in " | awk -F'[ ,]+' '{s+=$3} END {print s+0}')
+  # The modules' summary lines (the per-class ones end in "-- in <class>").
+  tests=$(grep -E "Tests run: [0-9]+, Failures: [0-9]+, Errors: [0-9]+, Skipped: [0-9]+$" "it/target/stress/run-$i.log" \
+    | awk '{s+=$4} END {print s+0}')
   echo "run $i/$n: $([ "$rc" -eq 0 ] && echo pass || echo FAIL) ($tests tests, ${secs} s), ETA $(( total / i * (n - i) )) s"
 done
 echo "$((n - failed))/$n runs passed"

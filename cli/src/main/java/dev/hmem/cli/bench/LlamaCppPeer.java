@@ -61,10 +61,16 @@ final class LlamaCppPeer {
                 "-npp", Integer.toString(promptTokens), "-ntg", Integer.toString(steps),
                 "-npl", Arrays.stream(batches).mapToObj(Integer::toString).collect(Collectors.joining(",")),
                 "-t", Integer.toString(threads), "-fa");
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (!p.waitFor(10, TimeUnit.MINUTES) || p.exitValue() != 0) {
-            throw new IOException("llama-batched-bench failed (" + String.join(" ", cmd) + "):\n" + tail(out));
+        // Output to a file, not a pipe read to its end: a peer that hangs must not hang the bench past the timeout.
+        Path log = Files.createTempFile("llama-batched-bench", ".log");
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        boolean done = p.waitFor(10, TimeUnit.MINUTES);
+        if (!done) p.destroyForcibly().waitFor();
+        String out = Files.readString(log, StandardCharsets.UTF_8);
+        Files.deleteIfExists(log);
+        if (!done || p.exitValue() != 0) {
+            throw new IOException("llama-batched-bench " + (done ? "failed" : "timed out after 10 minutes") + " ("
+                    + String.join(" ", cmd) + "):\n" + tail(out));
         }
         Map<Integer, Double> tokS = parse(out);
         for (int b : batches) {
