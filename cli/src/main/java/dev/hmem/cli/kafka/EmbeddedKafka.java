@@ -141,11 +141,8 @@ public final class EmbeddedKafka implements AutoCloseable {
                     if (!(e.getCause() instanceof TopicExistsException)) throw e;
                 }
             }
-            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-            while (!admin.listTopics().names().get(30, TimeUnit.SECONDS).containsAll(List.of(topics))) {
-                if (System.nanoTime() > end) throw new IllegalStateException("topics " + List.of(topics) + " not listed 30 s after creation");
-                Thread.sleep(100);
-            }
+            List<String> unlisted = dev.hmem.jobs.inference.KafkaTopics.missing(admin, List.of(topics), 30_000);
+            if (!unlisted.isEmpty()) throw new IllegalStateException("topics " + unlisted + " not listed 30 s after creation");
         }
     }
 

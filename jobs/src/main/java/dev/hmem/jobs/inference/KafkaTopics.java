@@ -29,7 +29,11 @@ public final class KafkaTopics {
      */
     static final long GRACE_MS = 5_000;
 
-    private static List<String> missing(Admin admin, Set<String> wanted, long graceMs)
+    /**
+     * Lists the topics until all of {@code wanted} are there or {@code graceMs} has passed; returns those still missing.
+     * Anything that creates topics and checks for them right after (this check, the tests' helpers) waits through here.
+     */
+    public static List<String> missing(Admin admin, java.util.Collection<String> wanted, long graceMs)
             throws InterruptedException, ExecutionException, java.util.concurrent.TimeoutException {
         long end = System.nanoTime() + graceMs * 1_000_000;
         while (true) {

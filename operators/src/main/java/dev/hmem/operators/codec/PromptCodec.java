@@ -152,28 +152,26 @@ public final class PromptCodec {
 
     /** {@code r} in the Confluent wire format, written with {@code writer} (a registered version, id {@code schemaId}). */
     public static byte[] encodeConfluent(org.apache.avro.generic.GenericRecord r, Schema writer, int schemaId) {
-        try {
-            java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
-            out.write(0);
-            out.write(ByteBuffer.allocate(4).putInt(schemaId).array());
-            var enc = org.apache.avro.io.EncoderFactory.get().binaryEncoder(out, null);
-            new org.apache.avro.generic.GenericDatumWriter<org.apache.avro.generic.GenericRecord>(writer).write(r, enc);
-            enc.flush();
-            return out.toByteArray();
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
+        return confluent(schemaId, new org.apache.avro.generic.GenericDatumWriter<>(writer), r);
     }
+
+    /** The specific writer: it applies the schema's logical-type conversions (created_at is an Instant). Reused: it is stateless. */
+    private static final org.apache.avro.specific.SpecificDatumWriter<PromptRequest> SPECIFIC =
+            new org.apache.avro.specific.SpecificDatumWriter<>(PromptRequest.class);
 
     /** {@code r} in the Confluent wire format with the job's own schema, registered under id {@code schemaId}. */
     public static byte[] encodeConfluent(PromptRequest r, int schemaId) {
+        return confluent(schemaId, SPECIFIC, r);
+    }
+
+    /** Magic byte 0, the 4-byte big-endian schema id, the Avro binary body. */
+    private static <T> byte[] confluent(int schemaId, org.apache.avro.io.DatumWriter<T> writer, T r) {
         try {
             java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
             out.write(0);
             out.write(ByteBuffer.allocate(4).putInt(schemaId).array());
             var enc = org.apache.avro.io.EncoderFactory.get().binaryEncoder(out, null);
-            // The specific writer: it applies the schema's logical-type conversions (created_at is an Instant).
-            new org.apache.avro.specific.SpecificDatumWriter<>(PromptRequest.class).write(r, enc);
+            writer.write(r, enc);
             enc.flush();
             return out.toByteArray();
         } catch (IOException e) {
