@@ -106,14 +106,7 @@ final class BankCommand {
                         b.checkAnchor(w.identity());
                     }
                 }
-                BankManifest m = b.manifest();
-                List<BlockId> ids = new ArrayList<>();
-                if (m.generic() != null) ids.add(BlockId.GENERIC);
-                for (BankManifest.Level l : m.levels()) {
-                    for (long i = 0; i < l.nodes(); i++) {
-                        ids.add(new BlockId(MemoryPath.fromNodeIndex(i, l.level(), m.tree().branching())));
-                    }
-                }
+                List<BlockId> ids = b.allBlocks();
                 Progress p = Progress.of("verify", ids.size(), "blocks");
                 List<String> bad = new ArrayList<>();
                 for (BlockId id : ids) {

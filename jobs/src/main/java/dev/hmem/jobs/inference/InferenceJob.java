@@ -1,5 +1,7 @@
 package dev.hmem.jobs.inference;
 
+import dev.hmem.operators.control.ControlCommand;
+import dev.hmem.operators.control.ControlStatus;
 import dev.hmem.operators.engine.GenerationEngine;
 import dev.hmem.operators.functions.DecodePromptFunction;
 import dev.hmem.operators.functions.GenerateOperator;
@@ -21,13 +23,16 @@ import org.apache.flink.util.ParameterTool;
 /**
  * Streaming inference: Kafka prompts → decode → validate → route (batched MiniLM) → partition by
  * cluster → generate (cached memories, continuous batching) → Kafka results; undecodable or invalid
- * prompts → dead-letter topic (plus an error result for the client). {@link #main} wires Kafka;
+ * prompts → dead-letter topic (plus an error result for the client). Commands from the control topic (activate a
+ * bank and anchor version, block memories) reach routing and generation as a broadcast stream; their reports go to the
+ * status topic. {@link #main} wires Kafka;
  * {@link #defineWorkflow} builds the pipeline from any source of raw records.
  */
 public final class InferenceJob {
 
-    /** The two outputs of the workflow. */
-    public record Outputs(DataStream<ResultRecord> results, DataStream<DeadLetterRecord> deadLetters) {}
+    /** The outputs of the workflow: results, dead letters, and the subtasks' reports on control commands. */
+    public record Outputs(DataStream<ResultRecord> results, DataStream<DeadLetterRecord> deadLetters,
+                          DataStream<ControlStatus> statuses) {}
 
     private InferenceJob() {}
 
@@ -43,9 +48,18 @@ public final class InferenceJob {
         configure(env, o);
         DataStream<RawRecord> raw = env.fromSource(KafkaConnectors.prompts(o, null), WatermarkStrategy.noWatermarks(),
                 "kafka: " + o.promptsTopic()).setParallelism(o.sourceParallelism()).uid("prompts-source");
-        Outputs out = defineWorkflow(raw, o);
+        DataStream<ControlCommand> control = null;
+        if (o.controlTopic() != null) {
+            // One reader: the topic has one partition, whose order is the order every subtask applies commands in.
+            control = env.fromSource(KafkaConnectors.control(o), WatermarkStrategy.noWatermarks(), "kafka: " + o.controlTopic())
+                    .setParallelism(1).uid("control-source");
+        }
+        Outputs out = defineWorkflow(raw, control, o, GenerationEngine.StepProbe.NONE);
         out.results().sinkTo(KafkaConnectors.results(o)).name("kafka: " + o.resultsTopic()).uid("results-sink");
         out.deadLetters().sinkTo(KafkaConnectors.deadLetters(o)).name("kafka: " + o.deadLetterTopic()).uid("dead-letter-sink");
+        if (o.controlTopic() != null) {
+            out.statuses().sinkTo(KafkaConnectors.statuses(o)).name("kafka: " + o.statusTopic()).uid("status-sink");
+        }
         env.execute("hmem inference");
     }
 
@@ -64,21 +78,36 @@ public final class InferenceJob {
     }
 
     public static Outputs defineWorkflow(DataStream<RawRecord> raw, InferenceOptions o) {
-        return defineWorkflow(raw, o, GenerationEngine.StepProbe.NONE);
+        return defineWorkflow(raw, null, o, GenerationEngine.StepProbe.NONE);
     }
 
     /** The same, with a probe before every generation step (tests inject faults and hold the engine with it). */
     public static Outputs defineWorkflow(DataStream<RawRecord> raw, InferenceOptions o, GenerationEngine.StepProbe probe) {
+        return defineWorkflow(raw, null, o, probe);
+    }
+
+    /**
+     * The workflow with its control commands ({@code control}; null: none, the command line's version serves), which
+     * reach every routing and generating subtask (broadcast) in the control topic's order.
+     */
+    public static Outputs defineWorkflow(DataStream<RawRecord> raw, DataStream<ControlCommand> control, InferenceOptions o,
+                                         GenerationEngine.StepProbe probe) {
+        if (control == null) {
+            control = raw.getExecutionEnvironment().fromData(java.util.List.of(), TypeInformation.of(ControlCommand.class))
+                    .setParallelism(1).name("no control topic").uid("no-control");
+        }
+        DataStream<ControlCommand> commands = control.broadcast();
         int p = o.sourceParallelism();
         SingleOutputStreamOperator<PromptTask> decoded = raw.process(new DecodePromptFunction(o.serving(), o.writerSchemaSource()))
                 .name("decode").uid("decode").setParallelism(p);
         SingleOutputStreamOperator<PromptTask> valid = decoded.process(new ValidatePromptFunction(o.serving()))
                 .name("validate").uid("validate").setParallelism(p);
-        SingleOutputStreamOperator<PromptTask> routed = valid
+        SingleOutputStreamOperator<PromptTask> routed = valid.connect(commands)
                 .transform("route", TypeInformation.of(PromptTask.class), new RouteOperator(o.serving()))
                 .uid("route").setParallelism(o.routeParallelism());
         SingleOutputStreamOperator<ResultRecord> generated = routed
                 .partitionCustom(new AffinityPartitioner(o.serving().affinityRouting()), PromptTask::path)
+                .connect(commands)
                 .transform("generate", TypeInformation.of(ResultRecord.class), new GenerateOperator(o.serving(), probe))
                 .uid("generate").setParallelism(o.serving().generateParallelism())
                 .setMaxParallelism(o.serving().maxParallelism());
@@ -89,6 +118,8 @@ public final class InferenceJob {
                 .union(valid.getSideOutput(DecodePromptFunction.DEAD_LETTERS),
                         routed.getSideOutput(DecodePromptFunction.DEAD_LETTERS),
                         generated.getSideOutput(DecodePromptFunction.DEAD_LETTERS));
-        return new Outputs(results, dead);
+        DataStream<ControlStatus> statuses = routed.getSideOutput(ControlStatus.TAG)
+                .union(generated.getSideOutput(ControlStatus.TAG));
+        return new Outputs(results, dead, statuses);
     }
 }

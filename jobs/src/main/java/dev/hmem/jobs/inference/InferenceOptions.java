@@ -37,6 +37,9 @@ import picocli.CommandLine;
  * @param createTopicPartitions create missing topics with this many partitions at start; 0 = refuse to start
  * @param transactionalIdPrefix the sinks' prefix: given, or derived from the group id and the topics so that two
  *                              deployments on the same brokers never share one (they would fence each other)
+ * @param controlTopic         the control topic (one partition) the job takes commands from, or null: without it the
+ *                              job serves its command-line bank and anchor until it is redeployed
+ * @param statusTopic          where subtasks report what they did with each command (null without a control topic)
  */
 public record InferenceOptions(
         String bootstrapServers, String promptsTopic, String resultsTopic, String deadLetterTopic, String groupId,
@@ -45,7 +48,7 @@ public record InferenceOptions(
         long transactionTimeoutMs, long bufferTimeoutMs, String writerSchemasDir, List<String> writerSchemas,
         String kafkaPropertiesFile, List<String> kafkaPropertyFlags, Map<String, String> kafkaProperties,
         int createTopicPartitions, String schemaRegistry, String schemaSubject, int tolerableCheckpointFailures,
-        ServingConfig serving) implements Serializable {
+        String controlTopic, String statusTopic, ServingConfig serving) implements Serializable {
 
     /** Properties the job sets itself: a client property may not override them. */
     static final List<String> MANAGED_PROPERTIES = List.of("bootstrap.servers", "transactional.id", "isolation.level", "enable.auto.commit");
@@ -122,6 +125,8 @@ public record InferenceOptions(
         b.createTopicPartitions = createTopicPartitions;
         b.schemaRegistry = schemaRegistry;
         b.tolerableCheckpointFailures = tolerableCheckpointFailures;
+        b.controlTopic = controlTopic;
+        if (statusTopic != null && !statusTopic.equals(controlTopic + "-status")) b.statusTopic = statusTopic;
         if (!schemaSubject.equals(promptsTopic + "-value")) b.schemaSubject = schemaSubject;
         b.serving = serving.toBuilder();
         return b;
@@ -150,6 +155,7 @@ public record InferenceOptions(
         m.put("prompts-topic", promptsTopic);
         m.put("results-topic", resultsTopic);
         m.put("dead-letter-topic", deadLetterTopic);
+        if (controlTopic != null) m.put("control-topic", controlTopic);
         m.put("delivery", exactlyOnce ? "exactly-once" : "at-least-once");
         m.put("checkpoint-interval-ms", Long.toString(checkpointIntervalMs));
         m.put("serving", serving.toString());
@@ -186,6 +192,10 @@ public record InferenceOptions(
         String resultsTopic = "hmem-results";
         @Option(names = "--dead-letter-topic", paramLabel = "TOPIC", description = "(default: ${DEFAULT-VALUE})")
         String deadLetterTopic = "hmem-dead-letters";
+        @Option(names = "--control-topic", paramLabel = "TOPIC", description = "take commands (activate a new bank and anchor, block or unblock memories) from this one-partition topic; without it the job serves its command-line version until redeployed")
+        String controlTopic;
+        @Option(names = "--status-topic", paramLabel = "TOPIC", description = "where subtasks report what they did with each command (default: <control-topic>-status)")
+        String statusTopic;
         @Option(names = "--group-id", paramLabel = "ID", description = "the source's consumer group (default: ${DEFAULT-VALUE})")
         String groupId = "hmem-inference";
         @Option(names = "--starting-offsets", paramLabel = "committed|earliest|latest", description = "where a job without state starts reading (default: ${DEFAULT-VALUE})")
@@ -244,6 +254,7 @@ public record InferenceOptions(
             return this;
         }
         public Builder groupId(String v) { groupId = v; return this; }
+        public Builder controlTopic(String v) { controlTopic = v; return this; }
         public Builder startingOffsets(String v) { startingOffsets = v; return this; }
         public Builder delivery(Delivery v) { delivery = v; return this; }
         public Builder checkpointIntervalMs(long v) { checkpointIntervalMs = v; return this; }
@@ -266,7 +277,10 @@ public record InferenceOptions(
                     writerSchemasDir, readWriterSchemas(writerSchemasDir), kafkaPropertiesFile, kafkaPropertyFlags,
                     readKafkaProperties(kafkaPropertiesFile, kafkaPropertyFlags), createTopicPartitions,
                     schemaRegistry == null || schemaRegistry.isBlank() ? null : schemaRegistry,
-                    schemaSubject != null ? schemaSubject : promptsTopic + "-value", tolerableCheckpointFailures, serving.build());
+                    schemaSubject != null ? schemaSubject : promptsTopic + "-value", tolerableCheckpointFailures,
+                    controlTopic == null || controlTopic.isBlank() ? null : controlTopic,
+                    controlTopic == null || controlTopic.isBlank() ? null : statusTopic != null ? statusTopic : controlTopic + "-status",
+                    serving.build());
         }
     }
 

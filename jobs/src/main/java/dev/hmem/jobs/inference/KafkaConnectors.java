@@ -1,6 +1,10 @@
 package dev.hmem.jobs.inference;
 
+import dev.hmem.operators.codec.ControlDeserializer;
+import dev.hmem.operators.codec.ControlStatusSerializer;
 import dev.hmem.operators.codec.DeadLetterSerializer;
+import dev.hmem.operators.control.ControlCommand;
+import dev.hmem.operators.control.ControlStatus;
 import dev.hmem.operators.codec.RawRecordDeserializer;
 import dev.hmem.operators.codec.ResultSerializer;
 import dev.hmem.operators.records.DeadLetterRecord;
@@ -34,6 +38,36 @@ public final class KafkaConnectors {
                 .setProperty("commit.offsets.on.checkpoint", "true");
         o.kafkaProperties().forEach(b::setProperty);
         if (boundedAt != null) b.setBounded(boundedAt);
+        return b.build();
+    }
+
+    /**
+     * The control topic: committed offsets, so a restart resumes after the last command a checkpoint saw; a job that
+     * starts without state and without a committed offset starts at the end (its command line names its version).
+     */
+    public static KafkaSource<ControlCommand> control(InferenceOptions o) {
+        var b = KafkaSource.<ControlCommand>builder()
+                .setBootstrapServers(o.bootstrapServers())
+                .setTopics(o.controlTopic())
+                .setGroupId(o.groupId() + "-control")
+                .setStartingOffsets(OffsetsInitializer.committedOffsets(OffsetResetStrategy.LATEST))
+                .setDeserializer(new ControlDeserializer())
+                .setProperty("isolation.level", "read_committed")
+                .setProperty("commit.offsets.on.checkpoint", "true");
+        o.kafkaProperties().forEach(b::setProperty);
+        return b.build();
+    }
+
+    /** Status reports at least once and at once: a client waiting on a swap should not wait for a checkpoint. */
+    public static KafkaSink<ControlStatus> statuses(InferenceOptions o) {
+        KafkaSinkBuilder<ControlStatus> b = KafkaSink.<ControlStatus>builder()
+                .setBootstrapServers(o.bootstrapServers())
+                .setDeliveryGuarantee(DeliveryGuarantee.AT_LEAST_ONCE)
+                .setProperty("linger.ms", "0")
+                .setProperty("enable.idempotence", "true")
+                .setProperty("acks", "all")
+                .setRecordSerializer(new ControlStatusSerializer(o.statusTopic()));
+        o.kafkaProperties().forEach(b::setProperty);
         return b.build();
     }
 

@@ -45,23 +45,46 @@ public final class KafkaTopics {
         }
     }
 
-    /** Checks (or creates) the prompts, results and dead-letter topics; the message names every missing one. */
+    /**
+     * Refuses a control topic of more than one partition: commands must reach every subtask in one order (an activate
+     * and the block after it), and only a single partition has one.
+     */
+    static void checkControlPartitions(Admin admin, InferenceOptions o)
+            throws InterruptedException, ExecutionException, java.util.concurrent.TimeoutException {
+        if (o.controlTopic() == null) return;
+        int n = admin.describeTopics(List.of(o.controlTopic())).allTopicNames().get(60, TimeUnit.SECONDS)
+                .get(o.controlTopic()).partitions().size();
+        if (n != 1) {
+            throw new IllegalArgumentException("control topic " + o.controlTopic() + " has " + n + " partitions: it needs exactly "
+                    + "one, so that every subtask applies the commands in one order (create it with --partitions 1)");
+        }
+    }
+
+    /** Checks (or creates) the prompts, results and dead-letter topics (and the control and status topics); the message names every missing one. */
     public static void ensure(InferenceOptions o) throws InterruptedException {
         Properties p = new Properties();
         p.putAll(o.kafkaProperties());
         p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, o.bootstrapServers());
         p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 30_000);
         Set<String> wanted = new LinkedHashSet<>(List.of(o.promptsTopic(), o.resultsTopic(), o.deadLetterTopic()));
+        if (o.controlTopic() != null) wanted.addAll(List.of(o.controlTopic(), o.statusTopic()));
         try (Admin admin = Admin.create(p)) {
             List<String> missing = missing(admin, wanted, GRACE_MS);
-            if (missing.isEmpty()) return;
+            if (missing.isEmpty()) {
+                checkControlPartitions(admin, o);
+                return;
+            }
             if (o.createTopicPartitions() == 0) {
                 throw new IllegalArgumentException("Kafka topic(s) " + missing + " do not exist on " + o.bootstrapServers()
-                        + ": create them (prompts, results and dead letters must all exist), or pass --create-topics N to "
+                        + ": create them (prompts, results and dead letters must all exist, and the control and status topics when "
+                        + "--control-topic is given, the control topic with one partition), or pass --create-topics N to "
                         + "have the job create them with N partitions");
             }
             List<NewTopic> create = new ArrayList<>();
-            for (String t : missing) create.add(new NewTopic(t, java.util.Optional.of(o.createTopicPartitions()), java.util.Optional.empty()));
+            for (String t : missing) {
+                int partitions = t.equals(o.controlTopic()) ? 1 : o.createTopicPartitions();
+                create.add(new NewTopic(t, java.util.Optional.of(partitions), java.util.Optional.empty()));
+            }
             for (Map.Entry<String, org.apache.kafka.common.KafkaFuture<Void>> e : admin.createTopics(create).values().entrySet()) {
                 try {
                     e.getValue().get(60, TimeUnit.SECONDS);
@@ -71,6 +94,7 @@ public final class KafkaTopics {
             }
             List<String> still = missing(admin, wanted, 30_000);
             if (!still.isEmpty()) throw new IllegalStateException("Kafka topic(s) " + still + " created but not listed after 30 s");
+            checkControlPartitions(admin, o);
         } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
             Throwable c = e.getCause() != null ? e.getCause() : e;
             throw new IllegalStateException("cannot check the Kafka topics on " + o.bootstrapServers() + ": " + c.getMessage(), c);

@@ -30,6 +30,7 @@ public final class ResultCodec {
                 .setTokenIds(ids).setMemoryPath(r.memoryPath()).setFinishReason(r.finishReason())
                 .setModelVersion(r.modelVersion()).setBankVersion(r.bankVersion()).setTimings(timings)
                 .setCacheHits(r.cacheHits()).setCacheMisses(r.cacheMisses()).setError(r.error()).setMemoryFallback(r.memoryFallback())
+                .setServedVersion(r.servedVersion()).setBlocked(r.blocked())
                 .setClient(new HashMap<>(r.client())).setCreatedAt(Instant.ofEpochMilli(r.createdAt()))
                 .setCompletedAt(Instant.ofEpochMilli(r.completedAt())).build();
     }

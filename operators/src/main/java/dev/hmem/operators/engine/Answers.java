@@ -30,22 +30,27 @@ final class Answers {
     /** The answer to a prompt the generator completed. */
     void completed(RunningPrompt f, Completion c) {
         metrics.tokens(c.tokens().length);
-        listener.result(f.uid(), result(f, c));
+        listener.result(f.uid(), served(f.pending().task, result(f, c)));
     }
 
     /** A prompt whose memory path is not in the bank: answered with the reason. */
     void unavailable(PromptTask t, Throwable cause) {
-        listener.result(t.uid(), ResultRecord.error(t.id(), RecordLimits.error("memory " + t.path() + " unavailable: "
-                + Failures.describe(cause)), t.client(), t.createdAt(), modelVersion));
+        listener.result(t.uid(), served(t, ResultRecord.error(t.id(), RecordLimits.error("memory " + t.path() + " unavailable: "
+                + Failures.describe(cause)), t.client(), t.createdAt(), modelVersion)));
     }
 
     /** A prompt that waited past its deadline before its generation could start. */
     void overloaded(PendingPrompt p, long nowMs) {
         PromptTask t = p.task;
         metrics.overloaded();
-        listener.result(t.uid(), ResultRecord.refusal(t.id(), "overloaded", RecordLimits.error("overloaded: not started within "
+        listener.result(t.uid(), served(t, ResultRecord.refusal(t.id(), "overloaded", RecordLimits.error("overloaded: not started within "
                 + (t.deadlineAt() - t.createdAt()) + " ms of its creation (waited " + (nowMs - t.createdAt()) + " ms)"),
-                t.client(), t.createdAt(), modelVersion));
+                t.client(), t.createdAt(), modelVersion)));
+    }
+
+    /** {@code r} stamped with the serving version {@code t} was routed with and what was blocked on its path. */
+    static ResultRecord served(PromptTask t, ResultRecord r) {
+        return r.withServed(t.version() == null ? null : t.version().label(), t.blocked());
     }
 
     private ResultRecord result(RunningPrompt f, Completion c) {
@@ -64,6 +69,6 @@ final class Answers {
         metrics.endToEnd(ms[ResultRecord.END_TO_END]);
         return new ResultRecord(t.id(), c.text(), c.promptTokens(), c.tokens(), c.memoryLabel(),
                 c.finishReason().name().toLowerCase(Locale.ROOT), modelVersion, bankVersion, ms,
-                f.hits(), p.misses, null, t.client(), t.createdAt(), now, f.fallback());
+                f.hits(), p.misses, null, t.client(), t.createdAt(), now, f.fallback(), null, null);
     }
 }

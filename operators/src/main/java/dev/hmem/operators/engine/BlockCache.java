@@ -228,6 +228,25 @@ public final class BlockCache implements AutoCloseable {
         return cache == null ? 0 : cache.synchronous().estimatedSize();
     }
 
+    /**
+     * Drops the cached blocks {@code which} selects (memories a block command took out of service); a block a running
+     * sequence still holds is freed when that sequence releases it. Returns how many were dropped.
+     */
+    public int evict(java.util.function.Predicate<BlockId> which) {
+        if (cache == null) return 0;
+        int n = 0;
+        var map = cache.synchronous().asMap();
+        for (BlockId id : List.copyOf(map.keySet())) {
+            if (!which.test(id)) continue;
+            MemoryBlock b = map.remove(id);
+            if (b == null) continue;
+            if (pinned(id)) pinnedBytes.addAndGet(-b.bytes());
+            b.evict();
+            n++;
+        }
+        return n;
+    }
+
     @Override
     public void close() {
         if (cache != null) {

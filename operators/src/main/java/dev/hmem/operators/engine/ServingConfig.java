@@ -75,6 +75,11 @@ public record ServingConfig(
         return new Builder().model(modelDir).bank(bankDir);
     }
 
+    /** The same serving settings for another anchor and bank (a serving version's). */
+    public ServingConfig withModel(String model, String bank) {
+        return toBuilder().model(model).bank(bank).build();
+    }
+
     public Builder toBuilder() {
         Builder b = new Builder();
         b.modelDir = modelDir;

@@ -1,9 +1,14 @@
 package dev.hmem.operators.functions;
 
+import dev.hmem.operators.control.ControlCommand;
+import dev.hmem.operators.control.ControlStatus;
+import dev.hmem.operators.control.ServedVersion;
 import dev.hmem.operators.engine.GenerationEngine;
 import dev.hmem.operators.engine.ServingConfig;
 import dev.hmem.operators.memory.ServingModel;
+import dev.hmem.operators.memory.VersionCheck;
 import dev.hmem.operators.records.DeadLetterRecord;
+import dev.hmem.operators.records.Failures;
 import dev.hmem.operators.records.PromptTask;
 import dev.hmem.operators.records.RecordLimits;
 import dev.hmem.operators.records.ResultRecord;
@@ -13,6 +18,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutorService;
 import org.apache.flink.api.common.operators.MailboxExecutor;
 import org.apache.flink.api.common.state.ListState;
 import org.apache.flink.api.common.state.ListStateDescriptor;
@@ -23,9 +29,11 @@ import org.apache.flink.metrics.Gauge;
 import org.apache.flink.runtime.state.StateInitializationContext;
 import org.apache.flink.runtime.state.StateSnapshotContext;
 import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
-import org.apache.flink.streaming.api.operators.BoundedOneInput;
-import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
+import org.apache.flink.streaming.api.operators.BoundedMultiInput;
+import org.apache.flink.streaming.api.operators.TwoInputStreamOperator;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Generates answers for the prompts routed to this subtask. The work happens in a
@@ -43,20 +51,39 @@ import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
  * (meanwhile input is kept in pending state, not generated), so that a prompt that breaks the engine every time is
  * answered with an error after {@code --max-engine-failures} restarts instead of failing the job until its restart
  * budget is gone. A prompt that arrives past its deadline is answered "overloaded" at once.
+ *
+ * <p><b>Serving versions.</b> Each prompt carries the version routing chose ({@link ServedVersion}) and is answered by
+ * that version's own model and engine ({@link ServedEngine}), so no answer mixes two versions. An activate on the
+ * control input starts loading and checking the new version in the background, so it is usually up before routing
+ * switches to it; a prompt of a version still loading waits for it (in pending state, like any accepted prompt). An
+ * older version is released — engine stopped, anchor and bank freed — once no accepted prompt of it is left. Block
+ * commands cut the paths of prompts accepted afterwards (routing may have routed them before the block reached it)
+ * and drop the blocked blocks from every cache; a sequence already generating finishes with the memory it had.
  */
 public final class GenerateOperator extends AbstractStreamOperator<ResultRecord>
-        implements OneInputStreamOperator<PromptTask, ResultRecord>, BoundedOneInput {
+        implements TwoInputStreamOperator<PromptTask, ControlCommand, ResultRecord>, BoundedMultiInput {
+
+    private static final Logger LOG = LoggerFactory.getLogger(GenerateOperator.class);
 
     private final ServingConfig config;
     private final GenerationEngine.StepProbe probe;
     private transient MailboxExecutor mailbox;
     private transient Counter deadLetters;
     private transient Counter overloaded;
+    private transient Counter versionsReleased;
     private transient ListState<PromptTask> pendingState;
     private transient Map<String, PromptTask> pending;  // uid -> accepted, result not emitted (task thread only)
     private transient List<PromptTask> restored;
-    private transient ServingModel model;
-    private transient GenerationEngine engine;
+    private transient ControlPlane control;
+    /** Versions this subtask serves, by {@link ServedEngine#key}; the first is the one it opened with. */
+    private transient Map<String, ServedEngine> served;
+    /** Which version each counted accepted prompt belongs to (uid -> version), until its result is emitted. */
+    private transient Map<String, ServedEngine> owners;
+    /** The version of the most recently accepted prompt: older versions are released once unused. */
+    private transient ServedVersion newestRouted;
+    private transient ServedEngine home;
+    private transient FlinkEngineMetrics metrics;
+    private transient ExecutorService loader;
     /** Set when the engine broke; the task fails once a checkpoint taken after it has completed. */
     private transient IllegalStateException engineFailure;
     private transient long failAfterCheckpoint;
@@ -86,73 +113,276 @@ public final class GenerateOperator extends AbstractStreamOperator<ResultRecord>
         if (context.isRestored()) {
             for (PromptTask t : pendingState.get()) restored.add(t);
         }
+        control = ControlPlane.restore(context, ServedVersion.initial(config.bankDir(), config.modelDir()));
     }
 
     @Override
     public void open() throws Exception {
         super.open();
+        // Set by the operator factory at run time; a test harness of a two-input operator does not, so ask the task.
+        if (mailbox == null) mailbox = getContainingTask().getMailboxExecutorFactory().createExecutor(getOperatorConfig().getChainIndex());
         pending = new LinkedHashMap<>();
-        model = ServingModel.open(config);
-        checkResultsFit();
-        FlinkEngineMetrics metrics = new FlinkEngineMetrics(getMetricGroup());
+        served = new java.util.concurrent.ConcurrentHashMap<>();  // gauges read it on a metrics thread
+        owners = new java.util.HashMap<>();
+        metrics = new FlinkEngineMetrics(getMetricGroup());
         deadLetters = getMetricGroup().counter("deadLetters");
         overloaded = getMetricGroup().counter("overloaded");
-        engine = model.engine(metrics, new EngineListener(), probe,
-                "hmem-generate-" + getRuntimeContext().getTaskInfo().getIndexOfThisSubtask());
+        versionsReleased = getMetricGroup().counter("versionsReleased");
+        loader = ControlPlane.loaderThread("hmem-version-loader-" + subtask());
+        // The version routing used last before a restore (or the command line's) opens now, synchronously, as the
+        // job's only version always did: a failure here fails the task.
+        ServedVersion active = control.state().active();
+        home = new ServedEngine(active);
+        home.model = ServingModel.open(config.withModel(active.anchor(), active.bank()));
+        checkResultsFit(home.model);
+        startEngine(home);
+        served.put(ServedEngine.key(active), home);
+        newestRouted = active;
         getMetricGroup().counter("restoredPrompts").inc(restored.size());
-        getMetricGroup().gauge("poisonedPrompts", (Gauge<Long>) engine::poisoned);
-        getMetricGroup().gauge("queued", (Gauge<Integer>) engine::queued);
-        getMetricGroup().gauge("runningBatch", (Gauge<Integer>) engine::batchRows);
+        getMetricGroup().gauge("poisonedPrompts", (Gauge<Long>) () -> sum(e -> e.poisoned()));
+        getMetricGroup().gauge("queued", (Gauge<Long>) () -> sum(e -> e.queued()));
+        getMetricGroup().gauge("runningBatch", (Gauge<Long>) () -> sum(e -> e.batchRows()));
         getMetricGroup().gauge("pending", (Gauge<Integer>) () -> pending.size());
-        if (engine.cache() != null) {
-            getMetricGroup().addGroup("cache").gauge("bytes", (Gauge<Long>) engine.cache()::cachedBytes);
-            getMetricGroup().addGroup("cache").gauge("pinnedBytes", (Gauge<Long>) engine.cache()::pinnedBytes);
+        getMetricGroup().gauge("versionsLoaded", (Gauge<Integer>) () -> served.size());
+        if (home.engine.cache() != null) {
+            getMetricGroup().addGroup("cache").gauge("bytes", (Gauge<Long>) () -> sum(e -> e.cache() == null ? 0 : e.cache().cachedBytes()));
+            getMetricGroup().addGroup("cache").gauge("pinnedBytes", (Gauge<Long>) () -> sum(e -> e.cache() == null ? 0 : e.cache().pinnedBytes()));
         }
-        engine.start();
+        if (control.state().loading() != null) preload(control.state().loading(), null);
         for (PromptTask t : restored) accept(t);
         restored = null;
     }
 
+    private int subtask() {
+        return getRuntimeContext().getTaskInfo().getIndexOfThisSubtask();
+    }
+
+    /** A sum over the engines that are up (gauges are read on a metrics thread: a snapshot of the map). */
+    private long sum(java.util.function.ToLongFunction<GenerationEngine> f) {
+        long n = 0;
+        for (ServedEngine s : List.copyOf(served.values())) {
+            GenerationEngine e = s.engine;
+            if (e != null) n += f.applyAsLong(e);
+        }
+        return n;
+    }
+
+    private String anchorFingerprint() {
+        return home.model.anchor().fingerprint();
+    }
+
     @Override
-    public void processElement(StreamRecord<PromptTask> element) throws Exception {
+    public void processElement1(StreamRecord<PromptTask> element) throws Exception {
         PromptTask t = element.getValue();
         if (System.currentTimeMillis() > t.deadlineAt()) {
             // Queued in front of this operator past its deadline: an explicit answer now, not a late one.
             overloaded.inc();
-            output.collect(new StreamRecord<>(ResultRecord.refusal(t.id(), "overloaded", "overloaded: not started within "
-                    + (t.deadlineAt() - t.createdAt()) + " ms of its creation", t.client(), t.createdAt(), model.anchor().fingerprint())));
+            output.collect(new StreamRecord<>(served(t, ResultRecord.refusal(t.id(), "overloaded", "overloaded: not started within "
+                    + (t.deadlineAt() - t.createdAt()) + " ms of its creation", t.client(), t.createdAt(), anchorFingerprint()))));
             return;
         }
         if (engineFailure == null && pending.size() >= config.maxQueued() && config.shedWhenFull()) {
             overloaded.inc();
-            output.collect(new StreamRecord<>(ResultRecord.refusal(t.id(), "overloaded", "overloaded: this generate subtask "
+            output.collect(new StreamRecord<>(served(t, ResultRecord.refusal(t.id(), "overloaded", "overloaded: this generate subtask "
                     + "already holds " + pending.size() + " prompts (--max-queued)", t.client(), t.createdAt(),
-                    model.anchor().fingerprint())));
+                    anchorFingerprint()))));
             return;
         }
         while (engineFailure == null && pending.size() >= config.maxQueued()) {
-            engine.checkHealthy();
+            checkHealthy();
             mailbox.yield();  // run result mails until there is room: back-pressure upstream
         }
         accept(t);
     }
 
-    private void accept(PromptTask t) {
+    private static ResultRecord served(PromptTask t, ResultRecord r) {
+        return r.withServed(t.version() == null ? null : t.version().label(), t.blocked());
+    }
+
+    private void accept(PromptTask routed) {
+        // Routing may have routed it before a block command reached it: the block list applies here too.
+        PromptTask t = routed.withBlocks(control.state().blocked());
         pending.put(t.uid(), t);
         if (t.engineFailures() >= config.maxEngineFailures()) {
             String why = "generation failed the whole engine " + t.engineFailures() + " times with this prompt in the batch";
-            mailbox.execute(() -> emit(t.uid(), ResultRecord.error(t.id(), why, t.client(), t.createdAt(),
-                    model.anchor().fingerprint()), DeadLetterRecord.of(t, "generate", why, config.limits())), "emit given-up prompt");
+            mailbox.execute(() -> emit(t.uid(), served(t, ResultRecord.error(t.id(), why, t.client(), t.createdAt(),
+                    anchorFingerprint())), DeadLetterRecord.of(t, "generate", why, config.limits())), "emit given-up prompt");
             return;
         }
-        if (engineFailure == null) engine.submit(t);  // after a failure, kept for the checkpoint the restart resumes from
+        ServedEngine s = servedFor(t);
+        s.inUse++;
+        owners.put(t.uid(), s);
+        if (t.version() != null && t.version().seq() > newestRouted.seq()) {
+            newestRouted = t.version();
+            releaseUnused();
+        }
+        if (engineFailure != null) return;  // after a failure, kept for the checkpoint the restart resumes from
+        if (s.engine != null) {
+            s.engine.submit(t);
+        } else if (s.failure != null) {
+            answerUnavailable(t, s);
+        } else {
+            s.waiting.add(t);
+        }
+    }
+
+    /** The version {@code t} is answered with, loading it if this subtask has not yet (routing may be ahead of the control input). */
+    private ServedEngine servedFor(PromptTask t) {
+        if (t.version() == null) return home;  // from a checkpoint of a job without serving versions
+        ServedEngine s = served.get(ServedEngine.key(t.version()));
+        return s != null ? s : preload(t.version(), null);
+    }
+
+    private void answerUnavailable(PromptTask t, ServedEngine s) {
+        String why = "serving version " + s.version.label() + " cannot be loaded on this subtask: " + s.failure;
+        mailbox.execute(() -> emit(t.uid(), served(t, ResultRecord.error(t.id(), RecordLimits.error(why), t.client(),
+                t.createdAt(), anchorFingerprint())), DeadLetterRecord.of(t, "generate", why, config.limits())),
+                "emit prompt of an unloadable version");
+    }
+
+    /** A control command: applied in topic order, each once (a replay after a restore is skipped). */
+    @Override
+    public void processElement2(StreamRecord<ControlCommand> element) throws Exception {
+        ControlCommand c = element.getValue();
+        if (!control.isNew(c)) return;
+        control.apply(c);
+        switch (c.kind()) {
+            case ACTIVATE -> {
+                ServedVersion v = control.state().loading();
+                ServedEngine s = served.get(ServedEngine.key(v));
+                if (s == null) {
+                    preload(v, c.requestId());
+                } else {
+                    s.requestId = c.requestId();
+                    if (!s.isLoading()) report(s, s.failure == null ? "ready" : "refused", s.failure);
+                }
+                releaseUnused();  // a preloaded version that a newer activate replaced, if nothing used it
+            }
+            case BLOCK, UNBLOCK -> {
+                int dropped = 0;
+                for (ServedEngine s : served.values()) {
+                    if (s.engine != null && s.engine.cache() != null) {
+                        dropped += s.engine.cache().evict(id -> control.state().blocked().blocks(id.toString()));
+                    }
+                }
+                output.collect(ControlStatus.TAG, new StreamRecord<>(ControlStatus.of(c, "generate", subtask(), parallelism(),
+                        "applied", null, c.kind().wireName() + " " + c.paths() + "; blocked now: "
+                                + control.state().blocked().paths() + "; " + dropped + " cached blocks dropped")));
+            }
+            case INVALID -> { }  // routing reports it
+        }
+    }
+
+    private int parallelism() {
+        return getRuntimeContext().getTaskInfo().getNumberOfParallelSubtasks();
+    }
+
+    /** Starts loading {@code v} on the loader thread; prompts of it wait until it is up. */
+    private ServedEngine preload(ServedVersion v, String requestId) {
+        ServedEngine s = new ServedEngine(v);
+        s.requestId = requestId;
+        served.put(ServedEngine.key(v), s);
+        ServingConfig vc = config.withModel(v.anchor(), v.bank());
+        loader.execute(() -> {
+            ServingModel m = null;
+            String failure = null;
+            try {
+                VersionCheck.check(v);
+                m = ServingModel.open(vc);
+                checkResultsFit(m);
+            } catch (Throwable e) {
+                Failures.rethrowIfFatal(e);
+                failure = Failures.describe(e);
+                if (m != null) {
+                    try {
+                        m.close();
+                    } catch (Exception ignored) {
+                        // the load failed already; this is cleanup
+                    }
+                    m = null;
+                }
+            }
+            ServingModel model = m;
+            String why = failure;
+            mailbox.execute(() -> loaded(s, model, why), "version " + v.label() + " loaded");
+        });
+        return s;
+    }
+
+    private void loaded(ServedEngine s, ServingModel model, String failure) throws Exception {
+        if (served.get(ServedEngine.key(s.version)) != s) {  // released before it was up
+            if (model != null) model.close();
+            return;
+        }
+        if (failure != null) {
+            control.refused(s.version);
+            s.failure = failure;
+            LOG.warn("version {} ({}) refused on generate subtask {}: {}", s.version.label(), s.version.bank(), subtask(), failure);
+            for (PromptTask t : s.waiting) answerUnavailable(t, s);
+        } else {
+            s.model = model;
+            control.activated(s.version);  // a restore opens it first
+            startEngine(s);
+            LOG.info("version {} ({}) ready on generate subtask {}", s.version.label(), s.version.bank(), subtask());
+            if (engineFailure == null) for (PromptTask t : s.waiting) s.engine.submit(t);
+        }
+        s.waiting.clear();
+        report(s, failure == null ? "ready" : "refused", failure);
+        releaseUnused();
+    }
+
+    private void startEngine(ServedEngine s) {
+        s.engine = s.model.engine(metrics, new EngineListener(s), probe, "hmem-generate-" + subtask()
+                + (s == home ? "" : "-" + s.version.label()));
+        s.engine.start();
+    }
+
+    private void report(ServedEngine s, String state, String detail) {
+        if (s.requestId == null) return;  // nobody asked: a prompt named it before its command arrived
+        output.collect(ControlStatus.TAG, new StreamRecord<>(new ControlStatus(s.requestId, "activate", "generate",
+                subtask(), parallelism(), state, s.version.label(), detail, System.currentTimeMillis())));
     }
 
     /**
-     * Refuses to start when the largest result these limits allow would not fit in a Kafka message:
-     * a result that cannot be written would fail the sink, and the job with it, on every replay.
+     * Releases every version older than the newest one routed here that no accepted prompt needs, and every version
+     * a newer activate replaced before any prompt used it.
      */
-    private void checkResultsFit() {
+    private void releaseUnused() {
+        ServedVersion loading = control.state().loading();
+        for (var it = served.values().iterator(); it.hasNext(); ) {
+            ServedEngine s = it.next();
+            if (s.inUse > 0 || !s.waiting.isEmpty()) continue;
+            if (s.model != null && served.values().stream().filter(o -> o.model != null).count() == 1) continue;  // the last one up
+            boolean older = s.version.seq() < newestRouted.seq();
+            boolean replaced = s.version.seq() > newestRouted.seq() && !s.version.sameAs(loading)
+                    && (loading != null ? s.version.seq() < loading.seq() : s.version.seq() < control.state().lastSeq());
+            if (!older && !replaced) continue;
+            if (s.isLoading()) {
+                it.remove();  // its load's result is dropped when it arrives
+                continue;
+            }
+            it.remove();
+            if (s == home) home = null;
+            try {
+                s.close();
+            } catch (Exception e) {
+                LOG.warn("releasing version {}: {}", s.version.label(), Failures.describe(e));
+            }
+            versionsReleased.inc();
+            LOG.info("version {} released on generate subtask {}", s.version.label(), subtask());
+            if (s.requestId != null) report(s, "released", null);
+        }
+        if (home == null) {
+            // The anchor fingerprint of refusals comes from the newest version up.
+            for (ServedEngine s : served.values()) if (s.model != null) home = s;
+        }
+    }
+
+    /**
+     * Refuses a version (or, at open, the start) when the largest result these limits allow would not fit in a Kafka
+     * message: a result that cannot be written would fail the sink, and the job with it, on every replay.
+     */
+    private void checkResultsFit(ServingModel model) {
         RecordLimits limits = config.limits();
         Anchor anchor = model.anchor();
         MemoryBank bank = model.bank();
@@ -168,8 +398,18 @@ public final class GenerateOperator extends AbstractStreamOperator<ResultRecord>
         }
     }
 
-    /** The engine's reports, moved onto the task thread through its mailbox. */
+    private void checkHealthy() {
+        for (ServedEngine s : served.values()) if (s.engine != null) s.engine.checkHealthy();
+    }
+
+    /** One version's engine reports, moved onto the task thread through its mailbox. */
     private final class EngineListener implements GenerationEngine.Listener {
+        private final ServedEngine served;
+
+        EngineListener(ServedEngine served) {
+            this.served = served;
+        }
+
         @Override
         public void result(String uid, ResultRecord r) {
             mailbox.execute(() -> emit(uid, r, null), "emit result");
@@ -177,7 +417,8 @@ public final class GenerateOperator extends AbstractStreamOperator<ResultRecord>
 
         @Override
         public void poisoned(PromptTask t, String error) {
-            ResultRecord r = ResultRecord.error(t.id(), RecordLimits.error(error), t.client(), t.createdAt(), model.anchor().fingerprint());
+            ResultRecord r = GenerateOperator.served(t, ResultRecord.error(t.id(), RecordLimits.error(error), t.client(),
+                    t.createdAt(), served.model.anchor().fingerprint()));
             DeadLetterRecord d = DeadLetterRecord.of(t, "generate", error, config.limits());
             mailbox.execute(() -> emit(t.uid(), r, d), "emit poisoned prompt");
         }
@@ -229,24 +470,28 @@ public final class GenerateOperator extends AbstractStreamOperator<ResultRecord>
 
     private void emit(String uid, ResultRecord r, DeadLetterRecord dead) {
         // A result for a prompt no longer pending belongs to a generation before a restore: drop it.
-        if (pending.remove(uid) == null) return;
+        PromptTask t = pending.remove(uid);
+        if (t == null) return;
         output.collect(new StreamRecord<>(r));
         if (dead != null) {
             deadLetters.inc();
             output.collect(DecodePromptFunction.DEAD_LETTERS, new StreamRecord<>(dead));
         }
+        ServedEngine s = owners.remove(uid);
+        if (s != null && --s.inUse == 0) releaseUnused();
     }
 
     @Override
     public void snapshotState(StateSnapshotContext context) throws Exception {
         super.snapshotState(context);
         pendingState.update(new ArrayList<>(pending.values()));
+        control.snapshot();
         if (engineFailure != null && failAfterCheckpoint == Long.MAX_VALUE) failAfterCheckpoint = context.getCheckpointId();
     }
 
     @Override
-    public void endInput() throws Exception {
-        drain();
+    public void endInput(int inputId) throws Exception {
+        if (inputId == 1) drain();
     }
 
     @Override
@@ -258,22 +503,30 @@ public final class GenerateOperator extends AbstractStreamOperator<ResultRecord>
     private void drain() throws InterruptedException {
         while (!pending.isEmpty()) {
             if (engineFailure != null) throw engineFailure;
-            engine.checkHealthy();
+            checkHealthy();
             mailbox.yield();
         }
     }
 
-    /** The engine first, fully stopped: only then are the bank and anchor it reads freed. */
+    /** The loader first, then each version's engine fully stopped: only then are the bank and anchor it reads freed. */
     @Override
     public void close() throws Exception {
         try {
-            if (engine != null) engine.close();
+            if (loader != null) ControlPlane.stop(loader);
         } finally {
-            engine = null;
+            loader = null;
             try {
-                if (model != null) model.close();
+                if (served != null) {
+                    for (ServedEngine s : served.values()) {
+                        try {
+                            s.close();
+                        } catch (Exception e) {
+                            LOG.warn("closing version {}: {}", s.version.label(), Failures.describe(e));
+                        }
+                    }
+                    served.clear();
+                }
             } finally {
-                model = null;
                 super.close();
             }
         }

@@ -72,8 +72,10 @@ public record RecordLimits(int maxRecordBytes, int maxIdChars, int maxPromptChar
         long text = utf8Bound((long) maxNewTokens * maxTokenBytes);
         long ids = (long) maxNewTokens * 5;
         long client = maxClientBytes + 2L * maxClientEntries * VARINT;
-        return FIXED_OVERHEAD + utf8Bound(maxIdChars) + text + ids + client + 2 * utf8Bound(MAX_ERROR_CHARS)
-                + utf8Bound(maxPathChars) + utf8Bound(versionChars) + 8L * VARINT;
+        // error, memory fallback and blocked notes are each cut to MAX_ERROR_CHARS
+        return FIXED_OVERHEAD + utf8Bound(maxIdChars) + text + ids + client + 3 * utf8Bound(MAX_ERROR_CHARS)
+                + utf8Bound(maxPathChars) + utf8Bound(versionChars)
+                + utf8Bound(dev.hmem.operators.control.ServedVersion.MAX_LABEL_CHARS) + 10L * VARINT;
     }
 
     /** The largest encoded DeadLetter: cut raw bytes, an error, a request id, the topic name and a hash. */

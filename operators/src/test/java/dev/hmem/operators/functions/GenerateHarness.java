@@ -14,7 +14,8 @@ import java.util.function.BooleanSupplier;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.runtime.tasks.mailbox.Mail;
 import org.apache.flink.streaming.runtime.tasks.mailbox.TaskMailbox;
-import org.apache.flink.streaming.util.OneInputStreamOperatorTestHarness;
+import org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness;
+import dev.hmem.operators.control.ControlCommand;
 
 /** Fixtures of the generate operator's tests: harnesses, prompts, and reading what came out. */
 final class GenerateHarness {
@@ -23,23 +24,23 @@ final class GenerateHarness {
 
     static final int MAX_PARALLELISM = 128;
 
-    static OneInputStreamOperatorTestHarness<PromptTask, ResultRecord> of(ServingConfig config, int parallelism, int subtask)
+    static TwoInputStreamOperatorTestHarness<PromptTask, ControlCommand, ResultRecord> of(ServingConfig config, int parallelism, int subtask)
             throws Exception {
         return of(config, GenerationEngine.StepProbe.NONE, parallelism, subtask);
     }
 
-    static OneInputStreamOperatorTestHarness<PromptTask, ResultRecord> of(ServingConfig config, GenerationEngine.StepProbe probe,
+    static TwoInputStreamOperatorTestHarness<PromptTask, ControlCommand, ResultRecord> of(ServingConfig config, GenerationEngine.StepProbe probe,
                                                                         int parallelism, int subtask) throws Exception {
-        return new OneInputStreamOperatorTestHarness<>(new GenerateOperator(config, probe), MAX_PARALLELISM, parallelism, subtask);
+        return new TwoInputStreamOperatorTestHarness<>(new GenerateOperator(config, probe), MAX_PARALLELISM, parallelism, subtask);
     }
 
     static PromptTask task(TextTokenizer tokenizer, String uid, String id, String text, String path, int maxNew) {
         return new PromptTask(uid, id, text, null, "t", 0, 0, tokenizer.encode(text), maxNew, 0, 0, 1, id.hashCode(),
                 new String[0], null, false, Map.of("k", "v-" + id), System.currentTimeMillis(), System.currentTimeMillis(),
-                path, 0.5, Long.MAX_VALUE, 0);
+                path, 0.5, Long.MAX_VALUE, 0, null, null);
     }
 
-    static List<ResultRecord> results(OneInputStreamOperatorTestHarness<PromptTask, ResultRecord> h) {
+    static List<ResultRecord> results(TwoInputStreamOperatorTestHarness<PromptTask, ControlCommand, ResultRecord> h) {
         List<ResultRecord> out = new ArrayList<>();
         for (Object o : h.getOutput()) {
             if (o instanceof StreamRecord<?> r) out.add((ResultRecord) r.getValue());
@@ -47,7 +48,7 @@ final class GenerateHarness {
         return out;
     }
 
-    static List<DeadLetterRecord> deadLetters(OneInputStreamOperatorTestHarness<PromptTask, ResultRecord> h) {
+    static List<DeadLetterRecord> deadLetters(TwoInputStreamOperatorTestHarness<PromptTask, ControlCommand, ResultRecord> h) {
         List<DeadLetterRecord> out = new ArrayList<>();
         var side = h.getSideOutput(DecodePromptFunction.DEAD_LETTERS);
         if (side != null) for (StreamRecord<DeadLetterRecord> r : side) out.add(r.getValue());
@@ -55,7 +56,7 @@ final class GenerateHarness {
     }
 
     /** Runs the task's mails (results the engine hands over) until {@code done} or the deadline. */
-    static void runMailsUntil(OneInputStreamOperatorTestHarness<PromptTask, ResultRecord> h, BooleanSupplier done,
+    static void runMailsUntil(TwoInputStreamOperatorTestHarness<PromptTask, ControlCommand, ResultRecord> h, BooleanSupplier done,
                               long timeoutMillis) throws Exception {
         long deadline = System.nanoTime() + timeoutMillis * 1_000_000L;
         while (!done.getAsBoolean()) {

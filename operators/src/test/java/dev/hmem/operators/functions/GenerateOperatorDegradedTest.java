@@ -84,9 +84,9 @@ class GenerateOperatorDegradedTest {
         flip(dir.resolve(leaves.file()), leaves.offsetOf(MemoryPath.parse("1.2").nodeIndex(4)) + 100);
         try (var h = GenerateHarness.of(config(dir), 1, 0)) {
             h.open();
-            for (int i = 0; i < 3; i++) h.processElement(new StreamRecord<>(task(i, "1.2")));
-            h.processElement(new StreamRecord<>(task(9, "1.3")));
-            h.endInput();
+            for (int i = 0; i < 3; i++) h.processElement1(new StreamRecord<>(task(i, "1.2")));
+            h.processElement1(new StreamRecord<>(task(9, "1.3")));
+            h.endInput1();
             Map<String, ResultRecord> out = results(h).stream().collect(Collectors.toMap(ResultRecord::id, Function.identity()));
             assertThat(out).hasSize(4);
             for (int i = 0; i < 3; i++) {
@@ -119,9 +119,9 @@ class GenerateOperatorDegradedTest {
                         f.setLength(f.length() / 3);
                     }
                 }
-                for (int j = 0; j < 4; j++, n++) h.processElement(new StreamRecord<>(task(n, (n % 4) + "." + ((n / 4) % 4))));
+                for (int j = 0; j < 4; j++, n++) h.processElement1(new StreamRecord<>(task(n, (n % 4) + "." + ((n / 4) % 4))));
             }
-            h.endInput();
+            h.endInput1();
             List<ResultRecord> out = results(h);
             assertThat(out).hasSize(n);
             assertThat(out).allMatch(r -> r.error() == null && r.tokenIds().length > 0);
@@ -135,10 +135,10 @@ class GenerateOperatorDegradedTest {
             h.open();
             PromptTask late = task(1, "0.1");
             late = new PromptTask(late.uid(), late.id(), late.text(), null, "t", 0, 1, late.tokens(), 6, 0, 0, 1, 1, new String[0],
-                    null, false, Map.of(), late.createdAt() - 5_000, late.receivedAt(), "0.1", 0, late.createdAt() - 1_000, 0);
-            h.processElement(new StreamRecord<>(late));
-            h.processElement(new StreamRecord<>(task(2, "0.1")));
-            h.endInput();
+                    null, false, Map.of(), late.createdAt() - 5_000, late.receivedAt(), "0.1", 0, late.createdAt() - 1_000, 0, null, null);
+            h.processElement1(new StreamRecord<>(late));
+            h.processElement1(new StreamRecord<>(task(2, "0.1")));
+            h.endInput1();
             Map<String, ResultRecord> out = results(h).stream().collect(Collectors.toMap(ResultRecord::id, Function.identity()));
             assertThat(out.get("id1").finishReason()).isEqualTo("overloaded");
             assertThat(out.get("id1").error()).contains("not started within 4000 ms");
@@ -154,9 +154,9 @@ class GenerateOperatorDegradedTest {
             h.open();
             PromptTask once = task(1, "2.2").withEngineFailure();
             PromptTask twice = task(2, "2.2").withEngineFailure().withEngineFailure();
-            h.processElement(new StreamRecord<>(once));
-            h.processElement(new StreamRecord<>(twice));
-            h.endInput();
+            h.processElement1(new StreamRecord<>(once));
+            h.processElement1(new StreamRecord<>(twice));
+            h.endInput1();
             Map<String, ResultRecord> out = results(h).stream().collect(Collectors.toMap(ResultRecord::id, Function.identity()));
             assertThat(out.get("id1").error()).as("one failure: generated again").isNull();
             assertThat(out.get("id2").finishReason()).isEqualTo("error");
@@ -172,8 +172,8 @@ class GenerateOperatorDegradedTest {
         try (var h = GenerateHarness.of(c, 1, 0)) {
             h.open();
             // No mailbox turn runs between these: the first three fill the subtask.
-            for (int i = 0; i < 7; i++) h.processElement(new StreamRecord<>(task(i, "2.0")));
-            h.endInput();
+            for (int i = 0; i < 7; i++) h.processElement1(new StreamRecord<>(task(i, "2.0")));
+            h.endInput1();
             Map<String, ResultRecord> out = results(h).stream().collect(Collectors.toMap(ResultRecord::id, Function.identity()));
             assertThat(out).hasSize(7);
             assertThat(out.values().stream().filter(r -> r.finishReason().equals("overloaded"))).hasSize(4)
@@ -183,8 +183,8 @@ class GenerateOperatorDegradedTest {
         // Waiting instead of shedding: all answered, none overloaded.
         try (var h = GenerateHarness.of(c.toBuilder().whenFull(ServingConfig.WhenFull.WAIT).build(), 1, 0)) {
             h.open();
-            for (int i = 0; i < 7; i++) h.processElement(new StreamRecord<>(task(i, "2.0")));
-            h.endInput();
+            for (int i = 0; i < 7; i++) h.processElement1(new StreamRecord<>(task(i, "2.0")));
+            h.endInput1();
             assertThat(results(h)).hasSize(7).allMatch(r -> r.error() == null);
         }
     }

@@ -71,8 +71,8 @@ class GenerateOperatorFaultTest {
             throws Exception {
         try (var h = GenerateHarness.of(config, probe, 1, 0)) {
             h.open();
-            for (PromptTask t : prompts) h.processElement(new StreamRecord<>(t));
-            h.endInput();
+            for (PromptTask t : prompts) h.processElement1(new StreamRecord<>(t));
+            h.endInput1();
             Map<String, ResultRecord> out = new HashMap<>();
             for (ResultRecord r : results(h)) assertThat(out.put(r.id(), r)).as("answered twice: %s", r.id()).isNull();
             dead.addAll(deadLetters(h));
@@ -140,11 +140,11 @@ class GenerateOperatorFaultTest {
         };
         var h = GenerateHarness.of(config, broken, 1, 0);
         h.open();
-        h.processElement(new StreamRecord<>(prompts(1).get(0)));
-        assertThatThrownBy(h::endInput).hasMessageContaining("generation engine failed")
+        h.processElement1(new StreamRecord<>(prompts(1).get(0)));
+        assertThatThrownBy(h::endInput1).hasMessageContaining("generation engine failed")
                 .hasMessageContaining("canary").rootCause().hasMessageContaining("native library broken");
         // A failed task is closed without being finished.
-        h.getOneInputOperator().close();
+        h.getOperator().close();
     }
 
     /** A model whose batch-64 prefill takes a noticeable time (about a second here): d 256, 4 layers, context 256. */
@@ -177,13 +177,13 @@ class GenerateOperatorFaultTest {
             var h = GenerateHarness.of(medium, signal, 1, 0);
             h.open();
             for (int i = 0; i < 64; i++) {
-                h.processElement(new StreamRecord<>(GenerateHarness.task(tokenizer, "t-0@" + i, "c" + i, text, "none", 20)));
+                h.processElement1(new StreamRecord<>(GenerateHarness.task(tokenizer, "t-0@" + i, "c" + i, text, "none", 20)));
             }
             assertThat(stepping.await(60, TimeUnit.SECONDS)).as("round %d: a batch-64 step started", round).isTrue();
             // Cancel as Flink does: close without finish, the closing thread interrupted while the
             // engine is inside the step.
             Thread.currentThread().interrupt();
-            h.getOneInputOperator().close();
+            h.getOperator().close();
             assertThat(Thread.interrupted()).as("the interrupt is kept for the caller").isTrue();
             assertThat(engineThreads()).as("round %d: engine threads after close", round).isEmpty();
         }

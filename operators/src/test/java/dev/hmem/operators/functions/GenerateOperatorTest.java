@@ -55,10 +55,10 @@ class GenerateOperatorTest {
     void everyPromptIsAnsweredWithItsPathAndClientMetadata() throws Exception {
         try (var h = GenerateHarness.of(config, 1, 0)) {
             h.open();
-            h.processElement(new StreamRecord<>(task(1, "1.2")));
-            h.processElement(new StreamRecord<>(task(2, "none")));
-            h.processElement(new StreamRecord<>(task(3, "generic")));
-            h.endInput();
+            h.processElement1(new StreamRecord<>(task(1, "1.2")));
+            h.processElement1(new StreamRecord<>(task(2, "none")));
+            h.processElement1(new StreamRecord<>(task(3, "generic")));
+            h.endInput1();
             List<ResultRecord> out = results(h);
             assertThat(out).extracting(ResultRecord::id).containsExactlyInAnyOrder("id1", "id2", "id3");
             for (ResultRecord r : out) {
@@ -75,8 +75,8 @@ class GenerateOperatorTest {
         OperatorSubtaskState snapshot;
         try (var h = GenerateHarness.of(config, 1, 0)) {
             h.open();
-            h.processElement(new StreamRecord<>(task(7, "3.1")));
-            h.processElement(new StreamRecord<>(task(8, "0.0")));
+            h.processElement1(new StreamRecord<>(task(7, "3.1")));
+            h.processElement1(new StreamRecord<>(task(8, "0.0")));
             // No mailbox turn has run since: neither result is out, both are in the snapshot.
             snapshot = h.snapshot(1, 1);
             assertThat(results(h)).isEmpty();
@@ -84,7 +84,7 @@ class GenerateOperatorTest {
         try (var h = GenerateHarness.of(config, 1, 0)) {
             h.initializeState(snapshot);
             h.open();
-            h.endInput();
+            h.endInput1();
             assertThat(results(h)).extracting(ResultRecord::id).containsExactlyInAnyOrder("id7", "id8");
         }
     }
@@ -98,7 +98,7 @@ class GenerateOperatorTest {
                 for (int i = 0; i < perSubtask; i++) {
                     int n = 100 * s + i;
                     ids.add("id" + n);
-                    h.processElement(new StreamRecord<>(task(n, i % 2 == 0 ? "1.1" : "none")));
+                    h.processElement1(new StreamRecord<>(task(n, i % 2 == 0 ? "1.1" : "none")));
                 }
                 parts[s] = h.snapshot(1, 1);
             }
@@ -115,7 +115,7 @@ class GenerateOperatorTest {
         try (var h = GenerateHarness.of(config, 1, 0)) {
             h.initializeState(one);
             h.open();
-            h.endInput();
+            h.endInput1();
             assertThat(results(h)).extracting(ResultRecord::id).containsExactlyInAnyOrderElementsOf(ids);
         }
     }
@@ -131,7 +131,7 @@ class GenerateOperatorTest {
             try (var h = GenerateHarness.of(config, 2, s)) {
                 h.initializeState(part);
                 h.open();
-                h.endInput();
+                h.endInput1();
                 List<String> mine = results(h).stream().map(ResultRecord::id).toList();
                 assertThat(mine).as("subtask %d takes a share", s).isNotEmpty();
                 answered.addAll(mine);
@@ -150,16 +150,16 @@ class GenerateOperatorTest {
         OperatorSubtaskState snapshot;
         try (var h = GenerateHarness.of(config, hold, 1, 0)) {
             h.open();
-            h.processElement(new StreamRecord<>(task(1, "1.2")));
+            h.processElement1(new StreamRecord<>(task(1, "1.2")));
             GenerateHarness.runMailsUntil(h, () -> results(h).size() == 1, 60_000);
-            h.processElement(new StreamRecord<>(task(2, "1.2")));
+            h.processElement1(new StreamRecord<>(task(2, "1.2")));
             snapshot = h.snapshot(1, 1);
             release.countDown();
         }
         try (var h = GenerateHarness.of(config, 1, 0)) {
             h.initializeState(snapshot);
             h.open();
-            h.endInput();
+            h.endInput1();
             assertThat(results(h)).extracting(ResultRecord::id).containsExactly("id2");
         }
     }
@@ -169,9 +169,9 @@ class GenerateOperatorTest {
         try (var h = GenerateHarness.of(config, 1, 0)) {
             h.open();
             // Two records (distinct offsets) with one id: both answered, identically (same seed, greedy).
-            h.processElement(new StreamRecord<>(GenerateHarness.task(tokenizer, "t-0@1", "same", "Paris is", "1.2", 6)));
-            h.processElement(new StreamRecord<>(GenerateHarness.task(tokenizer, "t-0@2", "same", "Paris is", "1.2", 6)));
-            h.endInput();
+            h.processElement1(new StreamRecord<>(GenerateHarness.task(tokenizer, "t-0@1", "same", "Paris is", "1.2", 6)));
+            h.processElement1(new StreamRecord<>(GenerateHarness.task(tokenizer, "t-0@2", "same", "Paris is", "1.2", 6)));
+            h.endInput1();
             List<ResultRecord> out = results(h);
             assertThat(out).extracting(ResultRecord::id).containsExactly("same", "same");
             assertThat(out.get(0).text()).isEqualTo(out.get(1).text());
@@ -182,8 +182,8 @@ class GenerateOperatorTest {
     void aMemoryPathOutsideTheBankBecomesAnErrorResult() throws Exception {
         try (var h = GenerateHarness.of(config, 1, 0)) {
             h.open();
-            h.processElement(new StreamRecord<>(task(9, "7.7")));
-            h.endInput();
+            h.processElement1(new StreamRecord<>(task(9, "7.7")));
+            h.endInput1();
             ResultRecord r = results(h).get(0);
             assertThat(r.finishReason()).isEqualTo("error");
             assertThat(r.error()).contains("memory 7.7 unavailable");

@@ -225,6 +225,7 @@ class RequestLimitsTest {
         ResultRecord worst = new ResultRecord("中".repeat(lim.maxIdChars()), "中".repeat(tokens * tokenBytes), 1 << 20, ids,
                 "9".repeat(lim.maxPathChars()), "length", version, version, new double[6], Integer.MAX_VALUE,
                 Integer.MAX_VALUE, "中".repeat(RecordLimits.MAX_ERROR_CHARS), client, Long.MAX_VALUE, Long.MAX_VALUE,
+                "中".repeat(RecordLimits.MAX_ERROR_CHARS), "中".repeat(dev.hmem.operators.control.ServedVersion.MAX_LABEL_CHARS),
                 "中".repeat(RecordLimits.MAX_ERROR_CHARS));
         long bound = lim.maxResultBytes(tokens, tokenBytes, 2 * version.length());
         assertThat((long) ResultCodec.encode(worst).length).isLessThanOrEqualTo(bound);

@@ -129,6 +129,18 @@ public final class MemoryBank implements AutoCloseable {
         return path;
     }
 
+    /** Every block of the bank: the generic memory (if any), then each level's nodes in order. */
+    public List<BlockId> allBlocks() {
+        List<BlockId> ids = new ArrayList<>();
+        if (manifest.generic() != null) ids.add(BlockId.GENERIC);
+        for (BankManifest.Level l : manifest.levels()) {
+            for (long i = 0; i < l.nodes(); i++) {
+                ids.add(new BlockId(MemoryPath.fromNodeIndex(i, l.level(), manifest.tree().branching())));
+            }
+        }
+        return ids;
+    }
+
     /** Blocks that make up the memory of {@code path}: one per prefix whose level has blocks. */
     public List<BlockId> blocksFor(MemoryPath path) {
         validate(path);
