@@ -143,7 +143,7 @@ public final class GenerateOperator extends AbstractStreamOperator<ResultRecord>
         getMetricGroup().gauge("queued", (Gauge<Long>) () -> sum(e -> e.queued()));
         getMetricGroup().gauge("runningBatch", (Gauge<Long>) () -> sum(e -> e.batchRows()));
         getMetricGroup().gauge("pending", (Gauge<Integer>) () -> pending.size());
-        getMetricGroup().gauge("versionsLoaded", (Gauge<Integer>) () -> served.size());
+        getMetricGroup().gauge("versionsLoaded", (Gauge<Integer>) this::versionsLoaded);
         if (home.engine.cache() != null) {
             getMetricGroup().addGroup("cache").gauge("bytes", (Gauge<Long>) () -> sum(e -> e.cache() == null ? 0 : e.cache().cachedBytes()));
             getMetricGroup().addGroup("cache").gauge("pinnedBytes", (Gauge<Long>) () -> sum(e -> e.cache() == null ? 0 : e.cache().pinnedBytes()));
@@ -151,6 +151,11 @@ public final class GenerateOperator extends AbstractStreamOperator<ResultRecord>
         if (control.state().loading() != null) preload(control.state().loading(), null);
         for (PromptTask t : restored) accept(t);
         restored = null;
+    }
+
+    /** Versions loaded or loading on this subtask now; a refused one holds nothing and is not counted. */
+    int versionsLoaded() {
+        return (int) served.values().stream().filter(s -> s.failure == null).count();
     }
 
     private int subtask() {
