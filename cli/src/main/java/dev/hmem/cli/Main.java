@@ -8,7 +8,8 @@ import picocli.CommandLine.Command;
         description = "Memory-augmented small language models, served on Apache Flink.",
         subcommands = {dev.hmem.cli.demo.DemoCommand.class, GenerateCommand.class, RouteCommand.class, BankCommand.class,
                 ModelCommand.class, TrainCommand.class, EvalCommand.class, LoadGenCommand.class, LoadTestCommand.class,
-                dev.hmem.cli.cluster.ClusterCommand.class,
+                dev.hmem.cli.cluster.ClusterCommand.class, dev.hmem.cli.control.SwapCommand.class,
+                dev.hmem.cli.control.BlockCommand.class,
                 BenchCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
 

@@ -75,6 +75,11 @@ final class ResultReader implements AutoCloseable {
         }
     }
 
+    /** The results read so far, in order. */
+    List<GenerationResult> results() {
+        return reads().stream().map(Read::result).toList();
+    }
+
     /** How many times each id was read. */
     Map<String, Integer> counts() {
         Map<String, Integer> m = new HashMap<>();

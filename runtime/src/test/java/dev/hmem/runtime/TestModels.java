@@ -106,4 +106,19 @@ public final class TestModels {
         }
         return v;
     }
+
+    /** Flips one byte near the end of the bank's largest block file: that block then fails its checksum. */
+    public static void corruptOneBlock(Path bankDir) throws IOException {
+        Path largest;
+        try (var files = java.nio.file.Files.list(bankDir)) {
+            largest = files.filter(f -> !f.getFileName().toString().equals("manifest.json"))
+                    .max(java.util.Comparator.comparingLong(f -> f.toFile().length())).orElseThrow();
+        }
+        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(largest.toFile(), "rw")) {
+            f.seek(f.length() - 9);
+            int b = f.read();
+            f.seek(f.length() - 9);
+            f.write(b ^ 0x5a);
+        }
+    }
 }

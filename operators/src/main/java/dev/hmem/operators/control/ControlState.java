@@ -9,11 +9,13 @@ import java.io.Serializable;
  * this, not with the command line's version. Immutable.
  *
  * @param loading the newest activate still being loaded and checked, or null; a newer activate replaces it
+ * @param loadingRequest its command's request id: a restore that resumes the load reports under it
  */
-public record ControlState(long lastSeq, ServedVersion active, ServedVersion loading, BlockList blocked) implements Serializable {
+public record ControlState(long lastSeq, ServedVersion active, ServedVersion loading, String loadingRequest, BlockList blocked)
+        implements Serializable {
 
     public static ControlState initial(ServedVersion commandLine) {
-        return new ControlState(-1, commandLine, null, BlockList.NONE);
+        return new ControlState(-1, commandLine, null, null, BlockList.NONE);
     }
 
     /** Whether {@code c} is new here (a restore replays the commands after its checkpoint's offset). */
@@ -25,20 +27,21 @@ public record ControlState(long lastSeq, ServedVersion active, ServedVersion loa
     public ControlState apply(ControlCommand c) {
         return switch (c.kind()) {
             case ACTIVATE -> new ControlState(c.seq(), active,
-                    new ServedVersion(c.version(), c.bank(), c.anchor() != null ? c.anchor() : active.anchor(), c.seq()), blocked);
-            case BLOCK -> new ControlState(c.seq(), active, loading, blocked.with(c.paths()));
-            case UNBLOCK -> new ControlState(c.seq(), active, loading, blocked.without(c.paths()));
-            case INVALID -> new ControlState(c.seq(), active, loading, blocked);
+                    new ServedVersion(c.version(), c.bank(), c.anchor() != null ? c.anchor() : active.anchor(), c.seq()),
+                    c.requestId(), blocked);
+            case BLOCK -> new ControlState(c.seq(), active, loading, loadingRequest, blocked.with(c.paths()));
+            case UNBLOCK -> new ControlState(c.seq(), active, loading, loadingRequest, blocked.without(c.paths()));
+            case INVALID -> new ControlState(c.seq(), active, loading, loadingRequest, blocked);
         };
     }
 
     /** {@code v} passed its checks: it serves from now on, unless a newer activate replaced it meanwhile. */
     public ControlState activated(ServedVersion v) {
-        return v.sameAs(loading) ? new ControlState(lastSeq, v, null, blocked) : this;
+        return v.sameAs(loading) ? new ControlState(lastSeq, v, null, null, blocked) : this;
     }
 
     /** {@code v} failed its checks: the serving version stays. */
     public ControlState refused(ServedVersion v) {
-        return v.sameAs(loading) ? new ControlState(lastSeq, active, null, blocked) : this;
+        return v.sameAs(loading) ? new ControlState(lastSeq, active, null, null, blocked) : this;
     }
 }

@@ -148,7 +148,7 @@ public final class GenerateOperator extends AbstractStreamOperator<ResultRecord>
             getMetricGroup().addGroup("cache").gauge("bytes", (Gauge<Long>) () -> sum(e -> e.cache() == null ? 0 : e.cache().cachedBytes()));
             getMetricGroup().addGroup("cache").gauge("pinnedBytes", (Gauge<Long>) () -> sum(e -> e.cache() == null ? 0 : e.cache().pinnedBytes()));
         }
-        if (control.state().loading() != null) preload(control.state().loading(), null);
+        if (control.state().loading() != null) preload(control.state().loading(), control.state().loadingRequest());
         for (PromptTask t : restored) accept(t);
         restored = null;
     }

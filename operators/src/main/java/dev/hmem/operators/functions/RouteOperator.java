@@ -132,7 +132,7 @@ public final class RouteOperator extends AbstractStreamOperator<PromptTask>
 
     /** Checks {@code v} on the checker thread, then switches to it on the task thread (or refuses it). */
     private void check(ServedVersion v, ControlCommand c) {
-        ControlCommand cmd = c != null ? c : ControlCommand.activate(v.seq(), "restored", v.label(), v.bank(), v.anchor());
+        ControlCommand cmd = c != null ? c : ControlCommand.activate(v.seq(), control.state().loadingRequest(), v.label(), v.bank(), v.anchor());
         report(cmd, "loading", v.label(), v.bank());
         checker.execute(() -> {
             MemoryBank opened = null;

@@ -13,11 +13,9 @@ import dev.hmem.operators.records.ResultRecord;
 import dev.hmem.runtime.TestModels;
 import dev.hmem.runtime.anchor.Anchor;
 import dev.hmem.runtime.tokenizer.TextTokenizer;
-import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -55,18 +53,7 @@ class GenerateOperatorSwapTest {
         bankA = tmp.resolve("bankA").toString();
         bankB = tmp.resolve("bankB").toString();
         damaged = tmp.resolve("damaged").toString();
-        // One flipped byte near the end of the largest block file: that block fails its checksum.
-        Path largest;
-        try (var files = Files.list(tmp.resolve("damaged"))) {
-            largest = files.filter(f -> !f.getFileName().toString().equals("manifest.json"))
-                    .max(Comparator.comparingLong(f -> f.toFile().length())).orElseThrow();
-        }
-        try (RandomAccessFile f = new RandomAccessFile(largest.toFile(), "rw")) {
-            f.seek(f.length() - 9);
-            int b = f.read();
-            f.seek(f.length() - 9);
-            f.write(b ^ 0x5a);
-        }
+        TestModels.corruptOneBlock(tmp.resolve("damaged"));
         config = ServingConfig.builder(model, bankA).generator(g -> g.maxBatch(4).maxDistinctPaths(16)).build();
         tokenizer = TextTokenizer.load(Path.of(model));
     }
