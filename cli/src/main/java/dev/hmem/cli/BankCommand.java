@@ -20,8 +20,8 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** Creating, inspecting and verifying memory banks. */
-@Command(name = "bank", description = "Create, inspect and verify memory banks.",
-        subcommands = {BankCommand.CreateRandom.class, BankCommand.Inspect.class, BankCommand.Verify.class})
+@Command(name = "bank", description = "Create, inspect, verify and erase parts of memory banks.",
+        subcommands = {BankCommand.CreateRandom.class, BankCommand.Inspect.class, BankCommand.Verify.class, BankCommand.Erase.class})
 final class BankCommand {
 
     @Command(name = "create-random", mixinStandardHelpOptions = true,
@@ -89,6 +89,26 @@ final class BankCommand {
                 if (m.description() != null) System.out.println("about     " + m.description());
             }
             return 0;
+        }
+    }
+
+    @Command(name = "erase", mixinStandardHelpOptions = true,
+            description = {"Write a copy of a bank with the blocks of some subtrees erased (zeros on storage, for requests that",
+                    "need the bytes gone), to serve with 'hmem swap'. Prompts routed into an erased subtree are answered as",
+                    "if their path stopped above it, exactly as when it is blocked."})
+    static final class Erase implements Callable<Integer> {
+        @Option(names = "--bank", required = true, paramLabel = "DIR") Path bank;
+        @Option(names = "--path", required = true, split = ",", paramLabel = "PATH", description = "subtree roots (3, 3.11) or 'generic'") List<String> paths;
+        @Option(names = "--out", required = true, paramLabel = "DIR", description = "the new bank's directory (must not exist)") Path out;
+
+        @Override
+        public Integer call() throws Exception {
+            try (MemoryBank b = MemoryBank.open(bank)) {
+                long blocks = b.manifest().levels().stream().mapToLong(BankManifest.Level::nodes).sum();
+                BankManifest m = dev.hmem.runtime.bank.BankDeletion.write(b, out, paths, Progress.of("erase", blocks, "blocks"));
+                System.out.println("wrote " + out + ": " + m.description());
+                return 0;
+            }
         }
     }
 

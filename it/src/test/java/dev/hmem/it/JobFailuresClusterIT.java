@@ -60,6 +60,9 @@ class JobFailuresClusterIT {
     static LocalCluster cluster;
     static ClusterJobs jobs;
     static OfflineAnswers offline;
+    static Path bankB;
+    static OfflineAnswers offlineB;
+    static final Map<String, String> SWAPS = new LinkedHashMap<>();
     static final Map<String, String> REPORT = new LinkedHashMap<>();
 
     @BeforeAll
@@ -68,8 +71,11 @@ class JobFailuresClusterIT {
         model = TestModels.tinyModel(Files.createDirectories(work.resolve("model")), 21);
         bank = work.resolve("bank");
         LocalCluster.deleteRecursively(bank);
+        bankB = work.resolve("bankB");
+        LocalCluster.deleteRecursively(bankB);
         try (Anchor a = Anchor.load(model)) {
             TestModels.smallBank(bank, a.weights(), false, 4);
+            TestModels.smallBank(bankB, a.weights(), false, 5);
         }
         cluster = LocalCluster.at(work.resolve("run"));
         Map<String, String> local = new HashMap<>();
@@ -83,15 +89,22 @@ class JobFailuresClusterIT {
                 Path.of(System.getProperty("hmem.deployDir")), 2, 1, 2048, 0, local, true));  // with ZooKeeper HA
         jobs = new ClusterJobs(cluster, Path.of(System.getProperty("hmem.jobJar")));
         offline = new OfflineAnswers(model, bank);
+        offlineB = new OfflineAnswers(model, bankB);
     }
 
     @AfterAll
     static void down() throws Exception {
         if (offline != null) offline.close();
+        if (offlineB != null) offlineB.close();
         if (cluster != null) cluster.down();
         StringBuilder md = new StringBuilder("| failure | prompts | answered exactly once | recovery: failure → first result produced"
                 + " | → first result visible (read_committed) | duplicates seen by read_uncommitted |\n|---|---|---|---|---|---|\n");
         REPORT.values().forEach(md::append);
+        if (!SWAPS.isEmpty()) {
+            md.append("\n| swap | prompts | answered exactly once | answered by initial / v2 | command → last routing switch | "
+                    + "versions loaded per generate subtask after | TaskManager RSS before → after |\n|---|---|---|---|---|---|---|\n");
+            SWAPS.values().forEach(md::append);
+        }
         Files.writeString(Path.of("target", "cluster-failures.md"), md.toString());
     }
 
@@ -246,6 +259,119 @@ class JobFailuresClusterIT {
             assertThat(PrometheusText.quantile(metrics, "flink_taskmanager_job_task_operator_timeToFirstTokenMs", "0.5"))
                     .as("median time to first token, ms").isBetween(0.0, 5_000.0);
             assertThat(metrics).contains("flink_taskmanager_job_task_operator_tokensPerSecond");
+        } finally {
+            cluster.rest().cancel(job);
+        }
+    }
+
+    /** The job's options with a control topic (one partition) and its status topic. */
+    static InferenceOptions controlledJob(String name) throws Exception {
+        EmbeddedKafka.createTopics(cluster.bootstrapServers(), 1, name + "-control", name + "-control-status");
+        return job(name, 2).toBuilder().controlTopic(name + "-control").build();
+    }
+
+    /** Resident memory of each TaskManager process, MiB (from /proc). */
+    static List<Long> taskManagerRssMib() throws Exception {
+        List<Long> out = new ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            long pid = cluster.taskManager(i).pid().orElseThrow();
+            for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
+                if (line.startsWith("VmRSS:")) out.add(Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * A swap under a steady stream with a TaskManager killed the moment the command is sent: the job restores, the
+     * command is replayed or resumed from state, and the swap completes. Every request is answered exactly once,
+     * each with the text its version (bank A as "initial", bank B as "v2") gives offline, and every prompt created
+     * after the last routing switch by v2. Then nine more swaps, alternating banks: afterwards each generate subtask
+     * holds one version (its versionsLoaded gauge) and TaskManager memory is reported before and after.
+     */
+    @Test
+    @Order(7)
+    void aSwapWithATaskManagerKilledMidSwapAnswersEachRequestOnceByOneVersion() throws Exception {
+        String name = "swap-kill-tm";
+        InferenceOptions o = controlledJob(name);
+        String job = jobs.submit(o, null);
+        jobs.awaitRunning(job, Duration.ofMinutes(2));
+        dev.hmem.cli.control.ControlClient control = new dev.hmem.cli.control.ControlClient(cluster.bootstrapServers(),
+                Map.of(), o.controlTopic(), o.statusTopic());
+        try (ResultReader committed = new ResultReader(cluster.bootstrapServers(), name + "-results", true);
+             PromptStream stream = new PromptStream(cluster.bootstrapServers(), name + "-prompts", name, TEXTS, PROMPTS, RATE,
+                     MAX_NEW_TOKENS).start()) {
+            Thread.sleep(8_000);
+            List<Long> rssBefore = taskManagerRssMib();
+            long sentAt = System.currentTimeMillis();
+            var swap = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                try {
+                    return control.send(dev.hmem.operators.control.ControlCommand.activate(0, "swap-v2", "v2", bankB.toString(), null),
+                            Duration.ofMinutes(4), r -> System.out.println("[swap] " + r));
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            Thread.sleep(300);  // the command is on its way: kill a TaskManager in the middle of the swap
+            cluster.killTaskManager(0);
+            Thread.sleep(2_000);
+            cluster.startTaskManager(0);
+            var outcome = swap.get(5, java.util.concurrent.TimeUnit.MINUTES);
+            assertThat(outcome.complete()).as("every subtask reported on the swap: %s", outcome.reports()).isTrue();
+            assertThat(outcome.refused()).isFalse();
+
+            List<PromptStream.Sent> sent = stream.awaitSent();
+            List<String> ids = sent.stream().map(PromptStream.Sent::id).toList();
+            assertThat(committed.awaitAll(ids, Duration.ofMinutes(3))).as("every prompt answered").isTrue();
+            Thread.sleep(3_000);
+            Map<String, Integer> counts = committed.counts();
+            assertThat(counts.keySet()).containsExactlyInAnyOrderElementsOf(ids);
+            assertThat(counts.values()).as("every answer exactly once").allMatch(n -> n == 1);
+
+            // The last switch of any routing subtask (a restore may have replayed the command after an earlier one).
+            List<dev.hmem.operators.control.ControlStatus> reports = TestCluster.consumeAll(cluster.bootstrapServers(),
+                    o.statusTopic(), dev.hmem.operators.codec.ControlCodec::decodeStatus, Duration.ofSeconds(2));
+            long switchedAt = reports.stream().filter(r -> r.requestId().equals("swap-v2") && r.operator().equals("route")
+                    && r.state().equals("active")).mapToLong(dev.hmem.operators.control.ControlStatus::at).max().orElseThrow();
+            Map<String, PromptStream.Sent> byId = new HashMap<>();
+            for (PromptStream.Sent x : sent) byId.put(x.id(), x);
+            int old = 0, neu = 0;
+            for (ResultReader.Read r : committed.reads()) {
+                GenerationResult g = r.result();
+                String v = g.getServedVersion();
+                assertThat(v).as("version of %s", g.getId()).isIn("initial", "v2");
+                PromptStream.Sent x = byId.get(g.getId());
+                OfflineAnswers.Answer want = (v.equals("v2") ? offlineB : offline).answer(x.text(), x.maxNewTokens(), null, false);
+                assertThat(g.getError()).as("%s", g.getId()).isNull();
+                assertThat(g.getMemoryPath()).as("route of %s by %s", g.getId(), v).isEqualTo(want.path());
+                assertThat(g.getText()).as("text of %s by %s", g.getId(), v).isEqualTo(want.text());
+                if (g.getCreatedAt().toEpochMilli() > switchedAt) assertThat(v).as("%s created after the switch", g.getId()).isEqualTo("v2");
+                if (v.equals("v2")) neu++;
+                else old++;
+            }
+            assertThat(old).isPositive();
+            assertThat(neu).isPositive();
+
+            // Nine more swaps, alternating banks, each with a few prompts answered by it.
+            for (int k = 3; k <= 11; k++) {
+                Path b = k % 2 == 0 ? bankB : bank;
+                var o2 = control.send(dev.hmem.operators.control.ControlCommand.activate(0, "swap-" + k, "v" + k, b.toString(), null),
+                        Duration.ofMinutes(2), r -> { });
+                assertThat(o2.complete() && !o2.refused()).as("swap %d: %s", k, o2.reports()).isTrue();
+            }
+            try (PromptStream tail = new PromptStream(cluster.bootstrapServers(), name + "-prompts", name + "-tail", TEXTS, 40, 20,
+                    MAX_NEW_TOKENS).start()) {
+                List<String> tailIds = tail.awaitSent().stream().map(PromptStream.Sent::id).toList();
+                assertThat(committed.awaitAll(tailIds, Duration.ofMinutes(2))).isTrue();
+            }
+            Thread.sleep(6_000);  // a metrics report interval
+            Map<String, Double> m = PrometheusText.sum(scrapeTaskManagers(), "flink_taskmanager_job_task_operator_");
+            assertThat(m.get("versionsLoaded")).as("versions held by the 2 generate subtasks after 10 swaps").isEqualTo(2.0);
+            List<Long> rssAfter = taskManagerRssMib();
+            SWAPS.put(name, String.format(Locale.ROOT, "| v1 → v2 with a TaskManager killed 0.3 s after the command, then 9 more "
+                            + "| %d | yes | %d / %d | %.1f s | %.0f | %s → %s MiB |%n", ids.size(), old, neu,
+                    (switchedAt - sentAt) / 1000.0, m.get("versionsLoaded") / 2, rssBefore, rssAfter));
+            System.out.printf("[%s] switch %d ms after the command; RSS %s -> %s MiB%n", name, switchedAt - sentAt, rssBefore, rssAfter);
         } finally {
             cluster.rest().cancel(job);
         }

@@ -42,15 +42,17 @@ public final class KafkaConnectors {
     }
 
     /**
-     * The control topic: committed offsets, so a restart resumes after the last command a checkpoint saw; a job that
-     * starts without state and without a committed offset starts at the end (its command line names its version).
+     * The control topic. A restore resumes after the last command its checkpoint saw; a job without state starts at
+     * the control group's committed offset, else at the topic's end (its command line names its version), resolved to
+     * a concrete offset when the job is built ({@link KafkaTopics#controlStart}).
      */
-    public static KafkaSource<ControlCommand> control(InferenceOptions o) {
+    public static KafkaSource<ControlCommand> control(InferenceOptions o) throws InterruptedException {
+        String group = o.groupId() + "-control";
         var b = KafkaSource.<ControlCommand>builder()
                 .setBootstrapServers(o.bootstrapServers())
                 .setTopics(o.controlTopic())
-                .setGroupId(o.groupId() + "-control")
-                .setStartingOffsets(OffsetsInitializer.committedOffsets(OffsetResetStrategy.LATEST))
+                .setGroupId(group)
+                .setStartingOffsets(OffsetsInitializer.offsets(KafkaTopics.controlStart(o, group)))
                 .setDeserializer(new ControlDeserializer())
                 .setProperty("isolation.level", "read_committed")
                 .setProperty("commit.offsets.on.checkpoint", "true");

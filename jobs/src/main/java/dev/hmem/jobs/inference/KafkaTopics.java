@@ -60,6 +60,32 @@ public final class KafkaTopics {
         }
     }
 
+    /**
+     * Where the control source starts when the job has no state: the control group's committed offset, else the
+     * topic's end — as concrete offsets. A Kafka source handed "latest" or "committed" keeps that marker in its
+     * checkpoints until it has read a record, so a failure soon after the first command would restore to "latest" again
+     * and skip the command; a concrete offset is checkpointed as itself and the command is replayed.
+     */
+    public static Map<org.apache.kafka.common.TopicPartition, Long> controlStart(InferenceOptions o, String groupId)
+            throws InterruptedException {
+        Properties p = new Properties();
+        p.putAll(o.kafkaProperties());
+        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, o.bootstrapServers());
+        p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 30_000);
+        var tp = new org.apache.kafka.common.TopicPartition(o.controlTopic(), 0);
+        try (Admin admin = Admin.create(p)) {
+            var committed = admin.listConsumerGroupOffsets(groupId).partitionsToOffsetAndMetadata().get(60, TimeUnit.SECONDS);
+            var c = committed == null ? null : committed.get(tp);
+            if (c != null) return Map.of(tp, c.offset());
+            long end = admin.listOffsets(Map.of(tp, org.apache.kafka.clients.admin.OffsetSpec.latest())).partitionResult(tp)
+                    .get(60, TimeUnit.SECONDS).offset();
+            return Map.of(tp, end);
+        } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
+            Throwable c = e.getCause() != null ? e.getCause() : e;
+            throw new IllegalStateException("cannot read the control topic's offsets on " + o.bootstrapServers() + ": " + c.getMessage(), c);
+        }
+    }
+
     /** Checks (or creates) the prompts, results and dead-letter topics (and the control and status topics); the message names every missing one. */
     public static void ensure(InferenceOptions o) throws InterruptedException {
         Properties p = new Properties();

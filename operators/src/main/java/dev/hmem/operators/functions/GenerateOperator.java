@@ -149,6 +149,7 @@ public final class GenerateOperator extends AbstractStreamOperator<ResultRecord>
             getMetricGroup().addGroup("cache").gauge("pinnedBytes", (Gauge<Long>) () -> sum(e -> e.cache() == null ? 0 : e.cache().pinnedBytes()));
         }
         if (control.state().loading() != null) preload(control.state().loading(), control.state().loadingRequest());
+        scheduleIdleCheck();
         for (PromptTask t : restored) accept(t);
         restored = null;
     }
@@ -326,6 +327,7 @@ public final class GenerateOperator extends AbstractStreamOperator<ResultRecord>
             for (PromptTask t : s.waiting) answerUnavailable(t, s);
         } else {
             s.model = model;
+            s.idleSince = System.currentTimeMillis();
             control.activated(s.version);  // a restore opens it first
             startEngine(s);
             LOG.info("version {} ({}) ready on generate subtask {}", s.version.label(), s.version.bank(), subtask());
@@ -349,16 +351,37 @@ public final class GenerateOperator extends AbstractStreamOperator<ResultRecord>
     }
 
     /**
-     * Releases every version older than the newest one routed here that no accepted prompt needs, and every version
-     * a newer activate replaced before any prompt used it.
+     * An older version idle this long while a newer one is up here is released even though no prompt of the newer
+     * one has arrived (routing sends this subtask nothing of it, or nothing at all): holding it longer costs memory,
+     * releasing it sooner risks reloading it for a prompt routing still sends with it.
+     */
+    static final long IDLE_RELEASE_MS = 10_000;
+
+    /** Re-checks idle versions now and then (a subtask without input would otherwise never release one). */
+    private void scheduleIdleCheck() {
+        long at = getProcessingTimeService().getCurrentProcessingTime() + IDLE_RELEASE_MS / 2;
+        getProcessingTimeService().registerTimer(at, ts -> {
+            releaseUnused();
+            scheduleIdleCheck();
+        });
+    }
+
+    /**
+     * Releases every version older than the newest one routed here that no accepted prompt needs, every older one
+     * idle for {@link #IDLE_RELEASE_MS} while a newer one is up, and every version a newer activate replaced before any
+     * prompt used it.
      */
     private void releaseUnused() {
         ServedVersion loading = control.state().loading();
+        long now = System.currentTimeMillis();
+        long newestUp = Long.MIN_VALUE;
+        for (ServedEngine s : served.values()) if (s.engine != null) newestUp = Math.max(newestUp, s.version.seq());
         for (var it = served.values().iterator(); it.hasNext(); ) {
             ServedEngine s = it.next();
             if (s.inUse > 0 || !s.waiting.isEmpty()) continue;
             if (s.model != null && served.values().stream().filter(o -> o.model != null).count() == 1) continue;  // the last one up
-            boolean older = s.version.seq() < newestRouted.seq();
+            boolean older = s.version.seq() < newestRouted.seq()
+                    || (s.version.seq() < newestUp && now - s.idleSince >= IDLE_RELEASE_MS);
             boolean replaced = s.version.seq() > newestRouted.seq() && !s.version.sameAs(loading)
                     && (loading != null ? s.version.seq() < loading.seq() : s.version.seq() < control.state().lastSeq());
             if (!older && !replaced) continue;
@@ -483,7 +506,10 @@ public final class GenerateOperator extends AbstractStreamOperator<ResultRecord>
             output.collect(DecodePromptFunction.DEAD_LETTERS, new StreamRecord<>(dead));
         }
         ServedEngine s = owners.remove(uid);
-        if (s != null && --s.inUse == 0) releaseUnused();
+        if (s != null && --s.inUse == 0) {
+            s.idleSince = System.currentTimeMillis();
+            releaseUnused();
+        }
     }
 
     @Override

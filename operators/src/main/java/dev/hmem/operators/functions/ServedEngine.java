@@ -21,6 +21,8 @@ final class ServedEngine {
     /** Accepted while loading, in order: handed to the engine once it is up. */
     final List<PromptTask> waiting = new ArrayList<>();
     int inUse;
+    /** Since when (epoch ms) no accepted prompt has needed it. */
+    long idleSince = System.currentTimeMillis();
     /** The request id of the activate that named it, for status reports (null when a prompt named it first). */
     String requestId;
 
