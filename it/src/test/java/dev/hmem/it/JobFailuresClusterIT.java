@@ -302,7 +302,6 @@ class JobFailuresClusterIT {
              PromptStream stream = new PromptStream(cluster.bootstrapServers(), name + "-prompts", name, TEXTS, PROMPTS, RATE,
                      MAX_NEW_TOKENS).start()) {
             Thread.sleep(8_000);
-            List<Long> rssBefore = taskManagerRssMib();
             long sentAt = System.currentTimeMillis();
             var swap = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
                 try {
@@ -352,7 +351,8 @@ class JobFailuresClusterIT {
             assertThat(old).isPositive();
             assertThat(neu).isPositive();
 
-            // Nine more swaps, alternating banks, each with a few prompts answered by it.
+            // Nine more swaps, alternating banks; TaskManager memory sampled before (after the restart) and after.
+            List<Long> rssBefore = taskManagerRssMib();
             for (int k = 3; k <= 11; k++) {
                 Path b = k % 2 == 0 ? bankB : bank;
                 var o2 = control.send(dev.hmem.operators.control.ControlCommand.activate(0, "swap-" + k, "v" + k, b.toString(), null),
@@ -369,7 +369,7 @@ class JobFailuresClusterIT {
             assertThat(m.get("versionsLoaded")).as("versions held by the 2 generate subtasks after 10 swaps").isEqualTo(2.0);
             List<Long> rssAfter = taskManagerRssMib();
             SWAPS.put(name, String.format(Locale.ROOT, "| v1 → v2 with a TaskManager killed 0.3 s after the command, then 9 more "
-                            + "| %d | yes | %d / %d | %.1f s | %.0f | %s → %s MiB |%n", ids.size(), old, neu,
+                            + "(RSS: after the first swap → after the tenth) | %d | yes | %d / %d | %.1f s | %.0f | %s → %s MiB |%n", ids.size(), old, neu,
                     (switchedAt - sentAt) / 1000.0, m.get("versionsLoaded") / 2, rssBefore, rssAfter));
             System.out.printf("[%s] switch %d ms after the command; RSS %s -> %s MiB%n", name, switchedAt - sentAt, rssBefore, rssAfter);
         } finally {
