@@ -8,6 +8,7 @@ import dev.hmem.operators.functions.GenerateOperator;
 import dev.hmem.operators.functions.RouteOperator;
 import dev.hmem.operators.functions.ValidatePromptFunction;
 import dev.hmem.operators.records.DeadLetterRecord;
+import dev.hmem.operators.records.PartialResult;
 import dev.hmem.operators.records.PromptTask;
 import dev.hmem.operators.records.RawRecord;
 import dev.hmem.operators.records.ResultRecord;
@@ -32,7 +33,7 @@ public final class InferenceJob {
 
     /** The outputs of the workflow: results, dead letters, and the subtasks' reports on control commands. */
     public record Outputs(DataStream<ResultRecord> results, DataStream<DeadLetterRecord> deadLetters,
-                          DataStream<ControlStatus> statuses) {}
+                          DataStream<ControlStatus> statuses, DataStream<PartialResult> partials) {}
 
     private InferenceJob() {}
 
@@ -57,6 +58,11 @@ public final class InferenceJob {
         Outputs out = defineWorkflow(raw, control, o, GenerationEngine.StepProbe.NONE);
         out.results().sinkTo(KafkaConnectors.results(o)).name("kafka: " + o.resultsTopic()).uid("results-sink");
         out.deadLetters().sinkTo(KafkaConnectors.deadLetters(o)).name("kafka: " + o.deadLetterTopic()).uid("dead-letter-sink");
+        if (o.tokenTopic() != null) {
+            out.partials().sinkTo(KafkaConnectors.partials(o)).name("kafka: " + o.tokenTopic()).uid("token-sink");
+        } else {
+            org.slf4j.LoggerFactory.getLogger(InferenceJob.class).info("no --token-topic: requests that ask to stream get their final result only");
+        }
         if (o.controlTopic() != null) {
             out.statuses().sinkTo(KafkaConnectors.statuses(o)).name("kafka: " + o.statusTopic()).uid("status-sink");
         }
@@ -120,6 +126,6 @@ public final class InferenceJob {
                         generated.getSideOutput(DecodePromptFunction.DEAD_LETTERS));
         DataStream<ControlStatus> statuses = routed.getSideOutput(ControlStatus.TAG)
                 .union(generated.getSideOutput(ControlStatus.TAG));
-        return new Outputs(results, dead, statuses);
+        return new Outputs(results, dead, statuses, generated.getSideOutput(GenerateOperator.PARTIALS));
     }
 }

@@ -40,6 +40,8 @@ import picocli.CommandLine;
  * @param controlTopic         the control topic (one partition) the job takes commands from, or null: without it the
  *                              job serves its command-line bank and anchor until it is redeployed
  * @param statusTopic          where subtasks report what they did with each command (null without a control topic)
+ * @param tokenTopic           where streaming requests' partial results go, or null: then a request that asks to stream
+ *                              gets its final result only
  */
 public record InferenceOptions(
         String bootstrapServers, String promptsTopic, String resultsTopic, String deadLetterTopic, String groupId,
@@ -48,7 +50,7 @@ public record InferenceOptions(
         long transactionTimeoutMs, long bufferTimeoutMs, String writerSchemasDir, List<String> writerSchemas,
         String kafkaPropertiesFile, List<String> kafkaPropertyFlags, Map<String, String> kafkaProperties,
         int createTopicPartitions, String schemaRegistry, String schemaSubject, int tolerableCheckpointFailures,
-        String controlTopic, String statusTopic, ServingConfig serving) implements Serializable {
+        String controlTopic, String statusTopic, String tokenTopic, ServingConfig serving) implements Serializable {
 
     /** Properties the job sets itself: a client property may not override them. */
     static final List<String> MANAGED_PROPERTIES = List.of("bootstrap.servers", "transactional.id", "isolation.level", "enable.auto.commit");
@@ -126,6 +128,7 @@ public record InferenceOptions(
         b.schemaRegistry = schemaRegistry;
         b.tolerableCheckpointFailures = tolerableCheckpointFailures;
         b.controlTopic = controlTopic;
+        b.tokenTopic = tokenTopic;
         if (statusTopic != null && !statusTopic.equals(controlTopic + "-status")) b.statusTopic = statusTopic;
         if (!schemaSubject.equals(promptsTopic + "-value")) b.schemaSubject = schemaSubject;
         b.serving = serving.toBuilder();
@@ -156,6 +159,7 @@ public record InferenceOptions(
         m.put("results-topic", resultsTopic);
         m.put("dead-letter-topic", deadLetterTopic);
         if (controlTopic != null) m.put("control-topic", controlTopic);
+        if (tokenTopic != null) m.put("token-topic", tokenTopic);
         m.put("delivery", exactlyOnce ? "exactly-once" : "at-least-once");
         m.put("checkpoint-interval-ms", Long.toString(checkpointIntervalMs));
         m.put("serving", serving.toString());
@@ -194,6 +198,8 @@ public record InferenceOptions(
         String deadLetterTopic = "hmem-dead-letters";
         @Option(names = "--control-topic", paramLabel = "TOPIC", description = "take commands (activate a new bank and anchor, block or unblock memories) from this one-partition topic; without it the job serves its command-line version until redeployed")
         String controlTopic;
+        @Option(names = "--token-topic", paramLabel = "TOPIC", description = "where streaming requests' partial results go (TokenChunk); without it a request that asks to stream gets its final result only")
+        String tokenTopic;
         @Option(names = "--status-topic", paramLabel = "TOPIC", description = "where subtasks report what they did with each command (default: <control-topic>-status)")
         String statusTopic;
         @Option(names = "--group-id", paramLabel = "ID", description = "the source's consumer group (default: ${DEFAULT-VALUE})")
@@ -255,6 +261,7 @@ public record InferenceOptions(
         }
         public Builder groupId(String v) { groupId = v; return this; }
         public Builder controlTopic(String v) { controlTopic = v; return this; }
+        public Builder tokenTopic(String v) { tokenTopic = v; return this; }
         public Builder startingOffsets(String v) { startingOffsets = v; return this; }
         public Builder delivery(Delivery v) { delivery = v; return this; }
         public Builder checkpointIntervalMs(long v) { checkpointIntervalMs = v; return this; }
@@ -280,7 +287,7 @@ public record InferenceOptions(
                     schemaSubject != null ? schemaSubject : promptsTopic + "-value", tolerableCheckpointFailures,
                     controlTopic == null || controlTopic.isBlank() ? null : controlTopic,
                     controlTopic == null || controlTopic.isBlank() ? null : statusTopic != null ? statusTopic : controlTopic + "-status",
-                    serving.build());
+                    tokenTopic == null || tokenTopic.isBlank() ? null : tokenTopic, serving.build());
         }
     }
 

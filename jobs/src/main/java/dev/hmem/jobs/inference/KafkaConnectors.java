@@ -78,6 +78,16 @@ public final class KafkaConnectors {
                 .setRecordSerializer(new ResultSerializer(o.resultsTopic())).build();
     }
 
+    /**
+     * Partial results with the job's delivery guarantee: with exactly-once they are written into the same kind of
+     * checkpoint transactions as results, so a read_uncommitted client sees each chunk as it is made (and, after a
+     * failure, the regenerated ones again: the chunk's seq and growing text tell), a read_committed one at checkpoints.
+     */
+    public static KafkaSink<dev.hmem.operators.records.PartialResult> partials(InferenceOptions o) {
+        return KafkaConnectors.<dev.hmem.operators.records.PartialResult>sink(o, "-tokens")
+                .setRecordSerializer(new dev.hmem.operators.codec.PartialResultSerializer(o.tokenTopic())).build();
+    }
+
     public static KafkaSink<DeadLetterRecord> deadLetters(InferenceOptions o) {
         return KafkaConnectors.<DeadLetterRecord>sink(o, "-dead-letters")
                 .setRecordSerializer(new DeadLetterSerializer(o.deadLetterTopic())).build();

@@ -94,6 +94,7 @@ public final class KafkaTopics {
         p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 30_000);
         Set<String> wanted = new LinkedHashSet<>(List.of(o.promptsTopic(), o.resultsTopic(), o.deadLetterTopic()));
         if (o.controlTopic() != null) wanted.addAll(List.of(o.controlTopic(), o.statusTopic()));
+        if (o.tokenTopic() != null) wanted.add(o.tokenTopic());
         try (Admin admin = Admin.create(p)) {
             List<String> missing = missing(admin, wanted, GRACE_MS);
             if (missing.isEmpty()) {

@@ -35,6 +35,27 @@ public final class ResultCodec {
                 .setCompletedAt(Instant.ofEpochMilli(r.completedAt())).build();
     }
 
+    public static byte[] encode(dev.hmem.operators.records.PartialResult p) {
+        List<Integer> ids = new ArrayList<>(p.newTokenIds().length);
+        for (int t : p.newTokenIds()) ids.add(t);
+        dev.hmem.schemas.TokenChunk c = dev.hmem.schemas.TokenChunk.newBuilder().setRequestId(p.id()).setSeq(p.seq())
+                .setText(p.text()).setCompletionTokens(p.tokens()).setNewTokenIds(ids).setServedVersion(p.servedVersion())
+                .setCreatedAt(Instant.ofEpochMilli(p.createdAt())).setEmittedAt(Instant.ofEpochMilli(p.emittedAt())).build();
+        try {
+            return bytes(c.toByteBuffer());
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    public static dev.hmem.schemas.TokenChunk decodeChunk(byte[] b) {
+        try {
+            return dev.hmem.schemas.TokenChunk.fromByteBuffer(ByteBuffer.wrap(b));
+        } catch (IOException e) {
+            throw new IllegalArgumentException("not a TokenChunk: " + e.getMessage(), e);
+        }
+    }
+
     public static byte[] encode(ResultRecord r) {
         GenerationResult g = toAvro(r);
         return bytes(g::toByteBuffer);

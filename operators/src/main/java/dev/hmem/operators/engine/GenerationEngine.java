@@ -47,6 +47,9 @@ public final class GenerationEngine implements AutoCloseable {
          */
         default void degraded(PromptTask task, String why) {}
 
+        /** A streaming prompt's text so far (its result follows as usual once it is done). */
+        default void partial(PromptTask task, dev.hmem.operators.records.PartialResult partial) {}
+
         /**
          * The engine stopped for good; every prompt not yet answered stays unanswered. {@code batch}: the prompts in
          * the step that broke it (a canary failed too), which a bounded-attempts rule may hold responsible.
@@ -75,6 +78,7 @@ public final class GenerationEngine implements AutoCloseable {
     private final Admission admission;
     private final StepRecovery recovery;
     private final Answers answers;
+    private final Streaming streaming;
     private final Thread thread;
     private volatile boolean running = true;
     private volatile Throwable failure;
@@ -99,6 +103,7 @@ public final class GenerationEngine implements AutoCloseable {
         this.cache = bank == null ? null
                 : new BlockCache(bank, config.cacheBytes(), config.pinnedLevels(), config.quarantineMs(), loaders, metrics);
         this.answers = new Answers(anchor.fingerprint(), bank, metrics, listener);
+        this.streaming = new Streaming(config, anchor.tokenizer()::decode, listener);
         int bos = anchor.config().bosTokenId() >= 0 ? anchor.config().bosTokenId() : 0;
         this.recovery = new StepRecovery(this::newGenerator, probe, answers, listener, () -> running, bos);
         this.admission = new Admission(config, bank, cache, metrics, answers, recovery::poison, listener);
@@ -182,6 +187,7 @@ public final class GenerationEngine implements AutoCloseable {
                 if (batchRows > 0) metrics.batch(batchRows);
                 metrics.step(last.prefillRows(), last.decodeRows(), last.nanos());
                 for (Completion c : done) answers.completed(inFlight.remove(c.id()), c);
+                streaming.afterStep(generator, inFlight);
             }
         } catch (Throwable t) {
             if (running) {

@@ -35,13 +35,16 @@ import picocli.CommandLine.Option;
  * @param affinityRouting     false = round-robin (the naive baseline of the benchmarks)
  * @param generateParallelism subtasks of the generate operator (routing targets them)
  * @param maxParallelism      the job's max parallelism (key groups)
+ * @param streamTokens        every request streams partial results (a request's own {@code stream} field wins)
+ * @param streamEveryTokens   a streaming request's next partial result after this many new tokens ...
+ * @param streamEveryMs       ... or this long after the previous one, whichever comes first (the first: at the first token)
  */
 public record ServingConfig(
         String modelDir, String bankDir, RecordLimits limits, int defaultMaxNewTokens, int maxNewTokensLimit,
         GeneratorSettings generator, int maxQueued, boolean shedWhenFull, long maxWaitMs, long queueDeadlineMs, long quarantineMs,
         int maxEngineFailures, long cacheBytes, int pinnedLevels, int loaderThreads,
         int torchThreads, int routeBatch, long routeTimeoutMs, boolean affinityRouting, int generateParallelism,
-        int maxParallelism) implements Serializable {
+        int maxParallelism, boolean streamTokens, int streamEveryTokens, long streamEveryMs) implements Serializable {
 
     public ServingConfig {
         require(modelDir != null && !modelDir.isBlank(), "--model is required (an anchor directory)");
@@ -65,6 +68,8 @@ public record ServingConfig(
         require(generateParallelism >= 1, "--parallelism must be >= 1, got %s", generateParallelism);
         require(maxParallelism >= generateParallelism, "--max-parallelism %s below --parallelism %s",
                 maxParallelism, generateParallelism);
+        require(streamEveryTokens >= 1, "--stream-every-tokens must be >= 1, got %s", streamEveryTokens);
+        require(streamEveryMs >= 0, "--stream-every-ms must be >= 0, got %s", streamEveryMs);
     }
 
     private static void require(boolean ok, String fmt, Object... args) {
@@ -103,6 +108,9 @@ public record ServingConfig(
         b.routing = affinityRouting ? Routing.AFFINITY : Routing.ROUND_ROBIN;
         b.generateParallelism = generateParallelism;
         b.maxParallelism = maxParallelism;
+        b.streamTokens = streamTokens;
+        b.streamEveryTokens = streamEveryTokens;
+        b.streamEveryMs = streamEveryMs;
         return b;
     }
 
@@ -206,6 +214,12 @@ public record ServingConfig(
         int generateParallelism = 1;
         @Option(names = "--max-parallelism", paramLabel = "N", description = "the job's max parallelism, the most it can be rescaled to (default: ${DEFAULT-VALUE})")
         int maxParallelism = 128;
+        @Option(names = "--stream-tokens", description = "every request streams partial results to the token topic, unless it says otherwise")
+        boolean streamTokens;
+        @Option(names = "--stream-every-tokens", paramLabel = "N", description = "a streaming request's partial result after this many new tokens (default: ${DEFAULT-VALUE})")
+        int streamEveryTokens = 8;
+        @Option(names = "--stream-every-ms", paramLabel = "MS", description = "... or this long after its previous one, whichever comes first (default: ${DEFAULT-VALUE})")
+        long streamEveryMs = 200;
 
         public Builder model(String dir) { modelDir = dir; return this; }
         public Builder bank(String dir) { bankDir = dir; return this; }
@@ -226,13 +240,14 @@ public record ServingConfig(
         public Builder routing(Routing v) { routing = v; return this; }
         public Builder parallelism(int generate, int max) { generateParallelism = generate; maxParallelism = max; return this; }
         public Builder parallelism(int generate) { generateParallelism = generate; return this; }
+        public Builder streaming(boolean all, int everyTokens, long everyMs) { streamTokens = all; streamEveryTokens = everyTokens; streamEveryMs = everyMs; return this; }
 
         public ServingConfig build() {
             return new ServingConfig(modelDir, bankDir == null || bankDir.isBlank() ? null : bankDir, limits.build(),
                     defaultMaxNewTokens, maxNewTokensLimit, generator.threads(torchThreads).build(), maxQueued,
                     whenFull == WhenFull.SHED, maxWaitMs,
                     queueDeadlineMs, quarantineMs, maxEngineFailures, cacheMb << 20, pinnedLevels, loaderThreads, torchThreads, routeBatch, routeTimeoutMs,
-                    routing == Routing.AFFINITY, generateParallelism, maxParallelism);
+                    routing == Routing.AFFINITY, generateParallelism, maxParallelism, streamTokens, streamEveryTokens, streamEveryMs);
         }
     }
 }

@@ -118,7 +118,8 @@ public final class DecodePromptFunction extends ProcessFunction<RawRecord, Promp
                 stop, p.getMemoryPath(), p.getNoMemory(), client, created, now, null, 0,
                 p.getDeadlineMs() == null ? deadline(created, config.queueDeadlineMs())
                         // A request's own deadline of 0 or less is refused by validation (deadline not after creation).
-                        : p.getDeadlineMs() <= 0 ? created : deadline(created, p.getDeadlineMs()), 0, null, null);
+                        : p.getDeadlineMs() <= 0 ? created : deadline(created, p.getDeadlineMs()), 0, null, null,
+                p.getStream() != null ? p.getStream() : config.streamTokens());
     }
 
     /** {@code created + ms}, or none for 0 (and for a value that would overflow: no deadline a clock can reach). */

@@ -65,12 +65,17 @@ public final class GenerateOperator extends AbstractStreamOperator<ResultRecord>
 
     private static final Logger LOG = LoggerFactory.getLogger(GenerateOperator.class);
 
+    /** Streaming prompts' partial results, for the token topic. */
+    public static final org.apache.flink.util.OutputTag<dev.hmem.operators.records.PartialResult> PARTIALS =
+            new org.apache.flink.util.OutputTag<>("partial-results") {};
+
     private final ServingConfig config;
     private final GenerationEngine.StepProbe probe;
     private transient MailboxExecutor mailbox;
     private transient Counter deadLetters;
     private transient Counter overloaded;
     private transient Counter versionsReleased;
+    private transient Counter partials;
     private transient ListState<PromptTask> pendingState;
     private transient Map<String, PromptTask> pending;  // uid -> accepted, result not emitted (task thread only)
     private transient List<PromptTask> restored;
@@ -128,6 +133,7 @@ public final class GenerateOperator extends AbstractStreamOperator<ResultRecord>
         deadLetters = getMetricGroup().counter("deadLetters");
         overloaded = getMetricGroup().counter("overloaded");
         versionsReleased = getMetricGroup().counter("versionsReleased");
+        partials = getMetricGroup().counter("partialResults");
         loader = ControlPlane.loaderThread("hmem-version-loader-" + subtask());
         // The version routing used last before a restore (or the command line's) opens now, synchronously, as the
         // job's only version always did: a failure here fails the task.
@@ -458,6 +464,15 @@ public final class GenerateOperator extends AbstractStreamOperator<ResultRecord>
                 deadLetters.inc();
                 output.collect(DecodePromptFunction.DEAD_LETTERS, new StreamRecord<>(d));
             }, "dead-letter a memory fallback");
+        }
+
+        @Override
+        public void partial(PromptTask t, dev.hmem.operators.records.PartialResult p) {
+            mailbox.execute(() -> {
+                if (!pending.containsKey(t.uid())) return;  // from a generation before a restore
+                partials.inc();
+                output.collect(PARTIALS, new StreamRecord<>(p));
+            }, "emit partial result");
         }
 
         @Override

@@ -159,6 +159,16 @@ public final class BatchGenerator implements AutoCloseable {
         return lastStep;
     }
 
+    /**
+     * The tokens generated so far by each running sequence whose id {@code wanted} accepts (a copy each): what a
+     * caller streams between steps. Sequences finished in the last step are not running any more.
+     */
+    public void forEachRunning(java.util.function.Predicate<String> wanted, java.util.function.BiConsumer<String, int[]> tokens) {
+        for (Sequence s : running) {
+            if (s.finish == null && wanted.test(s.request.id())) tokens.accept(s.request.id(), s.generatedTokens());
+        }
+    }
+
     /** Batches at least this large use all intra-op threads; smaller ones run single-threaded. */
     static final int PARALLEL_BATCH = 16;
 
