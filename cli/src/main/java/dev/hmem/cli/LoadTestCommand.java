@@ -31,6 +31,8 @@ final class LoadTestCommand implements Callable<Integer> {
     @Option(names = "--schema-registry", paramLabel = "URL", description = "a Confluent-compatible schema registry: prompts are "
             + "written in the Confluent wire format with the id of their schema under <prompts-topic>-value (the job needs the same "
             + "--schema-registry); without it, Avro single-object encoding") String schemaRegistry;
+    @Option(names = "--token-topic", paramLabel = "TOPIC", description = "the job's --token-topic: requests ask to stream, and a"
+            + " read_uncommitted and a read_committed client measure time to first token and inter-token latency from the partial results") String tokenTopic;
     @Option(names = "--results-topic", defaultValue = "hmem-results") String resultsTopic;
     @Option(names = "--corpus", description = "a run's corpus directory: its fact probes are the prompts") Path corpus;
     @Option(names = "--prompts", description = "a file of prompts, one per line (instead of --corpus)") Path promptsFile;
@@ -78,7 +80,7 @@ final class LoadTestCommand implements Callable<Integer> {
             pids.put("loadtest (this process)", ProcessHandle.current().pid());
         }
         LoadTest.Run r = LoadTest.run(new LoadTest.Options(bootstrap, kafka, promptsTopic, resultsTopic, rates, concurrency, sweep,
-                seconds, warmup, drain, maxNewTokens, Slo.parse(slo), flinkRest, jobId, out, "loadtest", pids, schemaRegistry), w);
+                seconds, warmup, drain, maxNewTokens, Slo.parse(slo), flinkRest, jobId, out, "loadtest", pids, schemaRegistry, tokenTopic), w);
         System.out.println();
         System.out.print(Files.readString(out.resolve("summary.md")));
         if (!Double.isNaN(r.capacity())) System.out.printf("capacity: %.2f requests/s%n", r.capacity());

@@ -30,14 +30,20 @@ public final class LoadTest {
     public record Options(String bootstrap, Map<String, String> kafkaProperties, String promptsTopic, String resultsTopic,
                           List<Double> rates, List<Integer> concurrencies, boolean sweep, double seconds, double warmup,
                           double drain, int maxNewTokens, Slo slo, String flinkRest, String jobId, Path out, String label,
-                          Map<String, Long> cpuPids, String schemaRegistry) {
+                          Map<String, Long> cpuPids, String schemaRegistry, String tokenTopic) {
         /** Without a schema registry: prompts in single-object encoding. */
         public Options(String bootstrap, Map<String, String> kafkaProperties, String promptsTopic, String resultsTopic,
                        List<Double> rates, List<Integer> concurrencies, boolean sweep, double seconds, double warmup,
                        double drain, int maxNewTokens, Slo slo, String flinkRest, String jobId, Path out, String label,
                        Map<String, Long> cpuPids) {
             this(bootstrap, kafkaProperties, promptsTopic, resultsTopic, rates, concurrencies, sweep, seconds, warmup, drain,
-                    maxNewTokens, slo, flinkRest, jobId, out, label, cpuPids, null);
+                    maxNewTokens, slo, flinkRest, jobId, out, label, cpuPids, null, null);
+        }
+
+        /** The same, streaming: requests ask for partial results, read from {@code tokenTopic} by two clients. */
+        public Options streaming(String topic) {
+            return new Options(bootstrap, kafkaProperties, promptsTopic, resultsTopic, rates, concurrencies, sweep, seconds, warmup,
+                    drain, maxNewTokens, slo, flinkRest, jobId, out, label, cpuPids, schemaRegistry, topic);
         }
     }
 
@@ -67,11 +73,12 @@ public final class LoadTest {
         double capacity = Double.NaN;
         long duplicates;
         try (ResultListener listener = new ResultListener(o.bootstrap(), o.resultsTopic(), o.kafkaProperties());
+             ChunkListener chunks = o.tokenTopic() == null ? null : new ChunkListener(o.bootstrap(), o.tokenTopic(), o.kafkaProperties());
              KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(pp, new ByteArraySerializer(), new ByteArraySerializer())) {
             // With a registry, prompts go out as a Kafka shop's serializer writes them (subject <topic>-value, as the job's).
             dev.hmem.cli.kafka.PromptEncoder encoder = dev.hmem.cli.kafka.PromptEncoder.of(o.schemaRegistry(), o.promptsTopic() + "-value");
             System.err.println("prompts: " + encoder.describe());
-            StepRunner runner = new StepRunner(producer, encoder, listener, o.promptsTopic(), o.maxNewTokens(), o.drain());
+            StepRunner runner = new StepRunner(producer, encoder, listener, chunks, o.promptsTopic(), o.maxNewTokens(), o.drain());
             List<StepRunner.Step> steps = new ArrayList<>();
             Map<String, Integer> seen = new java.util.HashMap<>();
             for (double r : o.rates()) {

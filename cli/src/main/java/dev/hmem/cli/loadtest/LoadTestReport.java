@@ -63,6 +63,20 @@ public final class LoadTestReport {
                     s.goodput(), t.p50(), t.p90(), t.p99(), p.p50(), p.p99(), e.p50(), e.p99(), q.p50(), q.p99(), c.p50(),
                     100 * s.hitRate(), levels.length() == 0 ? "" : " (" + levels + ")", s.errors(), s.unanswered()));
         }
+        if (steps.stream().anyMatch(st -> st.latency().get("stream_ttft").count() > 0)) {
+            sb.append("\nStreaming, as clients reading the token topic see it (ms): time to first token from the send, and time per"
+                    + " token between a request's first and last partial result.\n\n| step | read_uncommitted TTFT p50 / p90 / p99 |"
+                    + " inter-token p50 / p90 / p99 | read_committed TTFT p50 / p90 / p99 | inter-token p50 / p90 / p99 |\n|---|---|---|---|---|\n");
+            for (StepStats st : steps) {
+                var ut = st.latency().get("stream_ttft");
+                var ui = st.latency().get("stream_itl");
+                var ct = st.latency().get("committed_ttft");
+                var ci = st.latency().get("committed_itl");
+                sb.append(String.format(Locale.ROOT, "| %s | %.0f / %.0f / %.0f | %.1f / %.1f / %.1f | %.0f / %.0f / %.0f | %.1f / %.1f / %.1f |%n",
+                        st.label(), ut.p50(), ut.p90(), ut.p99(), ui.p50(), ui.p90(), ui.p99(), ct.p50(), ct.p90(), ct.p99(),
+                        ci.p50(), ci.p90(), ci.p99()));
+            }
+        }
         sb.append("\nSLO for goodput: ").append(config.get("slo")).append(". TTFT counts from the request's creation to its first token;"
                 + " e2e is what the client waited, the checkpoint commit of exactly-once delivery included (reported on its own as"
                 + " the commit delay).\n");

@@ -40,6 +40,8 @@ final class StepRunner {
     private final KafkaProducer<byte[], byte[]> producer;
     private final dev.hmem.cli.kafka.PromptEncoder encoder;
     private final ResultListener listener;
+    /** Streaming requests' partial results, or null when the requests do not stream. */
+    private final ChunkListener chunks;
     private final String topic;
     private final int maxNewTokens;
     private final double drainSeconds;
@@ -48,6 +50,12 @@ final class StepRunner {
 
     StepRunner(KafkaProducer<byte[], byte[]> producer, dev.hmem.cli.kafka.PromptEncoder encoder, ResultListener listener, String topic,
                int maxNewTokens, double drainSeconds) {
+        this(producer, encoder, listener, null, topic, maxNewTokens, drainSeconds);
+    }
+
+    StepRunner(KafkaProducer<byte[], byte[]> producer, dev.hmem.cli.kafka.PromptEncoder encoder, ResultListener listener,
+               ChunkListener chunks, String topic, int maxNewTokens, double drainSeconds) {
+        this.chunks = chunks;
         this.producer = producer;
         this.encoder = encoder;
         this.listener = listener;
@@ -77,8 +85,9 @@ final class StepRunner {
     private Pending send(Workload.Pick pick, String step) {
         String id = runId + "-" + step + "-" + counter.getAndIncrement();
         CompletableFuture<ResultListener.Arrival> f = listener.await(id);
+        if (chunks != null) chunks.await(id);
         PromptRequest p = PromptRequest.newBuilder().setId(id).setText(pick.prompt()).setMaxNewTokens(maxNewTokens)
-                .setCreatedAt(Instant.now()).build();
+                .setCreatedAt(Instant.now()).setStream(chunks != null ? Boolean.TRUE : null).build();
         long now = System.nanoTime();
         producer.send(new ProducerRecord<>(topic, id.getBytes(StandardCharsets.UTF_8), encoder.encode(p)));
         return new Pending(id, pick.cluster(), now, f);
@@ -155,8 +164,13 @@ final class StepRunner {
             }
             if (p.sentNanos() < warmEnd) continue;
             double sentMs = (p.sentNanos() - start) / 1e6;
-            measured.add(a == null ? RequestOutcome.unanswered(p.id(), p.cluster(), sentMs)
-                    : RequestOutcome.of(p.id(), p.cluster(), sentMs, a.result(), (a.nanos() - p.sentNanos()) / 1e6));
+            RequestOutcome o = a == null ? RequestOutcome.unanswered(p.id(), p.cluster(), sentMs)
+                    : RequestOutcome.of(p.id(), p.cluster(), sentMs, a.result(), (a.nanos() - p.sentNanos()) / 1e6);
+            if (chunks != null) {
+                o = o.withStream(chunks.seen(p.id(), false), chunks.seen(p.id(), true), p.sentNanos());
+                chunks.forget(p.id());
+            }
+            measured.add(o);
         }
         return new Result(s, measured, sent.size(), (end - warmEnd) / 1e9, arrivedInWindow, tokens, startEpoch, endEpoch);
     }

@@ -22,7 +22,8 @@ public record StepStats(String label, double offeredRate, int concurrency, doubl
     /** Mean and percentiles of one latency, milliseconds. */
     public record Percentiles(long count, double mean, double p50, double p90, double p99, double max) {}
 
-    static final List<String> LATENCIES = List.of("ttft", "tpot", "e2e", "produced", "queue", "commit_delay");
+    static final List<String> LATENCIES = List.of("ttft", "tpot", "e2e", "produced", "queue", "commit_delay", "stream_ttft",
+            "stream_itl", "committed_ttft", "committed_itl");
 
     static StepStats of(StepRunner.Result r, Slo slo, Map<String, Double> hitRateByLevel, Map<String, Double> checkpoints,
                         EngineTime engine, Map<String, Map<String, Double>> cpu) {
@@ -34,6 +35,11 @@ public record StepStats(String label, double offeredRate, int concurrency, doubl
         lat.put("produced", percentiles(ok, RequestOutcome::producedMs));
         lat.put("queue", percentiles(ok, RequestOutcome::queueMs));
         lat.put("commit_delay", percentiles(ok, RequestOutcome::commitDelayMs));
+        // Streaming (empty without --token-topic): as a read_uncommitted and a read_committed client see the chunks.
+        lat.put("stream_ttft", percentiles(ok, RequestOutcome::streamTtftMs));
+        lat.put("stream_itl", percentiles(ok, RequestOutcome::streamItlMs));
+        lat.put("committed_ttft", percentiles(ok, RequestOutcome::committedTtftMs));
+        lat.put("committed_itl", percentiles(ok, RequestOutcome::committedItlMs));
         long hits = 0, misses = 0;
         for (RequestOutcome o : ok) {
             hits += o.cacheHits();

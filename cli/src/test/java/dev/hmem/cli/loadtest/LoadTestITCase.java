@@ -51,7 +51,7 @@ class LoadTestITCase {
     @BeforeAll
     static void start() throws Exception {
         kafka = EmbeddedKafka.start(dir);
-        kafka.createTopics(2, "lt-prompts", "lt-results");
+        kafka.createTopics(2, "lt-prompts", "lt-results", "lt-tokens");
         responder = new Responder(kafka.bootstrapServers());
         responder.start();
     }
@@ -63,10 +63,33 @@ class LoadTestITCase {
     }
 
     private static LoadTest.Run run(List<Double> rates, List<Integer> clients, Path out) throws Exception {
+        return run(rates, clients, out, false);
+    }
+
+    private static LoadTest.Run run(List<Double> rates, List<Integer> clients, Path out, boolean stream) throws Exception {
         Map<String, List<String>> prompts = Map.of("a", List.of("alpha one", "alpha two"), "b", List.of("beta"));
         Workload w = new Workload(prompts, 1.0, rates.isEmpty() ? 1 : rates.get(0), 1.0, 3);
-        return LoadTest.run(new LoadTest.Options(kafka.bootstrapServers(), Map.of(), "lt-prompts", "lt-results", rates, clients, false,
-                8, 2, 3, TOKENS, Slo.parse("ttft=1000,tpot=100,e2e=5000"), null, null, out, "it", Map.of()), w);
+        LoadTest.Options o = new LoadTest.Options(kafka.bootstrapServers(), Map.of(), "lt-prompts", "lt-results", rates, clients, false,
+                8, 2, 3, TOKENS, Slo.parse("ttft=1000,tpot=100,e2e=5000"), null, null, out, "it", Map.of());
+        return LoadTest.run(stream ? o.streaming("lt-tokens") : o, w);
+    }
+
+    /** The responder's partial results: 2 tokens each at these delays, so a client's inter-token latency is 90 ms / 6. */
+    static final long[] CHUNK_MS = {40, 70, 100, 130};
+
+    @Test
+    void streamingClientsMeasureTimeToFirstTokenAndInterTokenLatencyFromThePartialResults() throws Exception {
+        LoadTest.Run r = run(List.of(10.0), List.of(), dir.resolve("stream"), true);
+        StepStats s = r.steps().get(0);
+        var ttft = s.latency().get("stream_ttft");
+        var itl = s.latency().get("stream_itl");
+        assertThat(ttft.count()).as("answered requests with partial results").isGreaterThan(20);
+        assertThat(ttft.p50()).isBetween((double) CHUNK_MS[0], CHUNK_MS[0] + 150.0);
+        assertThat(itl.p50()).isCloseTo((CHUNK_MS[3] - CHUNK_MS[0]) / 6.0, within(6.0));
+        assertThat(s.latency().get("committed_ttft").count()).as("the responder writes without transactions: both readers see them")
+                .isEqualTo(ttft.count());
+        assertThat(ttft.p50()).isLessThan(s.latency().get("e2e").p50());
+        assertThat(java.nio.file.Files.readString(dir.resolve("stream").resolve("summary.md"))).contains("read_uncommitted TTFT");
     }
 
     @Test
@@ -117,7 +140,7 @@ class LoadTestITCase {
             setDaemon(true);
         }
 
-        record Due(byte[] key, GenerationResult result, long at) implements Delayed {
+        record Due(String topic, byte[] key, byte[] value, long at) implements Delayed {
             @Override public long getDelay(TimeUnit unit) {
                 return unit.convert(at - System.nanoTime(), TimeUnit.NANOSECONDS);
             }
@@ -152,18 +175,28 @@ class LoadTestITCase {
                         GenerationResult g = GenerationResult.newBuilder().setId(id).setText("x").setCompletionTokens(TOKENS)
                                 .setTokenIds(tokens).setFinishReason("length").setTimings(t).setCreatedAt(Instant.now())
                                 .setCompletedAt(Instant.now()).build();
-                        due.add(new Due(r.key(), g, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(DELAY_MS)));
+                        long now = System.nanoTime();
+                        due.add(new Due("lt-results", r.key(), bytes(g.toByteBuffer()), now + TimeUnit.MILLISECONDS.toNanos(DELAY_MS)));
+                        if (Boolean.TRUE.equals(q.getStream())) {
+                            for (int k = 0; k < CHUNK_MS.length; k++) {
+                                dev.hmem.schemas.TokenChunk chunk = dev.hmem.schemas.TokenChunk.newBuilder().setRequestId(id).setSeq(k)
+                                        .setText("x".repeat(2 * (k + 1))).setCompletionTokens(2 * (k + 1)).setNewTokenIds(List.of(k, k))
+                                        .build();
+                                due.add(new Due("lt-tokens", r.key(), bytes(chunk.toByteBuffer()), now + TimeUnit.MILLISECONDS.toNanos(CHUNK_MS[k])));
+                            }
+                        }
                     }
-                    for (Due d; (d = due.poll()) != null; ) {
-                        ByteBuffer b = d.result().toByteBuffer();
-                        byte[] bytes = new byte[b.remaining()];
-                        b.get(bytes);
-                        producer.send(new ProducerRecord<>("lt-results", d.key(), bytes));
-                    }
+                    for (Due d; (d = due.poll()) != null; ) producer.send(new ProducerRecord<>(d.topic(), d.key(), d.value()));
                 }
             } catch (Exception e) {
                 if (running.get()) throw new IllegalStateException(e);
             }
+        }
+
+        static byte[] bytes(ByteBuffer b) {
+            byte[] out = new byte[b.remaining()];
+            b.get(out);
+            return out;
         }
 
         @Override

@@ -43,7 +43,7 @@ class LoadTestReportTest {
     @Test
     void requestsCsvQuotesWhatNeedsQuotingAndReadsBack(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
         String hostile = "id, with \"quotes\"\nand a line";
-        RequestOutcome o = new RequestOutcome(hostile, "3.1", 12.5, true, true, "eos", 7, 80.25, 70.5, 20.125, 8.5, 1.25, 2, 1, "3.1.4");
+        RequestOutcome o = new RequestOutcome(hostile, "3.1", 12.5, true, true, "eos", 7, 80.25, 70.5, 20.125, 8.5, 1.25, 2, 1, "3.1.4", 15.5, 3.25, 410.0, 3.5);
         RequestOutcome lost = RequestOutcome.unanswered("plain", null, 99);
         StepRunner.Step s = new StepRunner.Step("rate-1.00", 1, 0, 10, 0);
         StepRunner.Result r = new StepRunner.Result(s, List.of(o, lost), 2, 10, 2, 7, 0, 0);
