@@ -8,7 +8,7 @@ import picocli.CommandLine.Option;
 
 /** Benchmarks that write their figures into docs/BENCHMARKS.md. */
 @Command(name = "bench", description = "Run a benchmark and write its section of docs/BENCHMARKS.md.",
-        subcommands = {BenchCommand.Decode.class, BenchCommand.Cluster.class})
+        subcommands = {BenchCommand.Decode.class, BenchCommand.Cluster.class, BenchCommand.Operations.class})
 final class BenchCommand {
 
     @Command(name = "decode", mixinStandardHelpOptions = true,
@@ -65,6 +65,23 @@ final class BenchCommand {
                     maxNewTokens, step, warmup, cacheMb, report, plots));
             String md = overload ? bench.overload() : bench.run(ratioOnly);
             System.out.println(md);
+            return 0;
+        }
+    }
+
+    @Command(name = "operations", mixinStandardHelpOptions = true,
+            description = {"Live operations on the demo model through the running job (in-process Flink and broker, about 15",
+                    "minutes): blocking a subtree, streaming TTFT and inter-token latency at 10% and 80% of capacity, ten swaps."})
+    static final class Operations implements Callable<Integer> {
+        @Option(names = "--model-dir", description = "the demo model (trained on first use)") Path demo = dev.hmem.cli.demo.DemoModel.defaultDir();
+        @Option(names = "--work-dir") Path work = Path.of(System.getProperty("java.io.tmpdir"), "hmem-ops-bench");
+        @Option(names = "--step-seconds", defaultValue = "40") double step;
+        @Option(names = "--out", defaultValue = "docs/bench/operations.md") Path out;
+        @Option(names = "--report", defaultValue = "docs/BENCHMARKS.md") Path report;
+
+        @Override
+        public Integer call() throws Exception {
+            System.out.println(new dev.hmem.cli.bench.OperationsBench(new dev.hmem.cli.bench.OperationsBench.Options(demo, work, step, out, report)).run());
             return 0;
         }
     }
