@@ -47,10 +47,34 @@ class CpuUsageTest {
         Thread spin = spinner("gone-cpu-3", t0, new java.util.concurrent.CountDownLatch(0));
         spin.start();
         spin.join();
+        // join() returns when the Java thread is done; the kernel may list its task a moment longer (seen on a loaded
+        // machine). The test is about a thread the OS no longer has, so it waits for that first.
+        awaitGoneFromProc("gone-cpu-3");
         CpuUsage.Snapshot b = CpuUsage.snapshot(Map.of("this-test", pid));
         String report = CpuUsage.report(a, b, (System.nanoTime() - t0) / 1e9, 3);
         assertThat(report).doesNotContain("gone-cpu");
         assertThat(cores(report, java.util.regex.Pattern.quote(CpuUsage.ENDED))).as(report).isBetween(0.2, 1.05);
+    }
+
+    /** Waits (up to 10 s) until no task of this process has {@code name} (the kernel's comm, cut to 15 characters). */
+    private static void awaitGoneFromProc(String name) throws Exception {
+        String comm = name.length() > 15 ? name.substring(0, 15) : name;
+        long end = System.nanoTime() + 10_000_000_000L;
+        while (System.nanoTime() < end) {
+            boolean listed = false;
+            try (var tasks = java.nio.file.Files.list(java.nio.file.Path.of("/proc/self/task"))) {
+                for (java.nio.file.Path t : tasks.toList()) {
+                    try {
+                        if (java.nio.file.Files.readString(t.resolve("comm")).strip().equals(comm)) listed = true;
+                    } catch (java.io.IOException ended) {
+                        // the task ended while listed
+                    }
+                }
+            }
+            if (!listed) return;
+            Thread.sleep(20);
+        }
+        throw new AssertionError("thread " + name + " still listed by the kernel 10 s after it ended");
     }
 
     /** Spins for 1.5 s from t0, then waits for the latch. */
