@@ -29,6 +29,8 @@ final class LoadGenCommand implements Callable<Integer> {
     @Option(names = "--slo-ms", defaultValue = "2000", description = "end-to-end latency target for goodput") double slo;
     @Option(names = "--prompts", defaultValue = "2000", description = "prompts in the pool") int pool;
     @Option(names = "--seed", defaultValue = "1") long seed;
+    @Option(names = "--kafka-properties", paramLabel = "FILE", description = "Kafka client properties (a SASL/TLS cluster's security settings)") Path kafkaFile;
+    @Option(names = "--kafka-property", description = "a Kafka client property key=value (repeatable), over the file's") Map<String, String> kafka = new java.util.LinkedHashMap<>();
 
     @Override
     public Integer call() throws Exception {
@@ -36,7 +38,7 @@ final class LoadGenCommand implements Callable<Integer> {
         Map<String, List<String>> clusters = PromptPool.clusters(prompts, bank);
         Workload w = new Workload(clusters, zipf, rate, cv, seed);
         System.out.println(w.describe() + ", " + rate + " requests/s");
-        LoadTest.Run r = LoadTest.run(new LoadTest.Options(bootstrap, Map.of(), promptsTopic, resultsTopic, List.of(rate), List.of(),
+        LoadTest.Run r = LoadTest.run(new LoadTest.Options(bootstrap, dev.hmem.cli.kafka.ClientProperties.read(kafkaFile, kafka), promptsTopic, resultsTopic, List.of(rate), List.of(),
                 false, seconds, warmup, 30, maxNewTokens, new Slo(Double.POSITIVE_INFINITY, Double.POSITIVE_INFINITY, slo),
                 null, null, null, "loadgen", Map.of()), w);
         System.out.print(dev.hmem.cli.loadtest.LoadTest.summary(r));

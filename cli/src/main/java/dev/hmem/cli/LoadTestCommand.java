@@ -27,6 +27,10 @@ final class LoadTestCommand implements Callable<Integer> {
     @Option(names = "--flink-rest", description = "the Flink REST address, for per-level cache hits and checkpoints") String flinkRest;
     @Option(names = "--job-id", description = "the job to probe when several run") String jobId;
     @Option(names = "--kafka-property", description = "a Kafka client property key=value (repeatable)") Map<String, String> kafka = new LinkedHashMap<>();
+    @Option(names = "--kafka-properties", paramLabel = "FILE", description = "Kafka client properties (a SASL/TLS cluster's security settings), --kafka-property on top") Path kafkaFile;
+    @Option(names = "--max-concurrency", defaultValue = "0", description = "open loop: at most this many requests outstanding; an arrival waits for a free slot (0 = no cap)") int maxConcurrency;
+    @Option(names = "--ignore-eos", description = "every request generates exactly --max-new-tokens tokens (a fixed output length)") boolean ignoreEos;
+    @Option(names = "--runs", defaultValue = "1", description = "repeat the whole test this many times; runs.md gives each step's median and range") int runs;
     @Option(names = "--prompts-topic", defaultValue = "hmem-prompts") String promptsTopic;
     @Option(names = "--schema-registry", paramLabel = "URL", description = "a Confluent-compatible schema registry: prompts are "
             + "written in the Confluent wire format with the id of their schema under <prompts-topic>-value (the job needs the same "
@@ -79,10 +83,25 @@ final class LoadTestCommand implements Callable<Integer> {
             pids.putAll(cluster.livePids());
             pids.put("loadtest (this process)", ProcessHandle.current().pid());
         }
-        LoadTest.Run r = LoadTest.run(new LoadTest.Options(bootstrap, kafka, promptsTopic, resultsTopic, rates, concurrency, sweep,
-                seconds, warmup, drain, maxNewTokens, Slo.parse(slo), flinkRest, jobId, out, "loadtest", pids, schemaRegistry, tokenTopic), w);
+        if (runs < 1) throw new IllegalArgumentException("--runs must be >= 1");
+        Map<String, String> clientProps = dev.hmem.cli.kafka.ClientProperties.read(kafkaFile, kafka);
+        List<LoadTest.Run> all = new ArrayList<>();
+        LoadTest.Run r = null;
+        for (int i = 1; i <= runs; i++) {
+            Path dir = runs == 1 ? out : out.resolve("run-" + i);
+            if (runs > 1) System.out.printf("run %d of %d%n", i, runs);
+            r = LoadTest.run(new LoadTest.Options(bootstrap, clientProps, promptsTopic, resultsTopic, rates, concurrency, sweep,
+                    seconds, warmup, drain, maxNewTokens, Slo.parse(slo), flinkRest, jobId, dir, "loadtest", pids, schemaRegistry, tokenTopic,
+                    ignoreEos, maxConcurrency), w);
+            all.add(r);
+        }
         System.out.println();
-        System.out.print(Files.readString(out.resolve("summary.md")));
+        if (runs > 1) {
+            Files.writeString(out.resolve("runs.md"), dev.hmem.cli.loadtest.LoadTestReport.runs(all));
+            System.out.print(Files.readString(out.resolve("runs.md")));
+        } else {
+            System.out.print(Files.readString(out.resolve("summary.md")));
+        }
         if (!Double.isNaN(r.capacity())) System.out.printf("capacity: %.2f requests/s%n", r.capacity());
         return 0;
     }

@@ -451,7 +451,7 @@ public final class ClusterBench {
                 String path = router.route(text).toString();
                 long now = System.currentTimeMillis();
                 out.add(new PromptTask("bench@" + i, "b" + i, text, null, "bench", 0, i, tok.encode(text), o.maxNewTokens(), 0, 0, 1,
-                        i, new String[0], null, false, Map.of(), now, now, path, 0, Long.MAX_VALUE, 0, null, null, false));
+                        i, new String[0], null, false, Map.of(), now, now, path, 0, Long.MAX_VALUE, 0, null, null, false, false));
             }
         }
         return out;

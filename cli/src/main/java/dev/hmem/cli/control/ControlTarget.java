@@ -3,13 +3,10 @@ package dev.hmem.cli.control;
 import dev.hmem.operators.control.ControlCommand;
 import dev.hmem.operators.control.ControlStatus;
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.Properties;
 import picocli.CommandLine.Option;
 
 /** Which job a control command goes to (its brokers and topics), how long to wait, and the send-and-report loop. */
@@ -29,16 +26,7 @@ public final class ControlTarget {
     Map<String, String> kafkaProperties = new LinkedHashMap<>();
 
     Map<String, String> properties() throws IOException {
-        Map<String, String> out = new LinkedHashMap<>();
-        if (kafkaPropertiesFile != null) {
-            Properties p = new Properties();
-            try (InputStream in = Files.newInputStream(kafkaPropertiesFile)) {
-                p.load(in);
-            }
-            for (String k : p.stringPropertyNames()) out.put(k, p.getProperty(k));
-        }
-        out.putAll(kafkaProperties);
-        return out;
+        return dev.hmem.cli.kafka.ClientProperties.read(kafkaPropertiesFile, kafkaProperties);
     }
 
     /** Sends {@code c}, prints each report, and returns the exit code: 0 all accepted, 1 refused, 2 timed out. */

@@ -30,20 +30,21 @@ public final class LoadTest {
     public record Options(String bootstrap, Map<String, String> kafkaProperties, String promptsTopic, String resultsTopic,
                           List<Double> rates, List<Integer> concurrencies, boolean sweep, double seconds, double warmup,
                           double drain, int maxNewTokens, Slo slo, String flinkRest, String jobId, Path out, String label,
-                          Map<String, Long> cpuPids, String schemaRegistry, String tokenTopic) {
+                          Map<String, Long> cpuPids, String schemaRegistry, String tokenTopic, boolean ignoreEos,
+                          int maxConcurrency) {
         /** Without a schema registry: prompts in single-object encoding. */
         public Options(String bootstrap, Map<String, String> kafkaProperties, String promptsTopic, String resultsTopic,
                        List<Double> rates, List<Integer> concurrencies, boolean sweep, double seconds, double warmup,
                        double drain, int maxNewTokens, Slo slo, String flinkRest, String jobId, Path out, String label,
                        Map<String, Long> cpuPids) {
             this(bootstrap, kafkaProperties, promptsTopic, resultsTopic, rates, concurrencies, sweep, seconds, warmup, drain,
-                    maxNewTokens, slo, flinkRest, jobId, out, label, cpuPids, null, null);
+                    maxNewTokens, slo, flinkRest, jobId, out, label, cpuPids, null, null, false, 0);
         }
 
         /** The same, streaming: requests ask for partial results, read from {@code tokenTopic} by two clients. */
         public Options streaming(String topic) {
             return new Options(bootstrap, kafkaProperties, promptsTopic, resultsTopic, rates, concurrencies, sweep, seconds, warmup,
-                    drain, maxNewTokens, slo, flinkRest, jobId, out, label, cpuPids, schemaRegistry, topic);
+                    drain, maxNewTokens, slo, flinkRest, jobId, out, label, cpuPids, schemaRegistry, topic, ignoreEos, maxConcurrency);
         }
     }
 
@@ -78,7 +79,8 @@ public final class LoadTest {
             // With a registry, prompts go out as a Kafka shop's serializer writes them (subject <topic>-value, as the job's).
             dev.hmem.cli.kafka.PromptEncoder encoder = dev.hmem.cli.kafka.PromptEncoder.of(o.schemaRegistry(), o.promptsTopic() + "-value");
             System.err.println("prompts: " + encoder.describe());
-            StepRunner runner = new StepRunner(producer, encoder, listener, chunks, o.promptsTopic(), o.maxNewTokens(), o.drain());
+            StepRunner runner = new StepRunner(producer, encoder, listener, chunks, o.promptsTopic(), o.maxNewTokens(), o.drain())
+                    .limits(o.ignoreEos(), o.maxConcurrency());
             List<StepRunner.Step> steps = new ArrayList<>();
             Map<String, Integer> seen = new java.util.HashMap<>();
             for (double r : o.rates()) {

@@ -28,8 +28,10 @@ public final class LoadTestReport {
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("config", config);
         json.put("steps", steps);
+        json.put("schema", "hmem-loadtest/2: field by field in docs/LOADTEST.md, with the map to vLLM's bench serve result");
+        // One naming style, snake_case, as the configuration's keys and vLLM's result files use.
         Files.writeString(dir.resolve("loadtest.json"), new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues()
-                .create().toJson(json));
+                .setFieldNamingPolicy(com.google.gson.FieldNamingPolicy.LOWER_CASE_WITH_UNDERSCORES).create().toJson(json));
         List<String> header = new ArrayList<>(List.of("step"));
         header.addAll(List.of(RequestOutcome.CSV_HEADER));
         try (BufferedWriter w = Files.newBufferedWriter(dir.resolve("requests.csv"), StandardCharsets.UTF_8);
@@ -43,6 +45,35 @@ public final class LoadTestReport {
             }
         }
         Files.writeString(dir.resolve("summary.md"), markdown(config, steps) + "\n" + timeTable(steps));
+    }
+
+    /**
+     * Several runs of the same test, step by step: the median of each figure over the runs and its range (min–max),
+     * since one run on a noisy machine is one sample.
+     */
+    public static String runs(List<LoadTest.Run> runs) {
+        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "%d runs: median (min–max) per step%n%n", runs.size()));
+        sb.append("| step | achieved req/s | output tok/s | goodput req/s | TTFT p50 ms | TTFT p99 ms | e2e p50 ms | unanswered |\n");
+        sb.append("|---|---|---|---|---|---|---|---|\n");
+        int steps = runs.get(0).steps().size();
+        for (int i = 0; i < steps; i++) {
+            int k = i;
+            java.util.function.Function<java.util.function.ToDoubleFunction<StepStats>, String> cell = f -> {
+                double[] v = runs.stream().filter(r -> r.steps().size() > k).mapToDouble(r -> f.applyAsDouble(r.steps().get(k)))
+                        .sorted().toArray();
+                double median = v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+                return String.format(Locale.ROOT, "%.2f (%.2f–%.2f)", median, v[0], v[v.length - 1]);
+            };
+            sb.append("| ").append(runs.get(0).steps().get(i).label())
+                    .append(" | ").append(cell.apply(StepStats::achievedRate))
+                    .append(" | ").append(cell.apply(StepStats::outputTokensPerSecond))
+                    .append(" | ").append(cell.apply(StepStats::goodput))
+                    .append(" | ").append(cell.apply(s -> s.latency().get("ttft").p50()))
+                    .append(" | ").append(cell.apply(s -> s.latency().get("ttft").p99()))
+                    .append(" | ").append(cell.apply(s -> s.latency().get("e2e").p50()))
+                    .append(" | ").append(cell.apply(s -> s.unanswered())).append(" |\n");
+        }
+        return sb.toString();
     }
 
     static String markdown(Map<String, Object> config, List<StepStats> steps) {

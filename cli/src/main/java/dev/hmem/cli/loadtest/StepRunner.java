@@ -46,6 +46,9 @@ final class StepRunner {
     private final int maxNewTokens;
     private final double drainSeconds;
     private final AtomicInteger counter = new AtomicInteger();
+    private boolean ignoreEos;
+    /** Open loop: outstanding requests at most (an arrival waits for one to be answered); 0 = no cap. */
+    private int maxConcurrency;
     private final String runId = "lt" + Long.toString(System.currentTimeMillis(), 36);
 
     StepRunner(KafkaProducer<byte[], byte[]> producer, dev.hmem.cli.kafka.PromptEncoder encoder, ResultListener listener, String topic,
@@ -62,6 +65,13 @@ final class StepRunner {
         this.topic = topic;
         this.maxNewTokens = maxNewTokens;
         this.drainSeconds = drainSeconds;
+    }
+
+    /** A fixed output length ({@code ignore_eos}) and a cap on outstanding requests in open loop (0 = none). */
+    StepRunner limits(boolean ignoreEos, int maxConcurrency) {
+        this.ignoreEos = ignoreEos;
+        this.maxConcurrency = maxConcurrency;
+        return this;
     }
 
     /**
@@ -87,7 +97,8 @@ final class StepRunner {
         CompletableFuture<ResultListener.Arrival> f = listener.await(id);
         if (chunks != null) chunks.await(id);
         PromptRequest p = PromptRequest.newBuilder().setId(id).setText(pick.prompt()).setMaxNewTokens(maxNewTokens)
-                .setCreatedAt(Instant.now()).setStream(chunks != null ? Boolean.TRUE : null).build();
+                .setCreatedAt(Instant.now()).setStream(chunks != null ? Boolean.TRUE : null)
+                .setIgnoreEos(ignoreEos ? Boolean.TRUE : null).build();
         long now = System.nanoTime();
         producer.send(new ProducerRecord<>(topic, id.getBytes(StandardCharsets.UTF_8), encoder.encode(p)));
         return new Pending(id, pick.cluster(), now, f);
@@ -99,6 +110,8 @@ final class StepRunner {
         long startEpoch = System.currentTimeMillis();
         Progress progress = Progress.of(s.label(), (long) Math.ceil(s.seconds()), "s");
         if (s.openLoop()) {
+            // A step's own slots: a request left unanswered by an earlier step holds none of them.
+            java.util.concurrent.Semaphore slots = maxConcurrency > 0 ? new java.util.concurrent.Semaphore(maxConcurrency) : null;
             double next = 0;
             long lastTick = start;
             while (true) {
@@ -106,7 +119,16 @@ final class StepRunner {
                 if (at >= end) break;
                 long wait = at - System.nanoTime();
                 if (wait > 0) TimeUnit.NANOSECONDS.sleep(wait);
-                all.add(send(w.next(), s.label()));
+                if (slots != null) {
+                    // As vLLM's --max-concurrency: the arrival is due, but waits for a free slot.
+                    while (!slots.tryAcquire(50, TimeUnit.MILLISECONDS)) {
+                        if (System.nanoTime() >= end) break;
+                    }
+                    if (System.nanoTime() >= end) break;
+                }
+                Pending p = send(w.next(), s.label());
+                if (slots != null) p.answer().whenComplete((a, e) -> slots.release());
+                all.add(p);
                 next += w.nextGap(s.rate());
                 lastTick = tick(progress, lastTick, all);
             }

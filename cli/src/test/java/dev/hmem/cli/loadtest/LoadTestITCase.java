@@ -67,11 +67,37 @@ class LoadTestITCase {
     }
 
     private static LoadTest.Run run(List<Double> rates, List<Integer> clients, Path out, boolean stream) throws Exception {
+        return run(rates, clients, out, stream, 0);
+    }
+
+    private static LoadTest.Run run(List<Double> rates, List<Integer> clients, Path out, boolean stream, int maxConcurrency)
+            throws Exception {
         Map<String, List<String>> prompts = Map.of("a", List.of("alpha one", "alpha two"), "b", List.of("beta"));
         Workload w = new Workload(prompts, 1.0, rates.isEmpty() ? 1 : rates.get(0), 1.0, 3);
         LoadTest.Options o = new LoadTest.Options(kafka.bootstrapServers(), Map.of(), "lt-prompts", "lt-results", rates, clients, false,
                 8, 2, 3, TOKENS, Slo.parse("ttft=1000,tpot=100,e2e=5000"), null, null, out, "it", Map.of());
+        if (maxConcurrency > 0) {
+            o = new LoadTest.Options(o.bootstrap(), o.kafkaProperties(), o.promptsTopic(), o.resultsTopic(), o.rates(), o.concurrencies(),
+                    o.sweep(), o.seconds(), o.warmup(), o.drain(), o.maxNewTokens(), o.slo(), o.flinkRest(), o.jobId(), o.out(), o.label(),
+                    o.cpuPids(), o.schemaRegistry(), null, true, maxConcurrency);
+        }
         return LoadTest.run(stream ? o.streaming("lt-tokens") : o, w);
+    }
+
+    /** An open-loop rate far above what 2 outstanding requests allow is held to Little's law by the cap, ignore_eos is sent. */
+    @Test
+    void maxConcurrencyCapsAnOpenLoopAndIgnoreEosReachesTheServer() throws Exception {
+        responder.ignoreNone.set(true);
+        responder.ignoreEosSeen.set(0);
+        try {
+            StepStats s = run(List.of(50.0), List.of(), dir.resolve("capped"), false, 2).steps().get(0);
+            double latency = s.latency().get("e2e").mean() / 1000;
+            assertThat(s.achievedRate()).as("2 outstanding at %.3f s each", latency).isCloseTo(2 / latency, within(0.3 * 2 / latency));
+            assertThat(s.achievedRate()).isLessThan(25);
+            assertThat(responder.ignoreEosSeen.get()).isPositive();
+        } finally {
+            responder.ignoreNone.set(false);
+        }
     }
 
     /** The responder's partial results: 2 tokens each at these delays, so a client's inter-token latency is 90 ms / 6. */
@@ -131,6 +157,7 @@ class LoadTestITCase {
     /** Answers prompts after {@link #DELAY_MS}, ignoring those whose id ends in 7. */
     static final class Responder extends Thread implements AutoCloseable {
         final AtomicBoolean ignoreNone = new AtomicBoolean();
+        final java.util.concurrent.atomic.AtomicInteger ignoreEosSeen = new java.util.concurrent.atomic.AtomicInteger();
         private final String bootstrap;
         private final AtomicBoolean running = new AtomicBoolean(true);
 
@@ -167,6 +194,7 @@ class LoadTestITCase {
                     for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(10))) {
                         PromptRequest q = PromptRequest.fromByteBuffer(ByteBuffer.wrap(r.value()));
                         String id = q.getId().toString();
+                        if (Boolean.TRUE.equals(q.getIgnoreEos())) ignoreEosSeen.incrementAndGet();
                         if (!ignoreNone.get() && id.endsWith("7")) continue;
                         StageTimings t = StageTimings.newBuilder().setQueueMs(5).setRouteMs(1).setMemoryLoadMs(0)
                                 .setTimeToFirstTokenMs(FIRST_TOKEN_MS).setGenerateMs(GENERATE_MS).setEndToEndMs(END_TO_END_MS).build();

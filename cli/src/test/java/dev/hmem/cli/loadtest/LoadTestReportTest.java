@@ -19,6 +19,18 @@ class LoadTestReportTest {
     }
 
     @Test
+    void repeatedRunsReportEachStepsMedianAndRange() {
+        List<LoadTest.Run> runs = new java.util.ArrayList<>();
+        for (double achieved : new double[] {9, 7, 8.5}) {
+            StepStats base = step("rate-8.00", null, Map.of());
+            StepStats s = new StepStats(base.label(), 8, 0, 8, achieved, 32 * achieved, achieved, 100, 100, 0, 0, base.latency(), 0.9,
+                    Map.of(), Map.of(), null, Map.of());
+            runs.add(new LoadTest.Run(List.of(s), List.of(), Double.NaN));
+        }
+        assertThat(LoadTestReport.runs(runs)).contains("3 runs").contains("| rate-8.00 | 8.50 (7.00–9.00) | 272.00 (224.00–288.00) |");
+    }
+
+    @Test
     void unwatchedStepsHaveNoTimeTable() {
         assertThat(LoadTestReport.timeTable(List.of(step("rate-8.00", null, Map.of())))).isEmpty();
     }
@@ -43,7 +55,7 @@ class LoadTestReportTest {
     @Test
     void requestsCsvQuotesWhatNeedsQuotingAndReadsBack(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
         String hostile = "id, with \"quotes\"\nand a line";
-        RequestOutcome o = new RequestOutcome(hostile, "3.1", 12.5, true, true, "eos", 7, 80.25, 70.5, 20.125, 8.5, 1.25, 2, 1, "3.1.4", 15.5, 3.25, 410.0, 3.5);
+        RequestOutcome o = new RequestOutcome(hostile, "3.1", 12.5, true, true, "eos", 7, 80.25, 70.5, 20.125, 8.5, 1.25, 2, 1, "3.1.4", 15.5, 3.25, 410.0, 3.5, 11);
         RequestOutcome lost = RequestOutcome.unanswered("plain", null, 99);
         StepRunner.Step s = new StepRunner.Step("rate-1.00", 1, 0, 10, 0);
         StepRunner.Result r = new StepRunner.Result(s, List.of(o, lost), 2, 10, 2, 7, 0, 0);

@@ -28,7 +28,7 @@ final class PendingPrompt {
     GenerationRequest request(List<MemoryBlock> memory, String label) {
         PromptTask t = task;
         SamplingParams params = new SamplingParams(t.maxNewTokens(), t.temperature(), t.topK(), t.topP(), t.seed(),
-                List.of(t.stop()), false);
+                List.of(t.stop()), t.ignoreEos());
         return new GenerationRequest(t.uid(), t.tokens(), params, memory, label);
     }
 }

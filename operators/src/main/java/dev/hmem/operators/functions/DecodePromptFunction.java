@@ -119,7 +119,7 @@ public final class DecodePromptFunction extends ProcessFunction<RawRecord, Promp
                 p.getDeadlineMs() == null ? deadline(created, config.queueDeadlineMs())
                         // A request's own deadline of 0 or less is refused by validation (deadline not after creation).
                         : p.getDeadlineMs() <= 0 ? created : deadline(created, p.getDeadlineMs()), 0, null, null,
-                p.getStream() != null ? p.getStream() : config.streamTokens());
+                p.getStream() != null ? p.getStream() : config.streamTokens(), Boolean.TRUE.equals(p.getIgnoreEos()));
     }
 
     /** {@code created + ms}, or none for 0 (and for a value that would overflow: no deadline a clock can reach). */

@@ -25,35 +25,36 @@ import java.util.Map;
  *                    it alone
  * @param blocked     what a block command took out of its path ("subtree 3.11 blocked; routed 3.11.7"), or null
  * @param stream      partial results go to the token topic as they are generated
+ * @param ignoreEos   generate {@code maxNewTokens} tokens whatever the end-of-sequence token says
  */
 public record PromptTask(
         String uid, String id, String text, byte[] raw, String topic, int partition, long offset,
         int[] tokens, int maxNewTokens, double temperature, int topK, double topP, long seed, String[] stop,
         String forcedPath, boolean noMemory, Map<String, String> client, long createdAt, long receivedAt,
         String path, double routeMs, long deadlineAt, int engineFailures, ServedVersion version, String blocked,
-        boolean stream) {
+        boolean stream, boolean ignoreEos) {
 
     public PromptTask withTokens(int[] ids) {
         return new PromptTask(uid, id, text, raw, topic, partition, offset, ids, maxNewTokens, temperature, topK, topP,
-                seed, stop, forcedPath, noMemory, client, createdAt, receivedAt, path, routeMs, deadlineAt, engineFailures, version, blocked, stream);
+                seed, stop, forcedPath, noMemory, client, createdAt, receivedAt, path, routeMs, deadlineAt, engineFailures, version, blocked, stream, ignoreEos);
     }
 
     /** Routed: the raw bytes are no longer needed downstream and are dropped. */
     public PromptTask withRoute(String memoryPath, double ms) {
         return new PromptTask(uid, id, text, null, topic, partition, offset, tokens, maxNewTokens, temperature, topK, topP,
-                seed, stop, forcedPath, noMemory, client, createdAt, receivedAt, memoryPath, ms, deadlineAt, engineFailures, version, blocked, stream);
+                seed, stop, forcedPath, noMemory, client, createdAt, receivedAt, memoryPath, ms, deadlineAt, engineFailures, version, blocked, stream, ignoreEos);
     }
 
     /** One more engine failure with this prompt in the batch. */
     public PromptTask withEngineFailure() {
         return new PromptTask(uid, id, text, raw, topic, partition, offset, tokens, maxNewTokens, temperature, topK, topP,
-                seed, stop, forcedPath, noMemory, client, createdAt, receivedAt, path, routeMs, deadlineAt, engineFailures + 1, version, blocked, stream);
+                seed, stop, forcedPath, noMemory, client, createdAt, receivedAt, path, routeMs, deadlineAt, engineFailures + 1, version, blocked, stream, ignoreEos);
     }
 
     /** Routed with {@code v}. */
     public PromptTask withVersion(ServedVersion v) {
         return new PromptTask(uid, id, text, raw, topic, partition, offset, tokens, maxNewTokens, temperature, topK, topP,
-                seed, stop, forcedPath, noMemory, client, createdAt, receivedAt, path, routeMs, deadlineAt, engineFailures, v, blocked, stream);
+                seed, stop, forcedPath, noMemory, client, createdAt, receivedAt, path, routeMs, deadlineAt, engineFailures, v, blocked, stream, ignoreEos);
     }
 
     /** Its path as {@code blocks} leaves it: cut above the first blocked node, the cut recorded; unchanged if nothing is blocked. */
@@ -64,6 +65,6 @@ public record PromptTask(
                 + " blocked; routed " + path + (blocked != null ? "; " + blocked : "");
         return new PromptTask(uid, id, text, raw, topic, partition, offset, tokens, maxNewTokens, temperature, topK, topP,
                 seed, stop, forcedPath, noMemory, client, createdAt, receivedAt, cut.used(), routeMs, deadlineAt, engineFailures,
-                version, RecordLimits.error(why), stream);
+                version, RecordLimits.error(why), stream, ignoreEos);
     }
 }

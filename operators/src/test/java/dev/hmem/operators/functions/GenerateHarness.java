@@ -37,7 +37,7 @@ final class GenerateHarness {
     static PromptTask task(TextTokenizer tokenizer, String uid, String id, String text, String path, int maxNew) {
         return new PromptTask(uid, id, text, null, "t", 0, 0, tokenizer.encode(text), maxNew, 0, 0, 1, id.hashCode(),
                 new String[0], null, false, Map.of("k", "v-" + id), System.currentTimeMillis(), System.currentTimeMillis(),
-                path, 0.5, Long.MAX_VALUE, 0, null, null, false);
+                path, 0.5, Long.MAX_VALUE, 0, null, null, false, false);
     }
 
     static List<ResultRecord> results(TwoInputStreamOperatorTestHarness<PromptTask, ControlCommand, ResultRecord> h) {

@@ -135,7 +135,7 @@ class GenerateOperatorDegradedTest {
             h.open();
             PromptTask late = task(1, "0.1");
             late = new PromptTask(late.uid(), late.id(), late.text(), null, "t", 0, 1, late.tokens(), 6, 0, 0, 1, 1, new String[0],
-                    null, false, Map.of(), late.createdAt() - 5_000, late.receivedAt(), "0.1", 0, late.createdAt() - 1_000, 0, null, null, false);
+                    null, false, Map.of(), late.createdAt() - 5_000, late.receivedAt(), "0.1", 0, late.createdAt() - 1_000, 0, null, null, false, false);
             h.processElement1(new StreamRecord<>(late));
             h.processElement1(new StreamRecord<>(task(2, "0.1")));
             h.endInput1();

@@ -27,9 +27,13 @@ class GenerateOperatorStreamingTest {
     Path tmp;
 
     static PromptTask streaming(PromptTask t, boolean stream) {
+        return with(t, stream, false);
+    }
+
+    static PromptTask with(PromptTask t, boolean stream, boolean ignoreEos) {
         return new PromptTask(t.uid(), t.id(), t.text(), t.raw(), t.topic(), t.partition(), t.offset(), t.tokens(), t.maxNewTokens(),
                 t.temperature(), t.topK(), t.topP(), t.seed(), t.stop(), t.forcedPath(), t.noMemory(), t.client(), t.createdAt(),
-                t.receivedAt(), t.path(), t.routeMs(), t.deadlineAt(), t.engineFailures(), t.version(), t.blocked(), stream);
+                t.receivedAt(), t.path(), t.routeMs(), t.deadlineAt(), t.engineFailures(), t.version(), t.blocked(), stream, ignoreEos);
     }
 
     @Test
@@ -74,6 +78,38 @@ class GenerateOperatorStreamingTest {
                 for (int k = 0; k < seen.size(); k++) assertThat(seen.get(k)).isEqualTo(finalTokens[k]);
                 assertThat(finalTokens.length - seen.size()).as("no more than one interval left for the final result").isLessThanOrEqualTo(every);
             }
+        }
+    }
+
+    /**
+     * ignore_eos: an answer has exactly max_new_tokens tokens even when the model says end of sequence. The model's
+     * end-of-sequence id is set to the token it generates first, so without ignore_eos every answer stops at once.
+     */
+    @Test
+    void ignoreEosGeneratesExactlyMaxNewTokens() throws Exception {
+        Path model = TestModels.tinyModel(Files.createDirectories(tmp.resolve("m2")), 5);
+        String prompt = "Short answer";
+        int first;
+        try (TextTokenizer tok = TextTokenizer.load(model);
+             var h = GenerateHarness.of(ServingConfig.builder(model.toString(), null).build(), 1, 0)) {
+            h.open();
+            h.processElement1(new StreamRecord<>(GenerateHarness.task(tok, "f@0", "f", prompt, "none", 1)));
+            h.endInput1();
+            first = results(h).get(0).tokenIds()[0];
+        }
+        Path config = model.resolve("config.json");
+        Files.writeString(config, Files.readString(config).replaceAll("\"eos_token_id\"\\s*:\\s*-?[0-9]+", "\"eos_token_id\": " + first));
+        ServingConfig c = ServingConfig.builder(model.toString(), null).generator(g -> g.maxBatch(4)).build();
+        try (TextTokenizer tok = TextTokenizer.load(model); var h = GenerateHarness.of(c, 1, 0)) {
+            h.open();
+            h.processElement1(new StreamRecord<>(with(GenerateHarness.task(tok, "e@0", "eos", prompt, "none", 24), false, false)));
+            h.processElement1(new StreamRecord<>(with(GenerateHarness.task(tok, "e@1", "ignore", prompt, "none", 24), false, true)));
+            h.endInput1();
+            java.util.Map<String, ResultRecord> byId = new java.util.HashMap<>();
+            for (ResultRecord r : results(h)) byId.put(r.id(), r);
+            assertThat(byId.get("eos").finishReason()).isEqualTo("eos");
+            assertThat(byId.get("ignore").tokenIds()).hasSize(24);
+            assertThat(byId.get("ignore").finishReason()).isEqualTo("length");
         }
     }
 }
