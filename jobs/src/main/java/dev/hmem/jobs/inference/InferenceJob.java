@@ -99,8 +99,10 @@ public final class InferenceJob {
     public static Outputs defineWorkflow(DataStream<RawRecord> raw, DataStream<ControlCommand> control, InferenceOptions o,
                                          GenerationEngine.StepProbe probe) {
         if (control == null) {
-            control = raw.getExecutionEnvironment().fromData(java.util.List.of(), TypeInformation.of(ControlCommand.class))
-                    .setParallelism(1).name("no control topic").uid("no-control");
+            // No control topic: one command every operator skips (its offset, -1, is not after any state's), since an
+            // empty collection source fails in Flink 2.2 ("reached the end of the collection" on its first element).
+            control = raw.getExecutionEnvironment().fromData(java.util.List.of(ControlCommand.invalid(-1, "", "no control topic")),
+                    TypeInformation.of(ControlCommand.class)).setParallelism(1).name("no control topic").uid("no-control");
         }
         DataStream<ControlCommand> commands = control.broadcast();
         int p = o.sourceParallelism();
