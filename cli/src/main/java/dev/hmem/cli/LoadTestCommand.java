@@ -30,6 +30,10 @@ final class LoadTestCommand implements Callable<Integer> {
     @Option(names = "--kafka-properties", paramLabel = "FILE", description = "Kafka client properties (a SASL/TLS cluster's security settings), --kafka-property on top") Path kafkaFile;
     @Option(names = "--max-concurrency", defaultValue = "0", description = "open loop: at most this many requests outstanding; an arrival waits for a free slot (0 = no cap)") int maxConcurrency;
     @Option(names = "--ignore-eos", description = "every request generates exactly --max-new-tokens tokens (a fixed output length)") boolean ignoreEos;
+    @Option(names = "--ramp", defaultValue = "none", description = "open loop: each step's rate climbs over --ramp-seconds: none, linear or exponential") String rampStrategy;
+    @Option(names = "--ramp-seconds", defaultValue = "0", description = "how long the climb takes (keep it within --warmup to leave it out of the figures)") double rampSeconds;
+    @Option(names = "--ramp-start", defaultValue = "0.1", description = "the share of the step's rate the climb starts at") double rampStart;
+    @Option(names = "--slo-capacity", defaultValue = "0", description = "with --sweep: capacity is the highest rate whose goodput (requests within --slo) is at least this share of the offered rate, e.g. 0.9; 0 = the highest rate the job keeps up with") double sloCapacity;
     @Option(names = "--runs", defaultValue = "1", description = "repeat the whole test this many times; runs.md gives each step's median and range") int runs;
     @Option(names = "--prompts-topic", defaultValue = "hmem-prompts") String promptsTopic;
     @Option(names = "--schema-registry", paramLabel = "URL", description = "a Confluent-compatible schema registry: prompts are "
@@ -92,7 +96,7 @@ final class LoadTestCommand implements Callable<Integer> {
             if (runs > 1) System.out.printf("run %d of %d%n", i, runs);
             r = LoadTest.run(new LoadTest.Options(bootstrap, clientProps, promptsTopic, resultsTopic, rates, concurrency, sweep,
                     seconds, warmup, drain, maxNewTokens, Slo.parse(slo), flinkRest, jobId, dir, "loadtest", pids, schemaRegistry, tokenTopic,
-                    ignoreEos, maxConcurrency), w);
+                    ignoreEos, maxConcurrency, new dev.hmem.cli.loadtest.Ramp(rampStrategy, rampSeconds, rampStart), sloCapacity), w);
             all.add(r);
         }
         System.out.println();

@@ -31,20 +31,21 @@ public final class LoadTest {
                           List<Double> rates, List<Integer> concurrencies, boolean sweep, double seconds, double warmup,
                           double drain, int maxNewTokens, Slo slo, String flinkRest, String jobId, Path out, String label,
                           Map<String, Long> cpuPids, String schemaRegistry, String tokenTopic, boolean ignoreEos,
-                          int maxConcurrency) {
+                          int maxConcurrency, Ramp ramp, double sloCapacity) {
         /** Without a schema registry: prompts in single-object encoding. */
         public Options(String bootstrap, Map<String, String> kafkaProperties, String promptsTopic, String resultsTopic,
                        List<Double> rates, List<Integer> concurrencies, boolean sweep, double seconds, double warmup,
                        double drain, int maxNewTokens, Slo slo, String flinkRest, String jobId, Path out, String label,
                        Map<String, Long> cpuPids) {
             this(bootstrap, kafkaProperties, promptsTopic, resultsTopic, rates, concurrencies, sweep, seconds, warmup, drain,
-                    maxNewTokens, slo, flinkRest, jobId, out, label, cpuPids, null, null, false, 0);
+                    maxNewTokens, slo, flinkRest, jobId, out, label, cpuPids, null, null, false, 0, Ramp.NONE, 0);
         }
 
         /** The same, streaming: requests ask for partial results, read from {@code tokenTopic} by two clients. */
         public Options streaming(String topic) {
             return new Options(bootstrap, kafkaProperties, promptsTopic, resultsTopic, rates, concurrencies, sweep, seconds, warmup,
-                    drain, maxNewTokens, slo, flinkRest, jobId, out, label, cpuPids, schemaRegistry, topic, ignoreEos, maxConcurrency);
+                    drain, maxNewTokens, slo, flinkRest, jobId, out, label, cpuPids, schemaRegistry, topic, ignoreEos, maxConcurrency,
+                    ramp, sloCapacity);
         }
     }
 
@@ -80,7 +81,7 @@ public final class LoadTest {
             dev.hmem.cli.kafka.PromptEncoder encoder = dev.hmem.cli.kafka.PromptEncoder.of(o.schemaRegistry(), o.promptsTopic() + "-value");
             System.err.println("prompts: " + encoder.describe());
             StepRunner runner = new StepRunner(producer, encoder, listener, chunks, o.promptsTopic(), o.maxNewTokens(), o.drain())
-                    .limits(o.ignoreEos(), o.maxConcurrency());
+                    .limits(o.ignoreEos(), o.maxConcurrency()).ramp(o.ramp());
             List<StepRunner.Step> steps = new ArrayList<>();
             Map<String, Integer> seen = new java.util.HashMap<>();
             for (double r : o.rates()) {
@@ -107,6 +108,9 @@ public final class LoadTest {
             config.put("slo", o.slo().toString());
             config.put("workload", w.describe());
             if (!Double.isNaN(capacity)) config.put("capacity_requests_per_second", capacity);
+            if (o.sloCapacity() > 0) config.put("capacity_criterion", "goodput >= " + o.sloCapacity() + " x offered rate (SLO " + o.slo() + ")");
+            if (!o.ramp().strategy().equals("none")) config.put("ramp", o.ramp().strategy() + " over " + o.ramp().seconds() + " s from "
+                    + o.ramp().startFraction() + " of each step's rate");
             config.put("duplicate_answers", duplicates);
             LoadTestReport.write(o.out(), config, stats, results);
             LoadTestPlots.latencyVsLoad(stats, o.out().resolve("latency-vs-load.png"));
@@ -144,20 +148,28 @@ public final class LoadTest {
         return s.achievedRate() >= 0.9 * s.offeredRate() && s.unanswered() <= 0.05 * n && s.errors() <= 0.05 * n;
     }
 
-    /** Doubles the rate until a step no longer keeps up, then bisects twice; returns the highest rate that kept up. */
+    /**
+     * The sweep's criterion: the step keeps up, and with {@code --slo-capacity F} also serves at least F of the offered
+     * rate within the SLO (goodput): the capacity a service promise allows, not only the rate the job absorbs.
+     */
+    static boolean meets(StepStats s, Options o) {
+        return keepsUp(s) && (o.sloCapacity() <= 0 || s.goodput() >= o.sloCapacity() * s.offeredRate());
+    }
+
+    /** Doubles the rate until a step no longer meets the criterion, then bisects twice; returns the highest rate that did. */
     private static double sweep(StepRunner runner, Workload w, Options o, FlinkProbe probe, List<StepStats> stats,
                                 List<StepRunner.Result> results) throws Exception {
         double good = 0, bad = Double.NaN, rate = o.rates().isEmpty() ? 1 : o.rates().get(o.rates().size() - 1) * 2;
         for (int i = 0; i < 12 && Double.isNaN(bad); i++, rate *= 2) {
             StepStats s = step(runner, new StepRunner.Step(String.format(Locale.ROOT, "sweep-%.2f", rate), rate, 0, o.seconds(), o.warmup()),
                     w, o, probe, stats, results);
-            if (keepsUp(s)) good = rate; else bad = rate;
+            if (meets(s, o)) good = rate; else bad = rate;
         }
         for (int i = 0; i < 2 && !Double.isNaN(bad); i++) {
             double mid = (good + bad) / 2;
             StepStats s = step(runner, new StepRunner.Step(String.format(Locale.ROOT, "sweep-%.2f", mid), mid, 0, o.seconds(), o.warmup()),
                     w, o, probe, stats, results);
-            if (keepsUp(s)) good = mid; else bad = mid;
+            if (meets(s, o)) good = mid; else bad = mid;
         }
         return good;
     }

@@ -49,6 +49,12 @@ final class StepRunner {
     private boolean ignoreEos;
     /** Open loop: outstanding requests at most (an arrival waits for one to be answered); 0 = no cap. */
     private int maxConcurrency;
+    private Ramp ramp = Ramp.NONE;
+
+    StepRunner ramp(Ramp r) {
+        this.ramp = r;
+        return this;
+    }
     private final String runId = "lt" + Long.toString(System.currentTimeMillis(), 36);
 
     StepRunner(KafkaProducer<byte[], byte[]> producer, dev.hmem.cli.kafka.PromptEncoder encoder, ResultListener listener, String topic,
@@ -129,7 +135,7 @@ final class StepRunner {
                 Pending p = send(w.next(), s.label());
                 if (slots != null) p.answer().whenComplete((a, e) -> slots.release());
                 all.add(p);
-                next += w.nextGap(s.rate());
+                next += w.nextGap(s.rate() * ramp.share(next));
                 lastTick = tick(progress, lastTick, all);
             }
         } else {

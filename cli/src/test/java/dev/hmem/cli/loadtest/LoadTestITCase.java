@@ -79,9 +79,36 @@ class LoadTestITCase {
         if (maxConcurrency > 0) {
             o = new LoadTest.Options(o.bootstrap(), o.kafkaProperties(), o.promptsTopic(), o.resultsTopic(), o.rates(), o.concurrencies(),
                     o.sweep(), o.seconds(), o.warmup(), o.drain(), o.maxNewTokens(), o.slo(), o.flinkRest(), o.jobId(), o.out(), o.label(),
-                    o.cpuPids(), o.schemaRegistry(), null, true, maxConcurrency);
+                    o.cpuPids(), o.schemaRegistry(), null, true, maxConcurrency, Ramp.NONE, 0);
         }
         return LoadTest.run(stream ? o.streaming("lt-tokens") : o, w);
+    }
+
+    /** A linear ramp over the whole step: its first measured second sends far fewer requests than its last. */
+    @Test
+    void aRampedStepClimbsToItsRate() throws Exception {
+        Map<String, List<String>> prompts = Map.of("a", List.of("alpha one"), "b", List.of("beta"));
+        LoadTest.Options o = new LoadTest.Options(kafka.bootstrapServers(), Map.of(), "lt-prompts", "lt-results", List.of(40.0), List.of(),
+                false, 8, 2, 3, TOKENS, Slo.parse("ttft=1000,tpot=100,e2e=5000"), null, null, dir.resolve("ramp"), "it", Map.of(), null,
+                null, false, 0, new Ramp("linear", 8, 0.1), 0);
+        StepRunner.Result r = LoadTest.run(o, new Workload(prompts, 1.0, 40, 1.0, 5)).results().get(0);
+        long first = r.requests().stream().filter(q -> q.sentMs() >= 2000 && q.sentMs() < 3000).count();
+        long last = r.requests().stream().filter(q -> q.sentMs() >= 7000 && q.sentMs() < 8000).count();
+        // Expected at 2.5 s and 7.5 s: 40 x (0.1 + 0.9 x 2.5/8) ≈ 15 and 40 x 0.94 ≈ 38 requests.
+        assertThat(first).isBetween(5L, 26L);
+        assertThat(last).isBetween(25L, 55L);
+        assertThat(first).isLessThan(last);
+    }
+
+    @Test
+    void theRampShapesAreWhatTheySay() {
+        Ramp lin = new Ramp("linear", 10, 0.1), exp = new Ramp("exponential", 10, 0.01);
+        assertThat(lin.share(0)).isCloseTo(0.1, within(1e-9));
+        assertThat(lin.share(5)).isCloseTo(0.55, within(1e-9));
+        assertThat(exp.share(0)).isCloseTo(0.01, within(1e-9));
+        assertThat(exp.share(5)).isCloseTo(0.1, within(1e-9));
+        assertThat(exp.share(10)).isEqualTo(1.0);
+        assertThat(Ramp.NONE.share(0)).isEqualTo(1.0);
     }
 
     /** An open-loop rate far above what 2 outstanding requests allow is held to Little's law by the cap, ignore_eos is sent. */
