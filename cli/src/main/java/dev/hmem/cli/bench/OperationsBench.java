@@ -40,8 +40,6 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 /**
@@ -279,20 +277,14 @@ public final class OperationsBench {
     /** Sends the questions (all at once, or at {@code rate} per second) and collects their results by id. */
     private Map<String, GenerationResult> ask(EmbeddedKafka kafka, List<DemoModel.Question> qs, String tag, boolean noMemory,
                                               Duration timeout, double rate) throws Exception {
-        Properties cp = new Properties();
-        cp.put("bootstrap.servers", kafka.bootstrapServers());
-        cp.put("isolation.level", "read_committed");
         Properties pp = new Properties();
         pp.put("bootstrap.servers", kafka.bootstrapServers());
         pp.put("enable.idempotence", "true");
         Map<String, GenerationResult> got = new HashMap<>();
         PromptEncoder enc = PromptEncoder.singleObject();
-        try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(cp, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        try (KafkaConsumer<byte[], byte[]> c = dev.hmem.cli.kafka.TopicEnd.open(kafka.bootstrapServers(), "ops-results", Map.of(),
+                "read_committed");
              KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(pp, new ByteArraySerializer(), new ByteArraySerializer())) {
-            List<TopicPartition> parts = List.of(new TopicPartition("ops-results", 0), new TopicPartition("ops-results", 1));
-            c.assign(parts);
-            c.seekToEnd(parts);
-            for (TopicPartition tp : parts) c.position(tp);
             Progress progress = Progress.of(tag, qs.size(), "answers");
             for (int i = 0; i < qs.size(); i++) {
                 DemoModel.Question q = qs.get(i);

@@ -17,9 +17,6 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.PartitionInfo;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 /**
@@ -63,19 +60,9 @@ public final class ControlClient {
 
     /** Sends {@code c} and waits for the reports; {@code progress} sees each one as it arrives. */
     public Outcome send(ControlCommand c, Duration timeout, Consumer<ControlStatus> progress) throws InterruptedException {
-        Properties cp = new Properties();
-        cp.putAll(kafkaProperties);
-        cp.put("bootstrap.servers", bootstrap);
-        cp.put("isolation.level", "read_uncommitted");
-        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(cp, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-            List<TopicPartition> parts = new ArrayList<>();
-            for (PartitionInfo i : consumer.partitionsFor(statusTopic, Duration.ofSeconds(30))) {
-                parts.add(new TopicPartition(statusTopic, i.partition()));
-            }
-            if (parts.isEmpty()) throw new IllegalStateException("status topic " + statusTopic + " does not exist on " + bootstrap);
-            consumer.assign(parts);
-            consumer.seekToEnd(parts);
-            for (TopicPartition tp : parts) consumer.position(tp);  // fix the end now, before the command goes out
+        // The end fixed before the command goes out: only its reports are read.
+        try (KafkaConsumer<byte[], byte[]> consumer = dev.hmem.cli.kafka.TopicEnd.open(bootstrap, statusTopic, kafkaProperties,
+                "read_uncommitted")) {
             produce(c);
             List<ControlStatus> reports = new ArrayList<>();
             long end = System.nanoTime() + timeout.toNanos();

@@ -6,12 +6,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 /**
  * The token topic as a streaming client reads it, twice: read_uncommitted (chunks as the job makes them, maybe twice
@@ -41,17 +38,7 @@ final class ChunkListener implements AutoCloseable {
     }
 
     private Thread reader(String bootstrap, String topic, Map<String, String> props, String isolation, Map<String, Seen> into) {
-        Properties p = new Properties();
-        p.putAll(props);
-        p.put("bootstrap.servers", bootstrap);
-        p.put("isolation.level", isolation);
-        p.put("enable.auto.commit", "false");
-        KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
-        List<TopicPartition> parts = new ArrayList<>();
-        c.partitionsFor(topic).forEach(info -> parts.add(new TopicPartition(info.topic(), info.partition())));
-        c.assign(parts);
-        c.seekToEnd(parts);
-        for (TopicPartition tp : parts) c.position(tp);  // the end now, before anything is sent
+        KafkaConsumer<byte[], byte[]> c = dev.hmem.cli.kafka.TopicEnd.open(bootstrap, topic, props, isolation);
         Thread t = new Thread(() -> {
             try (c) {
                 while (running) {

@@ -3,16 +3,11 @@ package dev.hmem.cli.loadtest;
 import dev.hmem.operators.codec.ResultCodec;
 import dev.hmem.schemas.GenerationResult;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 /**
  * The results topic as a client reads it (read_committed, from its end when the listener starts),
@@ -34,17 +29,7 @@ final class ResultListener implements AutoCloseable {
     private volatile boolean running = true;
 
     ResultListener(String bootstrap, String topic, Map<String, String> clientProperties) {
-        Properties p = new Properties();
-        p.putAll(clientProperties);
-        p.put("bootstrap.servers", bootstrap);
-        p.put("isolation.level", "read_committed");
-        p.put("enable.auto.commit", "false");
-        KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
-        List<TopicPartition> parts = new ArrayList<>();
-        c.partitionsFor(topic).forEach(info -> parts.add(new TopicPartition(info.topic(), info.partition())));
-        c.assign(parts);
-        c.seekToEnd(parts);
-        for (TopicPartition tp : parts) c.position(tp);  // resolve the end now, before anything is sent
+        KafkaConsumer<byte[], byte[]> c = dev.hmem.cli.kafka.TopicEnd.open(bootstrap, topic, clientProperties, "read_committed");
         thread = new Thread(() -> {
             try (c) {
                 while (running) {

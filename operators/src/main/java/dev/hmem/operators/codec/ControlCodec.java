@@ -23,11 +23,7 @@ public final class ControlCodec {
         ControlRequest r = ControlRequest.newBuilder().setRequestId(c.requestId()).setCommand(c.kind().wireName())
                 .setVersion(c.version()).setBank(c.bank()).setAnchor(c.anchor()).setPaths(new ArrayList<>(c.paths()))
                 .setIssuedAt(Instant.ofEpochMilli(c.issuedAt())).build();
-        try {
-            return bytes(r.toByteBuffer());
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
+        return ResultCodec.bytes(r::toByteBuffer);
     }
 
     /** The command at control-topic offset {@code seq}, checked; an {@code INVALID} one when it is not a command. */
@@ -58,11 +54,7 @@ public final class ControlCodec {
         ControlReport r = ControlReport.newBuilder().setRequestId(s.requestId()).setCommand(s.command())
                 .setOperator(s.operator()).setSubtask(s.subtask()).setParallelism(s.parallelism()).setState(s.state())
                 .setVersion(s.version()).setDetail(s.detail()).setAt(Instant.ofEpochMilli(s.at())).build();
-        try {
-            return bytes(r.toByteBuffer());
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
+        return ResultCodec.bytes(r::toByteBuffer);
     }
 
     public static ControlStatus decodeStatus(byte[] value) {
@@ -73,11 +65,5 @@ public final class ControlCodec {
         } catch (IOException e) {
             throw new IllegalArgumentException("not a ControlReport: " + e.getMessage(), e);
         }
-    }
-
-    private static byte[] bytes(ByteBuffer b) {
-        byte[] out = new byte[b.remaining()];
-        b.get(out);
-        return out;
     }
 }

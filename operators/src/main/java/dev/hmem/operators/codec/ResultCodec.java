@@ -41,11 +41,7 @@ public final class ResultCodec {
         dev.hmem.schemas.TokenChunk c = dev.hmem.schemas.TokenChunk.newBuilder().setRequestId(p.id()).setSeq(p.seq())
                 .setText(p.text()).setCompletionTokens(p.tokens()).setNewTokenIds(ids).setServedVersion(p.servedVersion())
                 .setCreatedAt(Instant.ofEpochMilli(p.createdAt())).setEmittedAt(Instant.ofEpochMilli(p.emittedAt())).build();
-        try {
-            return bytes(c.toByteBuffer());
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
+        return bytes(c::toByteBuffer);
     }
 
     public static dev.hmem.schemas.TokenChunk decodeChunk(byte[] b) {
@@ -75,11 +71,7 @@ public final class ResultCodec {
                 .setPartition(d.partition()).setOffset(d.offset()).setStage(d.stage()).setError(d.error())
                 .setRequestId(d.requestId()).setFailedAt(Instant.ofEpochMilli(d.failedAt()))
                 .setRawSize(d.rawSize()).setRawTruncated(d.rawTruncated()).setRawSha256(d.rawSha256()).build();
-        try {
-            return bytes(a.toByteBuffer());
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
+        return bytes(a::toByteBuffer);
     }
 
     public static DeadLetter decodeDeadLetter(byte[] b) {
@@ -90,13 +82,15 @@ public final class ResultCodec {
         }
     }
 
-    private static byte[] bytes(ByteBuffer b) {
+    /** The remaining bytes of an encoded record. */
+    static byte[] bytes(ByteBuffer b) {
         byte[] out = new byte[b.remaining()];
         b.get(out);
         return out;
     }
 
-    private static byte[] bytes(java.util.concurrent.Callable<ByteBuffer> f) {
+    /** An Avro record's single-object encoding (its encoder's IOException cannot happen in memory). */
+    static byte[] bytes(java.util.concurrent.Callable<ByteBuffer> f) {
         try {
             return bytes(f.call());
         } catch (Exception e) {

@@ -48,9 +48,8 @@ final class Answers {
                 t.client(), t.createdAt(), modelVersion)));
     }
 
-    /** {@code r} stamped with the serving version {@code t} was routed with and what was blocked on its path. */
     static ResultRecord served(PromptTask t, ResultRecord r) {
-        return r.withServed(t.version() == null ? null : t.version().label(), t.blocked());
+        return r.servedFor(t);
     }
 
     private ResultRecord result(RunningPrompt f, Completion c) {

@@ -59,12 +59,14 @@ public final class Streaming {
         if (states.isEmpty()) return;
         long now = System.nanoTime();
         long everyNanos = config.streamEveryMs() * 1_000_000L;
-        generator.forEachRunning(states::containsKey, (uid, tokens) -> {
+        generator.forEachRunning(states::containsKey, (uid, view) -> {
             State s = states.get(uid);
-            int fresh = tokens.length - s.sent;
+            int fresh = view.remaining() - s.sent;
             if (fresh <= 0) return;
             boolean due = s.seq == 0 || fresh >= config.streamEveryTokens() || now - s.lastNanos >= everyNanos;
             if (!due) return;
+            int[] tokens = new int[view.remaining()];
+            view.get(tokens);
             PromptTask t = s.task;
             listener.partial(t, new PartialResult(t.id(), s.seq, heldBack(decode.apply(tokens)), tokens.length,
                     Arrays.copyOfRange(tokens, s.sent, tokens.length), t.version() == null ? null : t.version().label(),

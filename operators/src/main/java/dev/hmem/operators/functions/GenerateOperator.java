@@ -208,7 +208,7 @@ public final class GenerateOperator extends AbstractStreamOperator<ResultRecord>
     }
 
     private static ResultRecord served(PromptTask t, ResultRecord r) {
-        return r.withServed(t.version() == null ? null : t.version().label(), t.blocked());
+        return r.servedFor(t);
     }
 
     private void accept(PromptTask routed) {

@@ -35,6 +35,11 @@ public record ResultRecord(
                 client == null ? Map.of() : client, createdAt, now, null, null, null);
     }
 
+    /** The same result, saying which serving version {@code t} was routed with and what was blocked on its path. */
+    public ResultRecord servedFor(PromptTask t) {
+        return withServed(t.version() == null ? null : t.version().label(), t.blocked());
+    }
+
     /** The same result, saying which serving version answered and what was blocked. */
     public ResultRecord withServed(String version, String blockedNote) {
         return new ResultRecord(id, text, promptTokens, tokenIds, memoryPath, finishReason, modelVersion, bankVersion, timingsMs,

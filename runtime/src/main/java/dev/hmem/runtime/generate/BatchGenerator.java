@@ -160,12 +160,16 @@ public final class BatchGenerator implements AutoCloseable {
     }
 
     /**
-     * The tokens generated so far by each running sequence whose id {@code wanted} accepts (a copy each): what a
-     * caller streams between steps. Sequences finished in the last step are not running any more.
+     * The tokens generated so far by each running sequence whose id {@code wanted} accepts, as a read-only view valid
+     * until the next step (no copy: a caller streaming between steps copies only what it sends). Sequences finished
+     * in the last step are not running any more.
      */
-    public void forEachRunning(java.util.function.Predicate<String> wanted, java.util.function.BiConsumer<String, int[]> tokens) {
+    public void forEachRunning(java.util.function.Predicate<String> wanted,
+                               java.util.function.BiConsumer<String, java.nio.IntBuffer> tokens) {
         for (Sequence s : running) {
-            if (s.finish == null && wanted.test(s.request.id())) tokens.accept(s.request.id(), s.generatedTokens());
+            if (s.finish == null && wanted.test(s.request.id())) {
+                tokens.accept(s.request.id(), java.nio.IntBuffer.wrap(s.generated, 0, s.generatedCount).asReadOnlyBuffer());
+            }
         }
     }
 
