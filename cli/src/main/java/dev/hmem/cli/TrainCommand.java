@@ -1,6 +1,7 @@
 package dev.hmem.cli;
 
 import dev.hmem.training.corpus.CorpusBuilder;
+import dev.hmem.training.train.DenseBaseline;
 import dev.hmem.training.train.TrainConfig;
 import dev.hmem.training.train.TrainConfigs;
 import dev.hmem.training.train.Trainer;
@@ -19,8 +20,20 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--memory-steps", description = "stage-2 steps instead of the configuration's (the scaling study keeps"
             + " updates per leaf block equal across bank sizes)") Integer memorySteps;
     @Option(names = "--post-hoc", description = "train memories only, on this frozen anchor directory") Path postHoc;
-    @Option(names = "--dense", description = "train the dense baseline (width x denseScale, no memory) instead") boolean dense;
-    @Option(names = "--tokenizer-from", description = "with --dense: reuse this model directory's tokenizer") Path tokenizerFrom;
+    @Option(names = "--dense", description = "train the dense baseline (hidden and FFN x the configuration's denseScale, no memory)"
+            + " against --memory-run instead") boolean dense;
+    @Option(names = "--widened", description = "train the widened-anchor control (the anchor's FFN widened by the fetched neurons,"
+            + " always on) against --memory-run instead") boolean widened;
+    @Option(names = "--memory-run", description = "with --dense or --widened: the memory run compared with (same --config and --seed);"
+            + " its tokenizer is used, its corpus must come out identical, its tokens or FLOPs set the steps") Path memoryRun;
+    @Option(names = "--dense-match", description = "with --dense or --widened: tokens (the paper's protocol; the configuration's"
+            + " default) or flops (an extra, compute-matched row)") String denseMatch;
+    @Option(names = "--steps-factor", defaultValue = "1", description = "with --dense or --widened: the matched steps times this (a sweep)")
+    double stepsFactor;
+    @Option(names = "--lr", description = "peak learning rate of the anchor (or baseline) instead of the configuration's (a sweep)")
+    Double lr;
+    @Option(names = "--snapshot-every", defaultValue = "0", description = "save the model every N steps into OUT/snapshots/"
+            + " (for `hmem eval --curve`)") int snapshotEvery;
     @Option(names = "--prose-dir", description = "general prose to mix in (default /usr/share/common-licenses)")
     Path prose = CorpusBuilder.PROSE_DIR;
 
@@ -31,12 +44,20 @@ final class TrainCommand implements Callable<Integer> {
             if (memorySteps < 0) throw new IllegalArgumentException("--memory-steps must be >= 0, got " + memorySteps);
             c = c.withMemorySteps(memorySteps);
         }
-        try (Trainer t = new Trainer(c, System.err)) {
+        if (lr != null) c = c.withLrAnchor(lr);
+        if (stepsFactor != 1 && !(dense || widened)) throw new IllegalArgumentException("--steps-factor is for --dense and --widened");
+        if (dense && widened) throw new IllegalArgumentException("give --dense or --widened, not both");
+        if ((dense || widened) != (memoryRun != null)) {
+            throw new IllegalArgumentException("--dense and --widened need --memory-run (the run they are compared with), and only they take it");
+        }
+        try (Trainer t = new Trainer(c, System.err).snapshotEvery(snapshotEvery)) {
             Trainer.Result r;
             if (postHoc != null) {
                 r = t.postHoc(postHoc, out, prose);
-            } else if (dense) {
-                r = t.dense(out, tokenizerFrom, prose);
+            } else if (dense || widened) {
+                DenseBaseline spec = new DenseBaseline(dense ? DenseBaseline.Kind.SCALED : DenseBaseline.Kind.WIDENED,
+                        denseMatch != null ? denseMatch : c.denseMatch(), stepsFactor, lr);
+                r = t.dense(out, memoryRun, prose, spec);
             } else {
                 r = t.run(out, prose);
             }

@@ -42,8 +42,12 @@ import java.util.function.Function;
  */
 public final class Evaluator implements AutoCloseable {
 
-    /** Accuracy and perplexity of one condition. */
-    public record ConditionResult(String name, int[] correct, int[] total, double perplexity, double overall) {
+    /**
+     * Accuracy and perplexity of one condition.
+     *
+     * @param known ids of the facts the condition knows (every answer token the top choice)
+     */
+    public record ConditionResult(String name, int[] correct, int[] total, double perplexity, double overall, int[] known) {
         public double accuracy(int bucketFrom, int bucketTo) {
             int c = 0, t = 0;
             for (int b = bucketFrom; b <= bucketTo; b++) {
@@ -71,8 +75,16 @@ public final class Evaluator implements AutoCloseable {
     private final List<float[]> heldOutEmb = new ArrayList<>();
     private final PrintStream log;
 
+    private final EvalSplit split;
+
     public Evaluator(Path runDir, PrintStream log) throws IOException {
+        this(runDir, EvalSplit.ALL, log);
+    }
+
+    /** A run's model and bank, scored on the fact probes and held-out paragraphs of {@code split}. */
+    public Evaluator(Path runDir, EvalSplit split, PrintStream log) throws IOException {
         this.log = log;
+        this.split = split;
         this.anchor = Anchor.load(runDir.resolve("model"));
         this.bank = MemoryBank.open(runDir.resolve("bank"));
         bank.checkAnchor(anchor.weights().identity());
@@ -80,26 +92,30 @@ public final class Evaluator implements AutoCloseable {
         JsonObject stats = trainingStats(runDir);
         this.seen = new Gson().fromJson(stats.get("exposures"), int[].class);
         String[] leaves = new Gson().fromJson(stats.get("fact_leaves"), String[].class);
+        List<Fact> facts = corpus.facts().stream().filter(f -> split.has(f.id())).toList();
+        List<String> paragraphs = new ArrayList<>();
+        for (int i = 0; i < corpus.heldOut().size(); i++) if (split.has(i)) paragraphs.add(corpus.heldOut().get(i));
         List<String> texts = new ArrayList<>();
-        for (Fact f : corpus.facts()) texts.add(f.probe());
+        for (Fact f : facts) texts.add(f.probe());
         List<String> prefixes = new ArrayList<>();
-        for (String p : corpus.heldOut()) prefixes.add(prefix(p));
+        for (String p : paragraphs) prefixes.add(prefix(p));
         texts.addAll(prefixes);
         float[][] emb = embed(texts);
-        for (Fact f : corpus.facts()) {
+        for (int i = 0; i < facts.size(); i++) {
+            Fact f = facts.get(i);
             int[] p = anchor.tokenizer().encode(f.probe());
             int[] full = anchor.tokenizer().encode(f.probe() + f.answer());
             boolean prefix = full.length > p.length && java.util.Arrays.equals(java.util.Arrays.copyOf(full, p.length), p);
             if (!prefix) continue;  // the answer would merge with the prompt's last token: not a clean probe
             probes.add(new FactProbe(f.id(), f.relation(), p, java.util.Arrays.copyOfRange(full, p.length, full.length),
-                    emb[f.id()], MemoryPath.parse(leaves[f.id()])));
+                    emb[i], MemoryPath.parse(leaves[f.id()])));
         }
-        heldOutScoredFrom = new int[corpus.heldOut().size()];
-        for (int i = 0; i < corpus.heldOut().size(); i++) {
-            int[] t = anchor.tokenizer().encode(corpus.heldOut().get(i));
+        heldOutScoredFrom = new int[paragraphs.size()];
+        for (int i = 0; i < paragraphs.size(); i++) {
+            int[] t = anchor.tokenizer().encode(paragraphs.get(i));
             heldOut.add(java.util.Arrays.copyOf(t, Math.min(t.length, anchor.config().maxPositions())));
             heldOutScoredFrom[i] = anchor.tokenizer().encode(prefixes.get(i)).length;
-            heldOutEmb.add(emb[corpus.facts().size() + i]);
+            heldOutEmb.add(emb[facts.size() + i]);
         }
     }
 
@@ -165,12 +181,17 @@ public final class Evaluator implements AutoCloseable {
             float[] c = bank.tree().centroid(MemoryPath.ROOT, other);
             return path(bank.tree().routeExcluding(c, top));
         }, seen));
-        String share = "1/" + k;
-        out.add(evaluate(anchor, "best subtree (" + share + " of the bank) blocked, next subtree fetched",
+        out.add(evaluate(anchor, "best level-1 subtree blocked (" + percent(meanBlockedShare(1)) + " of the leaves), next subtree fetched",
                 e -> path(bank.tree().routeExcluding(e, bank.tree().route(e).digit(0))), seen));
-        if (generic) {
-            out.add(evaluate(anchor, "best subtree (" + share + " of the bank) blocked, generic memory instead",
-                    e -> memory(BlockId.GENERIC), seen));
+        if (bank.tree().depth() >= 2) {
+            // What `hmem block --path` serves for a leaf: the path cut above it, so its level-1
+            // block stays. Unlike swapping in the generic memory (identical to that row by
+            // construction), this removes only the leaf's knowledge and keeps what its subtree shares.
+            out.add(evaluate(anchor, "routed leaf blocked (" + percent(meanBlockedShare(bank.tree().depth())) + " of the leaves),"
+                    + " the blocks above it alone", e -> {
+                        MemoryPath r = bank.tree().route(e);
+                        return path(r.prefix(r.depth() - 1));
+                    }, seen));
         }
         return out;
     }
@@ -183,6 +204,33 @@ public final class Evaluator implements AutoCloseable {
     public List<ConditionResult> evaluateMemoryAndAnchor() {
         return List.of(evaluate(anchor, "anchor alone", e -> List.of(), seen),
                 evaluate(anchor, "anchor + fetched memory", e -> path(bank.tree().route(e)), seen), evaluateOracle());
+    }
+
+    /**
+     * The share of the tree's leaves under the node a probe's route reaches at {@code level},
+     * averaged over the probes: what blocking that node takes away, for the tree in use (a
+     * k-means tree with a minimum leaf size is not balanced, so 1/k is only its nominal share).
+     */
+    double meanBlockedShare(int level) {
+        long leaves = leavesUnder(MemoryPath.ROOT);
+        double sum = 0;
+        for (FactProbe f : probes) {
+            MemoryPath r = bank.tree().route(f.embedding());
+            sum += (double) leavesUnder(r.prefix(Math.min(level, r.depth()))) / leaves;
+        }
+        return probes.isEmpty() ? 0 : sum / probes.size();
+    }
+
+    private long leavesUnder(MemoryPath node) {
+        int children = node.depth() == bank.tree().depth() ? 0 : bank.tree().childCount(node);
+        if (children == 0) return 1;
+        long n = 0;
+        for (int c = 0; c < children; c++) n += leavesUnder(node.child(c));
+        return n;
+    }
+
+    private static String percent(double share) {
+        return String.format(java.util.Locale.ROOT, "%.1f%%", 100 * share);
     }
 
     /** The memory of each fact's own training leaf: what routing could give at best. */
@@ -222,6 +270,7 @@ public final class Evaluator implements AutoCloseable {
         int[] correct = new int[BUCKETS.length], total = new int[BUCKETS.length];
         Progress p = new Progress("eval " + name, probes.size() + heldOut.size(), "items", log, 15);
         int all = 0;
+        List<Integer> known = new ArrayList<>();
         for (int start = 0; start < probes.size(); start += 32) {
             List<FactProbe> batch = probes.subList(start, Math.min(probes.size(), start + 32));
             List<int[]> seqs = new ArrayList<>();
@@ -242,6 +291,7 @@ public final class Evaluator implements AutoCloseable {
                 if (ok) {
                     correct[bucket]++;
                     all++;
+                    known.add(f.factId());
                 }
             }
             p.advance(batch.size());
@@ -254,7 +304,8 @@ public final class Evaluator implements AutoCloseable {
             count += (long) r[1];
             p.advance(1);
         }
-        return new ConditionResult(name, correct, total, Math.exp(nll / Math.max(1, count)), (double) all / probes.size());
+        return new ConditionResult(name, correct, total, Math.exp(nll / Math.max(1, count)), (double) all / probes.size(),
+                known.stream().mapToInt(Integer::intValue).toArray());
     }
 
     static int bucket(int seen) {

@@ -49,6 +49,13 @@ public record TrainConfig(
                 genericProb, rowsPerLeaf, denseScale, denseMatch, checkpointEvery, seed);
     }
 
+    /** This configuration with another peak LR for the anchor (a baseline's LR sweep). */
+    public TrainConfig withLrAnchor(double lr) {
+        return new TrainConfig(name, corpus, vocab, hidden, ffn, layers, heads, kvHeads, context, branching, depth, neurons,
+                generic, minLeaf, seqLen, batch, anchorSteps, memorySteps, lr, lrMemory, wdAnchor, wdMemory, warmup, clip,
+                genericProb, rowsPerLeaf, denseScale, denseMatch, checkpointEvery, seed);
+    }
+
     public int fetchedNeurons() {
         int r = 0;
         for (int n : neurons) r += n;

@@ -14,7 +14,7 @@ public final class TrainConfigs {
     public static TrainConfig micro(long seed) {
         CorpusSpec corpus = new CorpusSpec(CorpusBuilder.counts(30, 0, 20, 0, 0, 0), 1.0, 60, 2, 1, 200, 0.1, seed);
         return new TrainConfig("micro", corpus, 400, 64, 128, 2, 4, 2, 64, 4, 2, new int[] {16, 8}, 8, 4,
-                48, 8, 30, 30, 3e-3, 1e-2, 0.01, 1e-3, 0.1, 1.0, 1.0 / 17, 4, 1.5, "flops", 20, seed);
+                48, 8, 30, 30, 3e-3, 1e-2, 0.01, 1e-3, 0.1, 1.0, 1.0 / 17, 4, 1.5, "tokens", 20, seed);
     }
 
     /**
@@ -26,7 +26,7 @@ public final class TrainConfigs {
     public static TrainConfig demo(long seed) {
         CorpusSpec corpus = new CorpusSpec(CorpusBuilder.counts(-1, 0, -1, -1, 500, 300), 1.0, 300, 1, 1, 0, 0.1, seed);
         return new TrainConfig("demo", corpus, 2048, 256, 768, 4, 4, 2, 256, 4, 2, new int[] {128, 64}, 64, 4,
-                128, 16, 180, 400, 3e-3, 1e-2, 0.01, 1e-3, 0.05, 1.0, 1.0 / 17, 1, 1.5, "flops", 100, seed);
+                128, 16, 180, 400, 3e-3, 1e-2, 0.01, 1e-3, 0.05, 1.0, 1.0 / 17, 1, 1.5, "tokens", 100, seed);
     }
 
     /**

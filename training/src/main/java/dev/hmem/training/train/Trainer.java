@@ -63,6 +63,14 @@ public final class Trainer implements AutoCloseable {
     }
 
     private long interruptAfter = Long.MAX_VALUE;
+    private int snapshotEvery;
+
+    /** Saves the model every {@code steps} steps of the run into snapshots/ (0 = never). */
+    public Trainer snapshotEvery(int steps) {
+        if (steps < 0) throw new IllegalArgumentException("snapshot interval must be >= 0, got " + steps);
+        this.snapshotEvery = steps;
+        return this;
+    }
     private long stepsRun;
 
     /** Test hook: checkpoint and stop after this many steps of this process. */
@@ -90,10 +98,12 @@ public final class Trainer implements AutoCloseable {
              AdamW opt = new AdamW(manager)) {
             log.printf(Locale.ROOT, "[train] anchor %.2fM parameters, bank %.2fM (%d blocks), fetched %d neurons per layer%n",
                     mc.parameterCount() / 1e6, bankParams(bank) / 1e6, bank.params.size(), cfg.fetchedNeurons());
-            Loop loop = new Loop(data, anchor, bank, opt, out.resolve("checkpoint"));
+            Loop loop = new Loop(data, anchor, bank, opt, out);
             loop.resume();
-            loop.stage(1, cfg.anchorSteps(), true, false);
-            loop.stage(2, cfg.memorySteps(), true, true);
+            double stage1 = TrainingCompute.train(mc, 1, cfg.batch(), cfg.seqLen(), 0);
+            double stage2 = TrainingCompute.train(mc, 1, cfg.batch(), cfg.seqLen(), rowNeurons());
+            loop.stage(1, cfg.anchorSteps(), true, false, 0, 0, stage1);
+            loop.stage(2, cfg.memorySteps(), true, true, cfg.anchorSteps(), stage1 * cfg.anchorSteps(), stage2);
             loop.flops = memoryRunFlops(mc);
             loop.steps = cfg.anchorSteps() + cfg.memorySteps();
             return save(out, data, anchor, bank, loop, t0);
@@ -112,9 +122,9 @@ public final class Trainer implements AutoCloseable {
              TrainableBank bank = new TrainableBank(data.tree(), cfg.neurons(), cfg.generic(), mc.numLayers(),
                      mc.hiddenSize(), cfg.seed() + 1, manager);
              AdamW opt = new AdamW(manager)) {
-            Loop loop = new Loop(data, anchor, bank, opt, out.resolve("checkpoint"));
+            Loop loop = new Loop(data, anchor, bank, opt, out);
             loop.resume();
-            loop.stage(2, cfg.memorySteps(), false, true);
+            loop.stage(2, cfg.memorySteps(), false, true, 0, 0, TrainingCompute.train(mc, 1, cfg.batch(), cfg.seqLen(), rowNeurons()));
             loop.flops = TrainingCompute.train(mc, cfg.memorySteps(), cfg.batch(), cfg.seqLen(), rowNeurons());
             loop.steps = cfg.memorySteps();
             return save(out, data, anchor, bank, loop, t0);
@@ -138,36 +148,48 @@ public final class Trainer implements AutoCloseable {
     }
 
     /**
-     * A dense model (no memory) of width × {@code denseScale}, on the same corpus: for as many steps
-     * as cost the memory run's training FLOPs ({@code denseMatch} "flops"), or as many tokens.
+     * A baseline without routed memory ({@link DenseBaseline}) on the memory run's corpus and
+     * tokenizer, for the steps its budget gives against what {@code memoryRun} recorded. Refuses a
+     * memory run of another configuration or seed, and a corpus that came out different.
      */
-    public Result dense(Path out, Path preparedFrom, Path proseDir) throws IOException {
+    public Result dense(Path out, Path memoryRun, Path proseDir, DenseBaseline spec) throws IOException {
         long t0 = System.nanoTime();
-        PreparedData data = PreparedData.prepare(cfg, out, proseDir, preparedFrom, log);
-        // Head width must stay even (RoPE rotates pairs): round the width to a multiple of 2 × heads.
-        int hidden = (int) Math.round(cfg.hidden() * cfg.denseScale() / (2.0 * cfg.heads())) * 2 * cfg.heads();
-        int ffn = (int) Math.round(cfg.ffn() * cfg.denseScale() / 16) * 16;
-        ModelConfig mc = new ModelConfig(data.vocab(), hidden, ffn, cfg.layers(), cfg.heads(), cfg.kvHeads(),
-                hidden / cfg.heads(), cfg.context(), 10000.0, null, 1e-5, true, data.bos(), List.of(data.eos()));
+        var memStats = DenseBaseline.memoryRun(memoryRun, cfg);
+        PreparedData data = PreparedData.prepare(cfg, out, proseDir, memoryRun.resolve("model"), log);
+        DenseBaseline.requireSameCorpus(memoryRun, out);
+        ModelConfig mc = spec.shape(cfg, data.vocab(), data.bos(), data.eos());
         try (AnchorWeights anchor = AnchorWeights.random(mc, cfg.seed());
              AdamW opt = new AdamW(manager)) {
-            int steps = cfg.anchorSteps() + cfg.memorySteps();
-            if (cfg.denseMatch().equals("flops")) {
-                steps = (int) (memoryRunFlops(anchorConfig(data)) / TrainingCompute.train(mc, 1, cfg.batch(), cfg.seqLen(), 0));
-            }
-            log.printf(Locale.ROOT, "[dense] %.2fM parameters (d %d, FFN %d), %d steps (%s-matched to the memory run)%n",
-                    mc.parameterCount() / 1e6, hidden, ffn, steps, cfg.denseMatch());
-            Loop loop = new Loop(data, anchor, null, opt, out.resolve("checkpoint"));
+            int tokensPerStep = cfg.batch() * cfg.seqLen();
+            double flopsPerStep = TrainingCompute.train(mc, 1, cfg.batch(), cfg.seqLen(), 0);
+            int steps = spec.steps(memStats.get("tokens").getAsLong(), memStats.get("train_flops").getAsDouble(), tokensPerStep,
+                    flopsPerStep);
+            String label = spec.label((double) mc.parameterCount() / memStats.get("parameters").getAsDouble());
+            log.printf(Locale.ROOT, "[dense] %s: %.2fM parameters (d %d, FFN %d), %d steps, peak LR %.3g%n", label,
+                    mc.parameterCount() / 1e6, mc.hiddenSize(), mc.intermediateSize(), steps, cfg.lrAnchor());
+            Loop loop = new Loop(data, anchor, null, opt, out);
             loop.resume();
-            loop.stage(1, steps, true, false);
-            loop.flops = TrainingCompute.train(mc, steps, cfg.batch(), cfg.seqLen(), 0);
+            loop.stage(1, steps, true, false, 0, 0, flopsPerStep);
+            loop.flops = flopsPerStep * steps;
             loop.steps = steps;
-            return save(out, data, anchor, null, loop, t0);
+            Map<String, Object> extra = new LinkedHashMap<>();
+            extra.put("baseline", label);
+            extra.put("baseline_kind", spec.kind().name().toLowerCase(Locale.ROOT));
+            extra.put("match", spec.match());
+            extra.put("steps_factor", spec.stepsFactor());
+            extra.put("peak_lr", cfg.lrAnchor());
+            extra.put("memory_run", memoryRun.toAbsolutePath().normalize().toString());
+            return save(out, data, anchor, null, loop, t0, extra);
         }
     }
 
     private Result save(Path out, PreparedData data, AnchorWeights anchor, TrainableBank bank, Loop loop, long t0)
             throws IOException {
+        return save(out, data, anchor, bank, loop, t0, Map.of());
+    }
+
+    private Result save(Path out, PreparedData data, AnchorWeights anchor, TrainableBank bank, Loop loop, long t0,
+                        Map<String, Object> extra) throws IOException {
         int[] reference = null;
         String referencePath = null;
         if (bank != null) {
@@ -175,36 +197,11 @@ public final class Trainer implements AutoCloseable {
             reference = loop.greedy(data, bank, 8);
         }
         Path model = out.resolve("model");
-        String fp = anchor.save(model, DType.F32);
-        for (String f : List.of("tokenizer.json", "tokenizer_config.json")) {
-            if (!data.tokenizerDir().resolve(f).equals(model.resolve(f))) {
-                Files.copy(data.tokenizerDir().resolve(f), model.resolve(f), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-            }
-        }
-        Path bankDir = null;
-        if (bank != null) {
-            bankDir = out.resolve("bank");
-            bank.write(bankDir, fp, "trained by hmem (" + cfg.name() + ", seed " + cfg.seed() + ")");
-        }
         double secs = (System.nanoTime() - t0) / 1e9;
-        Map<String, Object> stats = new LinkedHashMap<>();
-        stats.put("config", cfg.name());
-        stats.put("seed", cfg.seed());
-        stats.put("seconds", secs);
-        stats.put("anchor_fingerprint", fp);
-        stats.put("steps", loop.steps);
-        stats.put("tokens", (long) loop.steps * cfg.batch() * cfg.seqLen());
-        stats.put("train_flops", loop.flops);
-        stats.put("parameters", anchor.config.parameterCount());
-        if (bank != null) {
-            stats.put("bank_parameters", bankParams(bank));
-            stats.put("fetched_parameters", 3L * cfg.fetchedNeurons() * anchor.config.hiddenSize() * anchor.config.numLayers());
-        }
-        stats.put("probe_routing", data.probeRouting());
-        stats.put("fact_leaves", java.util.Arrays.stream(data.factLeaves()).map(MemoryPath::toString).toList());
-        stats.put("exposures", loop.exposures);
-        stats.put("losses", loop.losses);
-        Files.writeString(out.resolve("training.json"), new GsonBuilder().create().toJson(stats));
+        Map<String, Object> all = new LinkedHashMap<>(extra);
+        all.put("losses", loop.losses);
+        String fp = writeModel(out, out.resolve("corpus"), data, anchor, bank, loop.steps, loop.flops, loop.exposures, secs, all);
+        Path bankDir = bank == null ? null : out.resolve("bank");
         deleteRecursively(out.resolve("checkpoint"));
         log.printf(Locale.ROOT, "[train] done in %s: model %s, bank %s%n", Progress.duration(secs), model, bankDir);
         Map<String, Long> updates = new LinkedHashMap<>();
@@ -213,6 +210,43 @@ public final class Trainer implements AutoCloseable {
         });
         return new Result(model, bankDir, out.resolve("corpus"), fp, loop.exposures, loop.losses, secs, updates,
                 reference, referencePath);
+    }
+
+    /**
+     * Writes model/, bank/ (if any) and training.json into {@code dir}: what the evaluator reads, for
+     * the finished run and for each snapshot of it. Returns the anchor's fingerprint.
+     */
+    private String writeModel(Path dir, Path corpusDir, PreparedData data, AnchorWeights anchor, TrainableBank bank, long steps, double flops,
+                              int[] exposures, double secs, Map<String, Object> extra) throws IOException {
+        Path model = dir.resolve("model");
+        String fp = anchor.save(model, DType.F32);
+        for (String f : List.of("tokenizer.json", "tokenizer_config.json")) {
+            if (!data.tokenizerDir().resolve(f).equals(model.resolve(f))) {
+                Files.copy(data.tokenizerDir().resolve(f), model.resolve(f), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            }
+        }
+        if (bank != null) bank.write(dir.resolve("bank"), fp, "trained by hmem (" + cfg.name() + ", seed " + cfg.seed() + ")");
+        Map<String, Object> stats = new LinkedHashMap<>();
+        stats.put("config", cfg.name());
+        stats.put("seed", cfg.seed());
+        stats.put("seconds", secs);
+        stats.put("anchor_fingerprint", fp);
+        stats.put("steps", steps);
+        stats.put("tokens", steps * cfg.batch() * cfg.seqLen());
+        stats.put("train_flops", flops);
+        stats.put("parameters", anchor.config.parameterCount());
+        if (bank != null) {
+            stats.put("bank_parameters", bankParams(bank));
+            stats.put("fetched_parameters", 3L * cfg.fetchedNeurons() * anchor.config.hiddenSize() * anchor.config.numLayers());
+        }
+        stats.putAll(extra);
+        stats.put("corpus_digest", DenseBaseline.digest(corpusDir));
+        stats.put("tokenizer_digest", DenseBaseline.tokenizerDigest(model));
+        stats.put("probe_routing", data.probeRouting());
+        stats.put("fact_leaves", java.util.Arrays.stream(data.factLeaves()).map(MemoryPath::toString).toList());
+        stats.put("exposures", exposures);
+        Files.writeString(dir.resolve("training.json"), new GsonBuilder().create().toJson(stats));
+        return fp;
     }
 
     private static long bankParams(TrainableBank b) {
@@ -230,7 +264,9 @@ public final class Trainer implements AutoCloseable {
         final Transformer model;
         final SequenceSampler sampler;
         final List<NDArray> anchorParams;
+        final Path out;
         final Path checkpointDir;
+        final long t0 = System.nanoTime();
         final int[] exposures;
         final List<double[]> losses = new ArrayList<>();  // (stage, step, loss)
         double flops;
@@ -238,13 +274,14 @@ public final class Trainer implements AutoCloseable {
         int doneStage = 0;
         long doneStep = 0;
 
-        Loop(PreparedData data, AnchorWeights anchor, TrainableBank bank, AdamW opt, Path checkpointDir) {
+        Loop(PreparedData data, AnchorWeights anchor, TrainableBank bank, AdamW opt, Path out) {
+            this.out = out;
             this.data = data;
             this.anchor = anchor;
             this.bank = bank;
             this.opt = opt;
             this.model = new Transformer(anchor);
-            this.checkpointDir = checkpointDir;
+            this.checkpointDir = out.resolve("checkpoint");
             this.anchorParams = anchor.parameters();
             int[][] docFacts = new int[data.docTokens().length][];
             for (int i = 0; i < docFacts.length; i++) docFacts[i] = data.corpus().documents().get(i).factIds();
@@ -252,7 +289,13 @@ public final class Trainer implements AutoCloseable {
             this.exposures = new int[data.corpus().facts().size()];
         }
 
-        void stage(int stage, int steps, boolean trainAnchor, boolean memory) throws IOException {
+        /**
+         * @param offset       steps of the run before this stage (a snapshot is named by the run's step)
+         * @param flopsBefore  training FLOPs of the run before this stage
+         * @param flopsPerStep training FLOPs of one step of this stage
+         */
+        void stage(int stage, int steps, boolean trainAnchor, boolean memory, long offset, double flopsBefore, double flopsPerStep)
+                throws IOException {
             if (steps == 0 || stage < doneStage) return;
             if (trainAnchor) {
                 for (NDArray p : anchorParams) p.setRequiresGradient(true);
@@ -270,6 +313,9 @@ public final class Trainer implements AutoCloseable {
                 tokens += (long) cfg.batch() * cfg.seqLen();
                 double tps = tokens / ((System.nanoTime() - t0) / 1e9);
                 p.advance(1, String.format(Locale.ROOT, "loss %.3f, %.0f tok/s", ema, tps));
+                if (snapshotEvery > 0 && (offset + step + 1) % snapshotEvery == 0) {
+                    snapshot(offset + step + 1, flopsBefore + flopsPerStep * (step + 1));
+                }
                 if (cfg.checkpointEvery() > 0 && (step + 1) % cfg.checkpointEvery() == 0 && step + 1 < steps) {
                     checkpoint(stage, step + 1);
                 }
@@ -384,6 +430,20 @@ public final class Trainer implements AutoCloseable {
             if (frac < cfg.warmup()) return peak * (frac + 1e-3) / cfg.warmup();
             double p = (frac - cfg.warmup()) / (1 - cfg.warmup());
             return peak * (0.1 + 0.9 * 0.5 * (1 + Math.cos(Math.PI * p)));
+        }
+
+        /**
+         * The model as it stands after {@code runStep} steps, in snapshots/NNNNNN/ with its own
+         * training.json (exposures so far) and a link to the run's corpus, so `hmem eval` reads it
+         * like a finished run: what the curves of facts and perplexity against tokens are made of.
+         */
+        void snapshot(long runStep, double flopsSoFar) throws IOException {
+            Path dir = out.resolve("snapshots").resolve(String.format(Locale.ROOT, "%06d", runStep));
+            Files.createDirectories(dir);
+            writeModel(dir, out.resolve("corpus"), data, anchor, bank, runStep, flopsSoFar, exposures.clone(),
+                    (System.nanoTime() - t0) / 1e9, Map.of("snapshot", true));
+            Path link = dir.resolve("corpus");
+            if (!Files.exists(link, java.nio.file.LinkOption.NOFOLLOW_LINKS)) Files.createSymbolicLink(link, Path.of("..", "..", "corpus"));
         }
 
         void checkpoint(int stage, long step) throws IOException {
