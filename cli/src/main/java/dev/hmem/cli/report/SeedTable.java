@@ -77,14 +77,16 @@ public final class SeedTable {
             }
             sb.append('\n');
         }
+        // One count row per distinct bucketing: the memory run's conditions share one, each
+        // baseline (bucketed by its own training's exposures) may have another.
+        List<int[]> printed = new java.util.ArrayList<>();
         for (Row r : rows) {
-            if (r != rows.get(0) && r.seeds().get(0).total() == rows.get(0).seeds().get(0).total()) continue;
+            int[] n = new int[buckets];
+            for (Evaluator.ConditionResult c : r.seeds()) for (int b = 0; b < buckets; b++) n[b] += c.total()[b];
+            if (printed.stream().anyMatch(p -> java.util.Arrays.equals(p, n))) continue;
+            printed.add(n);
             sb.append("| *facts per bucket, all seeds (").append(r == rows.get(0) ? "memory runs" : r.name()).append(")* |");
-            for (int b = 0; b < buckets; b++) {
-                int n = 0;
-                for (Evaluator.ConditionResult c : r.seeds()) n += c.total()[b];
-                sb.append(' ').append(n).append(" |");
-            }
+            for (int b = 0; b < buckets; b++) sb.append(' ').append(n[b]).append(" |");
             sb.append('\n');
         }
         return sb.toString();
