@@ -73,7 +73,7 @@ final class EvalCommand implements Callable<Integer> {
             for (List<Evaluator.ConditionResult> r : perSeed) seeds.add(r.get(c));
             rows.add(new SeedTable.Row(perSeed.get(0).get(c).name(), seeds));
         }
-        int probes = perSeed.get(0).get(0).total().length == 0 ? 0 : java.util.Arrays.stream(perSeed.get(0).get(0).total()).sum();
+        int probes = java.util.Arrays.stream(perSeed.get(0).get(0).total()).sum();
         SeedTable.plot(rows, plot, "Fact accuracy by training frequency (" + sp.name().toLowerCase(Locale.ROOT) + " split, "
                 + runs.size() + (runs.size() == 1 ? " seed)" : " seeds pooled)"));
         StringBuilder md = new StringBuilder("## Long-tail evaluation\n\n");
@@ -247,8 +247,9 @@ final class EvalCommand implements Callable<Integer> {
         List<String> seeds = new ArrayList<>();
         double memFlops = 0;
         for (Path r : runs) {
-            seeds.add(String.valueOf(stats(r).get("seed").getAsLong()));
-            memFlops += stats(r).get("train_flops").getAsDouble() / runs.size();
+            JsonObject rs = stats(r);
+            seeds.add(String.valueOf(rs.get("seed").getAsLong()));
+            memFlops += rs.get("train_flops").getAsDouble() / runs.size();
         }
         sb.append(String.format(Locale.ROOT, "- **Memory runs** (`%s`, seeds %s): anchor %.2fM parameters; bank %.2fM parameters (%s); fetched "
                         + "memory %.2fM parameters (%.0f%% of the anchor); %d steps, %.2fM tokens, %.3f PFLOP of training compute, "

@@ -27,10 +27,6 @@ public final class SeedTable {
         double[] values(ToDoubleFunction<Evaluator.ConditionResult> f) {
             return seeds.stream().mapToDouble(f).toArray();
         }
-
-        public double mean(ToDoubleFunction<Evaluator.ConditionResult> f) {
-            return java.util.Arrays.stream(values(f)).average().orElseThrow();
-        }
     }
 
     public static final ToDoubleFunction<Evaluator.ConditionResult> TAIL = r -> r.accuracy(1, 3);

@@ -75,8 +75,6 @@ public final class Evaluator implements AutoCloseable {
     private final List<float[]> heldOutEmb = new ArrayList<>();
     private final PrintStream log;
 
-    private final EvalSplit split;
-
     public Evaluator(Path runDir, PrintStream log) throws IOException {
         this(runDir, EvalSplit.ALL, log);
     }
@@ -84,7 +82,6 @@ public final class Evaluator implements AutoCloseable {
     /** A run's model and bank, scored on the fact probes and held-out paragraphs of {@code split}. */
     public Evaluator(Path runDir, EvalSplit split, PrintStream log) throws IOException {
         this.log = log;
-        this.split = split;
         this.anchor = Anchor.load(runDir.resolve("model"));
         this.bank = MemoryBank.open(runDir.resolve("bank"));
         bank.checkAnchor(anchor.weights().identity());

@@ -63,6 +63,7 @@ public final class Trainer implements AutoCloseable {
     }
 
     private long interruptAfter = Long.MAX_VALUE;
+    private long stepsRun;
     private int snapshotEvery;
 
     /** Saves the model every {@code steps} steps of the run into snapshots/ (0 = never). */
@@ -71,7 +72,6 @@ public final class Trainer implements AutoCloseable {
         this.snapshotEvery = steps;
         return this;
     }
-    private long stepsRun;
 
     /** Test hook: checkpoint and stop after this many steps of this process. */
     void interruptAfter(long steps) {
@@ -104,7 +104,7 @@ public final class Trainer implements AutoCloseable {
             double stage2 = TrainingCompute.train(mc, 1, cfg.batch(), cfg.seqLen(), rowNeurons());
             loop.stage(1, cfg.anchorSteps(), true, false, 0, 0, stage1);
             loop.stage(2, cfg.memorySteps(), true, true, cfg.anchorSteps(), stage1 * cfg.anchorSteps(), stage2);
-            loop.flops = memoryRunFlops(mc);
+            loop.flops = stage1 * cfg.anchorSteps() + stage2 * cfg.memorySteps();
             loop.steps = cfg.anchorSteps() + cfg.memorySteps();
             return save(out, data, anchor, bank, loop, t0);
         }
@@ -139,12 +139,6 @@ public final class Trainer implements AutoCloseable {
     /** Memory neurons per row of a memory step, on average (generic or fetched). */
     private double rowNeurons() {
         return cfg.genericProb() * cfg.generic() + (1 - cfg.genericProb()) * cfg.fetchedNeurons();
-    }
-
-    /** Training FLOPs of the memory run: stage 1 on the anchor alone, stage 2 with the fetched memory. */
-    double memoryRunFlops(ModelConfig anchor) {
-        return TrainingCompute.train(anchor, cfg.anchorSteps(), cfg.batch(), cfg.seqLen(), 0)
-                + TrainingCompute.train(anchor, cfg.memorySteps(), cfg.batch(), cfg.seqLen(), rowNeurons());
     }
 
     /**
@@ -200,7 +194,7 @@ public final class Trainer implements AutoCloseable {
         double secs = (System.nanoTime() - t0) / 1e9;
         Map<String, Object> all = new LinkedHashMap<>(extra);
         all.put("losses", loop.losses);
-        String fp = writeModel(out, out.resolve("corpus"), data, anchor, bank, loop.steps, loop.flops, loop.exposures, secs, all);
+        String fp = loop.writeModel(out, loop.steps, loop.flops, loop.exposures, secs, all);
         Path bankDir = bank == null ? null : out.resolve("bank");
         deleteRecursively(out.resolve("checkpoint"));
         log.printf(Locale.ROOT, "[train] done in %s: model %s, bank %s%n", Progress.duration(secs), model, bankDir);
@@ -210,43 +204,6 @@ public final class Trainer implements AutoCloseable {
         });
         return new Result(model, bankDir, out.resolve("corpus"), fp, loop.exposures, loop.losses, secs, updates,
                 reference, referencePath);
-    }
-
-    /**
-     * Writes model/, bank/ (if any) and training.json into {@code dir}: what the evaluator reads, for
-     * the finished run and for each snapshot of it. Returns the anchor's fingerprint.
-     */
-    private String writeModel(Path dir, Path corpusDir, PreparedData data, AnchorWeights anchor, TrainableBank bank, long steps, double flops,
-                              int[] exposures, double secs, Map<String, Object> extra) throws IOException {
-        Path model = dir.resolve("model");
-        String fp = anchor.save(model, DType.F32);
-        for (String f : List.of("tokenizer.json", "tokenizer_config.json")) {
-            if (!data.tokenizerDir().resolve(f).equals(model.resolve(f))) {
-                Files.copy(data.tokenizerDir().resolve(f), model.resolve(f), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-            }
-        }
-        if (bank != null) bank.write(dir.resolve("bank"), fp, "trained by hmem (" + cfg.name() + ", seed " + cfg.seed() + ")");
-        Map<String, Object> stats = new LinkedHashMap<>();
-        stats.put("config", cfg.name());
-        stats.put("seed", cfg.seed());
-        stats.put("seconds", secs);
-        stats.put("anchor_fingerprint", fp);
-        stats.put("steps", steps);
-        stats.put("tokens", steps * cfg.batch() * cfg.seqLen());
-        stats.put("train_flops", flops);
-        stats.put("parameters", anchor.config.parameterCount());
-        if (bank != null) {
-            stats.put("bank_parameters", bankParams(bank));
-            stats.put("fetched_parameters", 3L * cfg.fetchedNeurons() * anchor.config.hiddenSize() * anchor.config.numLayers());
-        }
-        stats.putAll(extra);
-        stats.put("corpus_digest", DenseBaseline.digest(corpusDir));
-        stats.put("tokenizer_digest", DenseBaseline.tokenizerDigest(model));
-        stats.put("probe_routing", data.probeRouting());
-        stats.put("fact_leaves", java.util.Arrays.stream(data.factLeaves()).map(MemoryPath::toString).toList());
-        stats.put("exposures", exposures);
-        Files.writeString(dir.resolve("training.json"), new GsonBuilder().create().toJson(stats));
-        return fp;
     }
 
     private static long bankParams(TrainableBank b) {
@@ -266,7 +223,8 @@ public final class Trainer implements AutoCloseable {
         final List<NDArray> anchorParams;
         final Path out;
         final Path checkpointDir;
-        final long t0 = System.nanoTime();
+        final long started = System.nanoTime();
+        final String corpusDigest;  // of out/corpus, written by prepare: every snapshot records it
         final int[] exposures;
         final List<double[]> losses = new ArrayList<>();  // (stage, step, loss)
         double flops;
@@ -282,6 +240,11 @@ public final class Trainer implements AutoCloseable {
             this.opt = opt;
             this.model = new Transformer(anchor);
             this.checkpointDir = out.resolve("checkpoint");
+            try {
+                this.corpusDigest = DenseBaseline.digest(out.resolve("corpus"));
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
             this.anchorParams = anchor.parameters();
             int[][] docFacts = new int[data.docTokens().length][];
             for (int i = 0; i < docFacts.length; i++) docFacts[i] = data.corpus().documents().get(i).factIds();
@@ -440,10 +403,45 @@ public final class Trainer implements AutoCloseable {
         void snapshot(long runStep, double flopsSoFar) throws IOException {
             Path dir = out.resolve("snapshots").resolve(String.format(Locale.ROOT, "%06d", runStep));
             Files.createDirectories(dir);
-            writeModel(dir, out.resolve("corpus"), data, anchor, bank, runStep, flopsSoFar, exposures.clone(),
-                    (System.nanoTime() - t0) / 1e9, Map.of("snapshot", true));
             Path link = dir.resolve("corpus");
             if (!Files.exists(link, java.nio.file.LinkOption.NOFOLLOW_LINKS)) Files.createSymbolicLink(link, Path.of("..", "..", "corpus"));
+            writeModel(dir, runStep, flopsSoFar, exposures.clone(), (System.nanoTime() - started) / 1e9, Map.of("snapshot", true));
+        }
+
+/**
+         * Writes model/, bank/ (if any) and training.json into {@code dir}: what the evaluator reads, for
+         * the finished run and for each snapshot of it. Returns the anchor's fingerprint.
+         */
+        String writeModel(Path dir, long steps, double flops, int[] exposures, double secs, Map<String, Object> extra) throws IOException {
+            Path model = dir.resolve("model");
+            String fp = anchor.save(model, DType.F32);
+            for (String f : List.of("tokenizer.json", "tokenizer_config.json")) {
+                if (!data.tokenizerDir().resolve(f).equals(model.resolve(f))) {
+                    Files.copy(data.tokenizerDir().resolve(f), model.resolve(f), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                }
+            }
+            if (bank != null) bank.write(dir.resolve("bank"), fp, "trained by hmem (" + cfg.name() + ", seed " + cfg.seed() + ")");
+            Map<String, Object> stats = new LinkedHashMap<>();
+            stats.put("config", cfg.name());
+            stats.put("seed", cfg.seed());
+            stats.put("seconds", secs);
+            stats.put("anchor_fingerprint", fp);
+            stats.put("steps", steps);
+            stats.put("tokens", steps * cfg.batch() * cfg.seqLen());
+            stats.put("train_flops", flops);
+            stats.put("parameters", anchor.config.parameterCount());
+            if (bank != null) {
+                stats.put("bank_parameters", bankParams(bank));
+                stats.put("fetched_parameters", 3L * cfg.fetchedNeurons() * anchor.config.hiddenSize() * anchor.config.numLayers());
+            }
+            stats.putAll(extra);
+            stats.put("corpus_digest", corpusDigest);
+            stats.put("tokenizer_digest", DenseBaseline.tokenizerDigest(model));
+            stats.put("probe_routing", data.probeRouting());
+            stats.put("fact_leaves", java.util.Arrays.stream(data.factLeaves()).map(MemoryPath::toString).toList());
+            stats.put("exposures", exposures);
+            Files.writeString(dir.resolve("training.json"), new GsonBuilder().create().toJson(stats));
+            return fp;
         }
 
         void checkpoint(int stage, long step) throws IOException {
