@@ -125,13 +125,58 @@ public record ModelConfig(
         } catch (NoSuchFileException e) {
             throw new ConfigException(modelDir + " has no config.json: not a Hugging Face model directory");
         }
+        ModelConfig c;
         try {
-            return fromJson(JsonParser.parseString(json).getAsJsonObject());
+            c = fromJson(JsonParser.parseString(json).getAsJsonObject());
         } catch (ConfigException e) {
             throw new ConfigException(file + ": " + e.getMessage());
         } catch (RuntimeException e) {
             throw new ConfigException(file + ": not a valid config: " + e.getMessage());
         }
+        return c.withGenerationConfig(modelDir.resolve(GENERATION_FILE));
+    }
+
+    /** Hugging Face's file of generation defaults, beside config.json. */
+    public static final String GENERATION_FILE = "generation_config.json";
+
+    /**
+     * The token ids of {@code generation_config.json}, when the directory has one: Hugging Face's
+     * {@code generate} stops on that file's {@code eos_token_id} (Llama 3 Instruct lists three end
+     * tokens there and one in config.json), so serving does too. Its sampling defaults (temperature,
+     * top_p, ...) are not taken: every hmem request states its own. The ids become part of the
+     * config the fingerprint covers, since they change what is served.
+     */
+    ModelConfig withGenerationConfig(Path file) throws IOException {
+        if (!Files.exists(file)) return this;
+        JsonObject g;
+        try {
+            g = JsonParser.parseString(Files.readString(file, StandardCharsets.UTF_8)).getAsJsonObject();
+        } catch (RuntimeException e) {
+            throw new ConfigException(file + ": not valid JSON: " + e.getMessage());
+        }
+        try {
+            List<Integer> eos = g.has("eos_token_id") && !g.get("eos_token_id").isJsonNull()
+                    ? tokenIds(g.get("eos_token_id")) : eosTokenIds;
+            int bos = optInt(g, "bos_token_id", bosTokenId);
+            return new ModelConfig(vocabSize, hiddenSize, intermediateSize, numLayers, numHeads, numKvHeads, headDim,
+                    maxPositions, ropeTheta, ropeScaling, rmsNormEps, tieWordEmbeddings, bos, eos);
+        } catch (ConfigException e) {
+            throw new ConfigException(file + ": " + e.getMessage());
+        }
+    }
+
+    private static List<Integer> tokenIds(JsonElement e) {
+        List<Integer> ids = new ArrayList<>();
+        try {
+            if (e.isJsonArray()) {
+                for (JsonElement x : e.getAsJsonArray()) ids.add(x.getAsInt());
+            } else {
+                ids.add(e.getAsInt());
+            }
+        } catch (RuntimeException ex) {
+            throw new ConfigException("eos_token_id must be an integer or a list of integers, got " + e);
+        }
+        return ids;
     }
 
     public static ModelConfig fromJson(JsonObject o) {
@@ -153,15 +198,8 @@ public record ModelConfig(
         check(o.has("head_dim") || hidden % heads == 0,
                 "hidden_size %s is not divisible by num_attention_heads %s", hidden, heads);
         int headDim = optInt(o, "head_dim", heads > 0 ? hidden / heads : 0);
-        List<Integer> eos = new ArrayList<>();
         JsonElement eosEl = o.get("eos_token_id");
-        if (eosEl != null && !eosEl.isJsonNull()) {
-            if (eosEl.isJsonArray()) {
-                for (JsonElement e : eosEl.getAsJsonArray()) eos.add(e.getAsInt());
-            } else {
-                eos.add(eosEl.getAsInt());
-            }
-        }
+        List<Integer> eos = eosEl == null || eosEl.isJsonNull() ? List.of() : tokenIds(eosEl);
         RopeScaling scaling = RopeScaling.fromJson(o.get("rope_scaling"));
         return new ModelConfig(
                 reqInt(o, "vocab_size"), hidden, reqInt(o, "intermediate_size"),

@@ -6,7 +6,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.hmem.runtime.TestModels;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class ModelConfigTest {
 
@@ -62,5 +65,27 @@ class ModelConfigTest {
         JsonObject o = JsonParser.parseString(LLAMA_32_1B).getAsJsonObject();
         edit.accept(o);
         return ModelConfig.fromJson(o);
+    }
+
+    @Test
+    void generationConfigSetsTheStopTokens(@TempDir Path dir) throws Exception {
+        Files.writeString(dir.resolve("config.json"), LLAMA_32_1B);
+        assertThat(ModelConfig.load(dir).eosTokenIds()).containsExactly(128001);
+        // Llama 3.2 1B Instruct's generation_config.json, as published (sampling defaults are not taken).
+        Files.writeString(dir.resolve("generation_config.json"), "{\"bos_token_id\": 128000, \"do_sample\": true,"
+                + " \"eos_token_id\": [128001, 128008, 128009], \"temperature\": 0.6, \"top_p\": 0.9,"
+                + " \"transformers_version\": \"4.45.0.dev0\"}");
+        ModelConfig c = ModelConfig.load(dir);
+        assertThat(c.eosTokenIds()).containsExactly(128001, 128008, 128009);
+        assertThat(c.bosTokenId()).isEqualTo(128000);
+        Files.writeString(dir.resolve("generation_config.json"), "{\"eos_token_id\": [128001, \"end\"]}");
+        assertThatThrownBy(() -> ModelConfig.load(dir)).hasMessageContaining("generation_config.json")
+                .hasMessageContaining("eos_token_id");
+        Files.writeString(dir.resolve("generation_config.json"), "{\"eos_token_id\": 200000}");
+        assertThatThrownBy(() -> ModelConfig.load(dir)).hasMessageContaining("generation_config.json")
+                .hasMessageContaining("outside the vocabulary");
+        Files.writeString(dir.resolve("generation_config.json"), "{\"eos_token_id\": [1,");
+        assertThatThrownBy(() -> ModelConfig.load(dir)).hasMessageContaining("generation_config.json")
+                .hasMessageContaining("not valid JSON");
     }
 }
