@@ -68,6 +68,11 @@ public record PreparedData(Corpus corpus, Path tokenizerDir, int vocab, int bos,
             dev.hmem.runtime.config.ModelConfig mc = dev.hmem.runtime.config.ModelConfig.load(tokDir);
             vocab = mc.vocabSize();
             bos = mc.bosTokenId();
+            // Documents are packed with an end token between them, as the checkpoint was pretrained.
+            if (mc.eosTokenIds().isEmpty()) {
+                throw new IllegalArgumentException(tokDir + ": neither config.json nor generation_config.json names an "
+                        + "eos_token_id, which separates the documents packed into one training sequence");
+            }
             eos = mc.eosTokenIds().get(0);
         }
         int[][] uniqueTokens = new int[texts.size()][];

@@ -111,18 +111,24 @@ public final class Trainer implements AutoCloseable {
     }
 
     /**
-     * Post-hoc memories: the anchor in {@code anchorDir} stays frozen; only blocks are trained
-     * (stage 2 with anchor updates off), for {@code cfg.memorySteps()} steps.
+     * Post-hoc memories (the paper's variant d): the anchor in {@code anchorDir} — hmem's or any Hugging
+     * Face Llama checkpoint, in its stored dtype — stays frozen and untouched; only blocks are trained
+     * (stage 2 with anchor updates off), for {@code cfg.memorySteps()} steps, with the checkpoint's own
+     * tokenizer. {@code out/model} links to the checkpoint; the bank names its fingerprint.
      */
     public Result postHoc(Path anchorDir, Path out, Path proseDir) throws IOException {
         long t0 = System.nanoTime();
-        PreparedData data = PreparedData.prepare(cfg, out, proseDir, anchorDir, log);
         ModelConfig mc = ModelConfig.load(anchorDir);
+        if (mc.maxPositions() < cfg.seqLen()) {
+            throw new IllegalArgumentException(anchorDir + " has a context of " + mc.maxPositions() + " tokens; configuration "
+                    + cfg.name() + " trains on sequences of " + cfg.seqLen());
+        }
+        PreparedData data = PreparedData.prepare(cfg, out, proseDir, anchorDir, log);
         try (AnchorWeights anchor = AnchorWeights.load(anchorDir, mc);
              TrainableBank bank = new TrainableBank(data.tree(), cfg.neurons(), cfg.generic(), mc.numLayers(),
                      mc.hiddenSize(), cfg.seed() + 1, manager);
              AdamW opt = new AdamW(manager)) {
-            Loop loop = new Loop(data, anchor, bank, opt, out);
+            Loop loop = new Loop(data, anchor, bank, opt, out, anchorDir);
             loop.resume();
             loop.stage(2, cfg.memorySteps(), false, true, 0, 0, TrainingCompute.train(mc, 1, cfg.batch(), cfg.seqLen(), rowNeurons()));
             loop.flops = TrainingCompute.train(mc, cfg.memorySteps(), cfg.batch(), cfg.seqLen(), rowNeurons());
@@ -223,6 +229,7 @@ public final class Trainer implements AutoCloseable {
         final List<NDArray> anchorParams;
         final Path out;
         final Path checkpointDir;
+        final Path frozenAnchor;
         final long started = System.nanoTime();
         final String corpusDigest;  // of out/corpus, written by prepare: every snapshot records it
         final int[] exposures;
@@ -233,6 +240,12 @@ public final class Trainer implements AutoCloseable {
         long doneStep = 0;
 
         Loop(PreparedData data, AnchorWeights anchor, TrainableBank bank, AdamW opt, Path out) {
+            this(data, anchor, bank, opt, out, null);
+        }
+
+        /** @param frozenAnchor the directory a post-hoc run's frozen anchor came from, or null */
+        Loop(PreparedData data, AnchorWeights anchor, TrainableBank bank, AdamW opt, Path out, Path frozenAnchor) {
+            this.frozenAnchor = frozenAnchor;
             this.out = out;
             this.data = data;
             this.anchor = anchor;
@@ -408,16 +421,28 @@ public final class Trainer implements AutoCloseable {
             writeModel(dir, runStep, flopsSoFar, exposures.clone(), (System.nanoTime() - started) / 1e9, Map.of("snapshot", true));
         }
 
-/**
+        /**
          * Writes model/, bank/ (if any) and training.json into {@code dir}: what the evaluator reads, for
          * the finished run and for each snapshot of it. Returns the anchor's fingerprint.
          */
         String writeModel(Path dir, long steps, double flops, int[] exposures, double secs, Map<String, Object> extra) throws IOException {
             Path model = dir.resolve("model");
-            String fp = anchor.save(model, DType.F32);
-            for (String f : List.of("tokenizer.json", "tokenizer_config.json")) {
-                if (!data.tokenizerDir().resolve(f).equals(model.resolve(f))) {
-                    Files.copy(data.tokenizerDir().resolve(f), model.resolve(f), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            String fp;
+            if (frozenAnchor != null) {
+                // A frozen checkpoint is not rewritten: re-saving a BF16 model in F32 would double it and change
+                // its fingerprint, so its new bank would not pair with the checkpoint the user serves. The run
+                // links to it instead, and the bank names the checkpoint's own fingerprint.
+                if (!Files.exists(model, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    Files.createDirectories(dir);
+                    Files.createSymbolicLink(model, frozenAnchor.toAbsolutePath().normalize());
+                }
+                fp = anchor.fingerprint;
+            } else {
+                fp = anchor.save(model, DType.F32);
+                for (String f : List.of("tokenizer.json", "tokenizer_config.json")) {
+                    if (!data.tokenizerDir().resolve(f).equals(model.resolve(f))) {
+                        Files.copy(data.tokenizerDir().resolve(f), model.resolve(f), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                    }
                 }
             }
             if (bank != null) bank.write(dir.resolve("bank"), fp, "trained by hmem (" + cfg.name() + ", seed " + cfg.seed() + ")");
