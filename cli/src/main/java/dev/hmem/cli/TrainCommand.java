@@ -1,6 +1,7 @@
 package dev.hmem.cli;
 
 import dev.hmem.training.corpus.CorpusBuilder;
+import dev.hmem.training.corpus.UserDocuments;
 import dev.hmem.training.train.DenseBaseline;
 import dev.hmem.training.train.TrainConfig;
 import dev.hmem.training.train.TrainConfigs;
@@ -34,6 +35,9 @@ final class TrainCommand implements Callable<Integer> {
     Double lr;
     @Option(names = "--snapshot-every", defaultValue = "0", description = "save the model every N steps into OUT/snapshots/"
             + " (for `hmem eval --curve`)") int snapshotEvery;
+    @Option(names = "--documents", description = "train on your own documents instead of the synthetic corpus: a JSONL file"
+            + " (\"text\", optional \"id\", \"title\") or a directory of .txt/.md files") Path documents;
+    @Option(names = "--probes", description = "with --documents: JSONL question/answer pairs for the fact evaluation") Path probes;
     @Option(names = "--prose-dir", description = "general prose to mix in (default /usr/share/common-licenses)")
     Path prose = CorpusBuilder.PROSE_DIR;
 
@@ -50,7 +54,9 @@ final class TrainCommand implements Callable<Integer> {
         if ((dense || widened) != (memoryRun != null)) {
             throw new IllegalArgumentException("--dense and --widened need --memory-run (the run they are compared with), and only they take it");
         }
+        if (probes != null && documents == null) throw new IllegalArgumentException("--probes goes with --documents");
         try (Trainer t = new Trainer(c, System.err).snapshotEvery(snapshotEvery)) {
+            if (documents != null) t.documents(UserDocuments.load(documents, probes, seed, System.err), documents);
             Trainer.Result r;
             if (postHoc != null) {
                 r = t.postHoc(postHoc, out, prose);

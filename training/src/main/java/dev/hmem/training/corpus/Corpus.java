@@ -42,9 +42,10 @@ public record Corpus(List<Fact> facts, int[] mentions, List<int[]> subjects, Lis
         Files.write(dir.resolve("subjects.jsonl"), subjects.stream().map(GSON::toJson).toList(), StandardCharsets.UTF_8);
     }
 
-    /** The subject each fact belongs to. */
+    /** The subject each fact belongs to; -1 for a fact of no subject (a user's probe). */
     public int[] subjectOfFact() {
         int[] out = new int[facts.size()];
+        java.util.Arrays.fill(out, -1);
         for (int s = 0; s < subjects.size(); s++) for (int f : subjects.get(s)) out[f] = s;
         return out;
     }

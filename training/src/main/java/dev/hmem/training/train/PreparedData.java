@@ -43,7 +43,12 @@ public record PreparedData(Corpus corpus, Path tokenizerDir, int vocab, int bos,
     public static PreparedData prepare(TrainConfig c, Path workDir, Path proseDir, Path tokenizer, PrintStream log)
             throws IOException {
         log.println("[prepare] building the corpus (seed " + c.seed() + ")");
-        Corpus corpus = CorpusBuilder.build(c.corpus(), proseDir);
+        return prepare(c, workDir, CorpusBuilder.build(c.corpus(), proseDir), tokenizer, log);
+    }
+
+    /** As above, on a corpus already built (a user's documents, {@code UserDocuments}). */
+    public static PreparedData prepare(TrainConfig c, Path workDir, Corpus corpus, Path tokenizer, PrintStream log)
+            throws IOException {
         corpus.save(workDir.resolve("corpus"));
         log.printf("[prepare] %d facts about %d subjects, %d documents (%d articles, %d prose), %d held-out paragraphs%n",
                 corpus.facts().size(), corpus.subjects().size(), corpus.documents().size(), corpus.factDocuments(),
@@ -129,7 +134,7 @@ public record PreparedData(Corpus corpus, Path tokenizerDir, int vocab, int bos,
         int routed = 0;
         float[][] probeEmb = java.util.Arrays.copyOfRange(emb, sentences.size(), emb.length);
         for (int f = 0; f < factLeaves.length; f++) {
-            factLeaves[f] = hk.leaves()[subjectOf[f]];
+            factLeaves[f] = subjectOf[f] >= 0 ? hk.leaves()[subjectOf[f]] : answerLeaf(f, corpus, docLeaves, hk.tree().route(probeEmb[f]));
             if (hk.tree().route(probeEmb[f]).equals(factLeaves[f])) routed++;
         }
         double probeRouting = (double) routed / Math.max(1, factLeaves.length);
@@ -168,5 +173,17 @@ public record PreparedData(Corpus corpus, Path tokenizerDir, int vocab, int bos,
         float inv = (float) (1 / Math.sqrt(Math.max(norm, 1e-12)));
         for (int j = 0; j < m.length; j++) m[j] *= inv;
         return m;
+    }
+
+    /**
+     * The leaf of a probe that belongs to no subject (a user's): the leaf most of the training passages
+     * holding its answer trained, or where the probe routes when none holds it.
+     */
+    private static MemoryPath answerLeaf(int fact, Corpus corpus, MemoryPath[] docLeaves, MemoryPath routed) {
+        Map<MemoryPath, Integer> votes = new LinkedHashMap<>();
+        for (int d = 0; d < docLeaves.length; d++) {
+            for (int id : corpus.documents().get(d).factIds()) if (id == fact) votes.merge(docLeaves[d], 1, Integer::sum);
+        }
+        return votes.entrySet().stream().max(Map.Entry.comparingByValue()).map(Map.Entry::getKey).orElse(routed);
     }
 }

@@ -20,6 +20,7 @@ import dev.hmem.runtime.ffn.MemoryBranch;
 import dev.hmem.runtime.ffn.MemoryPlan;
 import dev.hmem.runtime.ffn.RowBatchedMemory;
 import dev.hmem.runtime.io.DType;
+import dev.hmem.training.corpus.UserDocuments;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -73,6 +74,24 @@ public final class Trainer implements AutoCloseable {
         return this;
     }
 
+    private UserDocuments documents;
+    private Path documentsSource;
+
+    /**
+     * Trains on a team's own documents instead of the configuration's synthetic corpus (the prose
+     * directory is then not read); the configuration still gives model, bank and schedule.
+     */
+    public Trainer documents(UserDocuments docs, Path source) {
+        this.documents = docs;
+        this.documentsSource = source;
+        return this;
+    }
+
+    private PreparedData prepare(Path out, Path proseDir, Path tokenizer) throws IOException {
+        if (documents == null) return PreparedData.prepare(cfg, out, proseDir, tokenizer, log);
+        return PreparedData.prepare(cfg, out, documents.corpus(), tokenizer, log);
+    }
+
     /** Test hook: checkpoint and stop after this many steps of this process. */
     void interruptAfter(long steps) {
         this.interruptAfter = steps;
@@ -90,7 +109,7 @@ public final class Trainer implements AutoCloseable {
     /** Both stages from scratch (or from the checkpoint in {@code out}), then the model and bank. */
     public Result run(Path out, Path proseDir) throws IOException {
         long t0 = System.nanoTime();
-        PreparedData data = PreparedData.prepare(cfg, out, proseDir, null, log);
+        PreparedData data = prepare(out, proseDir, null);
         ModelConfig mc = anchorConfig(data);
         try (AnchorWeights anchor = AnchorWeights.random(mc, cfg.seed());
              TrainableBank bank = new TrainableBank(data.tree(), cfg.neurons(), cfg.generic(), mc.numLayers(),
@@ -123,7 +142,7 @@ public final class Trainer implements AutoCloseable {
             throw new IllegalArgumentException(anchorDir + " has a context of " + mc.maxPositions() + " tokens; configuration "
                     + cfg.name() + " trains on sequences of " + cfg.seqLen());
         }
-        PreparedData data = PreparedData.prepare(cfg, out, proseDir, anchorDir, log);
+        PreparedData data = prepare(out, proseDir, anchorDir);
         try (AnchorWeights anchor = AnchorWeights.load(anchorDir, mc);
              TrainableBank bank = new TrainableBank(data.tree(), cfg.neurons(), cfg.generic(), mc.numLayers(),
                      mc.hiddenSize(), cfg.seed() + 1, manager);
@@ -155,7 +174,7 @@ public final class Trainer implements AutoCloseable {
     public Result dense(Path out, Path memoryRun, Path proseDir, DenseBaseline spec) throws IOException {
         long t0 = System.nanoTime();
         var memStats = DenseBaseline.memoryRun(memoryRun, cfg);
-        PreparedData data = PreparedData.prepare(cfg, out, proseDir, memoryRun.resolve("model"), log);
+        PreparedData data = prepare(out, proseDir, memoryRun.resolve("model"));
         DenseBaseline.requireSameCorpus(memoryRun, out);
         ModelConfig mc = spec.shape(cfg, data.vocab(), data.bos(), data.eos());
         try (AnchorWeights anchor = AnchorWeights.random(mc, cfg.seed());
@@ -460,6 +479,7 @@ public final class Trainer implements AutoCloseable {
                 stats.put("fetched_parameters", 3L * cfg.fetchedNeurons() * anchor.config.hiddenSize() * anchor.config.numLayers());
             }
             stats.putAll(extra);
+            if (documents != null) stats.put("user_documents", documents.stats(documentsSource));
             stats.put("corpus_digest", corpusDigest);
             stats.put("tokenizer_digest", DenseBaseline.tokenizerDigest(model));
             stats.put("probe_routing", data.probeRouting());

@@ -20,6 +20,7 @@ import dev.hmem.runtime.generate.SamplingParams;
 import dev.hmem.runtime.router.MiniLmEmbedder;
 import dev.hmem.runtime.tensor.WeightFormat;
 import dev.hmem.training.corpus.CorpusBuilder;
+import dev.hmem.training.corpus.UserDocuments;
 import dev.hmem.training.eval.EvalSplit;
 import dev.hmem.training.eval.Evaluator;
 import java.io.PrintStream;
@@ -36,8 +37,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Post-hoc memories (the paper's variant d) on a Hugging Face checkpoint written by an independent
- * numpy writer (sharded BF16, GQA, llama3 RoPE, untied head, its own tokenizer.json): the checkpoint
+ * Post-hoc memories (the paper's variant d) for a user's own documents on a Hugging Face checkpoint
+ * written by an independent numpy writer (sharded BF16, GQA, llama3 RoPE, untied head, its own
+ * tokenizer.json): the checkpoint
  * is left byte for byte as it was, the bank pairs with it as the user serves it, and decoding with the
  * routed memory equals the numpy reference given the same blocks.
  */
@@ -50,14 +52,33 @@ class PostHocCheckpointTest {
         HfFixture fx = HfFixture.write(dir);
         Map<String, String> before = digests(fx.dir);
         Trainer.Result r;
-        try (Trainer t = new Trainer(TrainConfigs.micro(3), QUIET)) {
+        // The user's own documents and probes, one line of each unreadable.
+        StringBuilder docs = new StringBuilder("{\"text\": 7}\n"), probes = new StringBuilder("{\"question\": \"?\"}\n");
+        String[] towns = {"Avalon", "Brigadoon", "Camelot", "Lilliput", "Ruritania", "Xanadu"};
+        for (int i = 0; i < 60; i++) {
+            String name = "Pump " + (100 + i), town = towns[i % towns.length];
+            docs.append(String.format(java.util.Locale.ROOT, "{\"id\": \"d%d\", \"title\": \"%s\", \"text\": \"The %s is made in %s. "
+                    + "It runs at %d volts.\\n\\nService it every %d months.\"}%n", i, name, name, town, 10 + i, 2 + i % 9));
+            probes.append(String.format(java.util.Locale.ROOT, "{\"question\": \"The %s runs at\", \"answer\": \"%d volts\"}%n", name, 10 + i));
+        }
+        Files.writeString(dir.resolve("docs.jsonl"), docs);
+        Files.writeString(dir.resolve("probes.jsonl"), probes);
+        UserDocuments user = UserDocuments.load(dir.resolve("docs.jsonl"), dir.resolve("probes.jsonl"), 3, QUIET);
+        try (Trainer t = new Trainer(TrainConfigs.micro(3), QUIET).documents(user, dir.resolve("docs.jsonl"))) {
             r = t.postHoc(fx.dir, dir.resolve("run"), CorpusBuilder.PROSE_DIR);
         }
+        var stats = com.google.gson.JsonParser.parseString(Files.readString(dir.resolve("run/training.json"))).getAsJsonObject();
+        var userStats = stats.getAsJsonObject("user_documents");
+        assertThat(userStats.get("document_count").getAsInt()).isEqualTo(60);
+        assertThat(userStats.getAsJsonArray("skipped")).hasSize(2);
+        assertThat(stats.getAsJsonArray("fact_leaves")).hasSize(60);
+        // The run's corpus is the user's passages, not hmem's synthetic facts or the licence prose.
+        assertThat(Files.readString(dir.resolve("run/corpus/documents.jsonl"))).contains("Pump 1").doesNotContain("GNU");
         assertThat(digests(fx.dir)).as("the frozen checkpoint is not rewritten").isEqualTo(before);
         assertThat(r.blockUpdates()).isNotEmpty();
         assertThat(Files.isSymbolicLink(dir.resolve("run/model"))).isTrue();
 
-        String prompt = "The atomic number of Xenon is";
+        String prompt = "The Pump 117 runs at";
         try (Anchor a = Anchor.load(fx.dir); MemoryBank bank = MemoryBank.open(r.bankDir());
              MiniLmEmbedder emb = MiniLmEmbedder.load(0); NDManager m = NDManager.newBaseManager()) {
             // The bank names the checkpoint as stored (BF16), so it pairs with what the user serves.
@@ -95,8 +116,10 @@ class PostHocCheckpointTest {
 
         // The evaluator reads the post-hoc run like any other (through the link), on the checkpoint's tokenizer.
         try (Evaluator e = new Evaluator(dir.resolve("run"), EvalSplit.ALL, QUIET)) {
+            assertThat(e.probeCount()).isPositive().isLessThanOrEqualTo(60);
             List<Evaluator.ConditionResult> res = e.evaluateMemoryAndAnchor();
             assertThat(res.get(0).perplexity()).isFinite().isGreaterThan(1);
+            assertThat(java.util.Arrays.stream(res.get(1).total()).sum()).isEqualTo(e.probeCount());
         }
     }
 
