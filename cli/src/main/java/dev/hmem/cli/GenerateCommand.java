@@ -37,7 +37,7 @@ final class GenerateCommand implements Callable<Integer> {
 
     static final class Input {
         @Option(names = {"-p", "--prompt"}, description = "prompt text (repeat for a batch)") List<String> prompts;
-        @Option(names = "--tokens", split = ",", description = "prompt as token ids, e.g. 1,2,3") int[] tokens;
+        @Option(names = "--tokens", description = "prompt as token ids, e.g. 1,2,3 (repeat for a batch)") List<String> tokens;
     }
 
     @ArgGroup(exclusive = true)
@@ -64,9 +64,19 @@ final class GenerateCommand implements Callable<Integer> {
              MemoryBank memBank = bank == null ? null : MemoryBank.open(bank);
              MemoryResolver resolver = new MemoryResolver(memBank, anchor)) {
             long loadMs = (System.nanoTime() - t0) / 1_000_000;
-            List<String> texts = input.prompts != null ? input.prompts : List.of("");
+            List<String> texts = new ArrayList<>();
             List<int[]> prompts = new ArrayList<>();
-            for (String t : texts) prompts.add(input.tokens != null ? input.tokens : anchor.tokenizer().encode(t));
+            if (input.prompts != null) {
+                texts.addAll(input.prompts);
+                for (String t : texts) prompts.add(anchor.tokenizer().encode(t));
+            } else {
+                // Each --tokens is one prompt; it is routed on its decoded text, as a text prompt is.
+                for (String t : input.tokens) {
+                    int[] ids = tokenIds(t, anchor.config().vocabSize());
+                    prompts.add(ids);
+                    texts.add(anchor.tokenizer().decode(ids));
+                }
+            }
             SamplingParams params = sampling.params();
 
             long r0 = System.nanoTime();
@@ -92,6 +102,23 @@ final class GenerateCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /** One {@code --tokens} value: comma-separated ids inside the vocabulary. */
+    static int[] tokenIds(String arg, int vocab) {
+        String[] parts = arg.split(",");
+        int[] ids = new int[parts.length];
+        for (int i = 0; i < parts.length; i++) {
+            try {
+                ids[i] = Integer.parseInt(parts[i].strip());
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("--tokens '" + arg + "': '" + parts[i].strip() + "' is not a token id");
+            }
+            if (ids[i] < 0 || ids[i] >= vocab) {
+                throw new IllegalArgumentException("--tokens '" + arg + "': token id " + ids[i] + " is outside the vocabulary of " + vocab);
+            }
+        }
+        return ids;
     }
 
     private void print(List<String> texts, List<int[]> prompts, Map<String, Completion> done, long loadMs,

@@ -63,6 +63,23 @@ class CliTest {
     }
 
     @Test
+    void repeatedTokensAreABatchOfPrompts() {
+        Run r = run("generate", "--model", model.toString(), "--bank", bank.toString(), "--tokens", "5,6,7", "--tokens", "8, 9",
+                "--max-new-tokens", "4", "--ignore-eos", "--json");
+        assertThat(r.code()).as(r.err()).isZero();
+        var a = JsonParser.parseString(r.out()).getAsJsonArray();
+        assertThat(a).hasSize(2);
+        assertThat(a.get(0).getAsJsonObject().get("prompt_tokens").getAsInt()).isEqualTo(3);
+        assertThat(a.get(1).getAsJsonObject().get("prompt_tokens").getAsInt()).isEqualTo(2);
+        for (var e : a) assertThat(e.getAsJsonObject().getAsJsonArray("tokens")).hasSize(4);
+        Run bad = run("generate", "--model", model.toString(), "--tokens", "5,x");
+        assertThat(bad.code()).isEqualTo(2);
+        assertThat(bad.err()).contains("'x' is not a token id");
+        Run out = run("generate", "--model", model.toString(), "--tokens", "5,99999999");
+        assertThat(out.err()).contains("token id 99999999 is outside the vocabulary");
+    }
+
+    @Test
     void badInputGivesAClearErrorAndExitCode() {
         Run r = run("generate", "--model", model.toString(), "--bank", bank.toString(), "-p", "x", "--memory-path", "9.9");
         assertThat(r.code()).isEqualTo(2);
