@@ -76,7 +76,8 @@ class CliTest {
         assertThat(bad.code()).isEqualTo(2);
         assertThat(bad.err()).contains("'x' is not a token id");
         Run out = run("generate", "--model", model.toString(), "--tokens", "5,99999999");
-        assertThat(out.err()).contains("token id 99999999 is outside the vocabulary");
+        assertThat(out.code()).isEqualTo(2);
+        assertThat(out.err()).contains("token id 99999999 outside the vocabulary");
     }
 
     @Test
