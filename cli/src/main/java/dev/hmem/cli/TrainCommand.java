@@ -33,6 +33,10 @@ final class TrainCommand implements Callable<Integer> {
     double stepsFactor;
     @Option(names = "--lr", description = "peak learning rate of the anchor (or baseline) instead of the configuration's (a sweep)")
     Double lr;
+    @Option(names = "--lr-memory", description = "peak learning rate of the memory blocks instead of the configuration's (a sweep)")
+    Double lrMemory;
+    @Option(names = "--wd-memory", description = "weight decay of the memory blocks instead of the configuration's (a sweep)")
+    Double wdMemory;
     @Option(names = "--snapshot-every", defaultValue = "0", description = "save the model every N steps into OUT/snapshots/"
             + " (for `hmem eval --curve`)") int snapshotEvery;
     @Option(names = "--documents", description = "train on your own documents instead of the synthetic corpus: a JSONL file"
@@ -49,6 +53,10 @@ final class TrainCommand implements Callable<Integer> {
             c = c.withMemorySteps(memorySteps);
         }
         if (lr != null) c = c.withLrAnchor(lr);
+        if (lrMemory != null || wdMemory != null) {
+            if (dense || widened) throw new IllegalArgumentException("--lr-memory and --wd-memory are for memory runs; a baseline has no memory");
+            c = c.withMemoryOptimizer(lrMemory != null ? lrMemory : c.lrMemory(), wdMemory != null ? wdMemory : c.wdMemory());
+        }
         if (stepsFactor != 1 && !(dense || widened)) throw new IllegalArgumentException("--steps-factor is for --dense and --widened");
         if (dense && widened) throw new IllegalArgumentException("give --dense or --widened, not both");
         if ((dense || widened) != (memoryRun != null)) {

@@ -93,6 +93,17 @@ class CliTest {
     }
 
     @Test
+    void aBaselineRefusesTheMemoriesOptimizerOptions() {
+        for (String kind : new String[] {"--dense", "--widened"}) {
+            Run r = run("train", "--config", "micro", kind, "--memory-run", tmp.resolve("nothing").toString(), "--lr-memory", "1e-2",
+                    "--out", tmp.resolve("never").toString());
+            assertThat(r.code()).isEqualTo(2);
+            assertThat(r.err()).contains("--lr-memory and --wd-memory are for memory runs");
+        }
+        assertThat(Files.exists(tmp.resolve("never"))).isFalse();
+    }
+
+    @Test
     void verifyFindsAFlippedByteAndInspectDescribesTheBank() throws Exception {
         assertThat(run("bank", "verify", "--bank", bank.toString(), "--model", model.toString()).out())
                 .contains("OK: 21 blocks verified, anchor matches");

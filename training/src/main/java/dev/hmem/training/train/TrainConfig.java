@@ -56,6 +56,14 @@ public record TrainConfig(
                 genericProb, rowsPerLeaf, denseScale, denseMatch, checkpointEvery, seed);
     }
 
+    /** This configuration with another peak LR and weight decay for the memory blocks (their own sweep). */
+    public TrainConfig withMemoryOptimizer(double lr, double wd) {
+        if (!(lr > 0) || !(wd >= 0)) throw new IllegalArgumentException("memory LR must be > 0 and weight decay >= 0, got " + lr + ", " + wd);
+        return new TrainConfig(name, corpus, vocab, hidden, ffn, layers, heads, kvHeads, context, branching, depth, neurons,
+                generic, minLeaf, seqLen, batch, anchorSteps, memorySteps, lrAnchor, lr, wdAnchor, wd, warmup, clip,
+                genericProb, rowsPerLeaf, denseScale, denseMatch, checkpointEvery, seed);
+    }
+
     public int fetchedNeurons() {
         int r = 0;
         for (int n : neurons) r += n;

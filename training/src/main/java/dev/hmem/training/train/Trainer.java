@@ -473,6 +473,15 @@ public final class Trainer implements AutoCloseable {
             stats.put("steps", steps);
             stats.put("tokens", steps * cfg.batch() * cfg.seqLen());
             stats.put("train_flops", flops);
+            // the peak LRs and decays used, so a sweep's runs say what they swept
+            Map<String, Object> optimizer = new LinkedHashMap<>();
+            optimizer.put("lr_anchor", cfg.lrAnchor());
+            optimizer.put("wd_anchor", cfg.wdAnchor());
+            if (bank != null) {
+                optimizer.put("lr_memory", cfg.lrMemory());
+                optimizer.put("wd_memory", cfg.wdMemory());
+            }
+            stats.put("optimizer", optimizer);
             stats.put("parameters", anchor.config.parameterCount());
             if (bank != null) {
                 stats.put("bank_parameters", bankParams(bank));

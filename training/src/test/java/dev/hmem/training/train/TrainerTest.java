@@ -55,6 +55,30 @@ class TrainerTest {
     }
 
     @Test
+    void trainingJsonRecordsTheOptimizerEachPartRanWith() throws Exception {
+        TrainConfig c = TrainConfigs.micro(1);
+        var stats = com.google.gson.JsonParser.parseString(Files.readString(tmp.resolve("micro/training.json"))).getAsJsonObject();
+        var o = stats.getAsJsonObject("optimizer");
+        assertThat(o.get("lr_anchor").getAsDouble()).isEqualTo(c.lrAnchor());
+        assertThat(o.get("wd_anchor").getAsDouble()).isEqualTo(c.wdAnchor());
+        assertThat(o.get("lr_memory").getAsDouble()).isEqualTo(c.lrMemory());
+        assertThat(o.get("wd_memory").getAsDouble()).isEqualTo(c.wdMemory());
+    }
+
+    @Test
+    void aMemoryOptimizerSweepChangesOnlyTheMemoriesLrAndDecay() {
+        TrainConfig c = TrainConfigs.micro(1), m = c.withMemoryOptimizer(7e-2, 4e-3);
+        assertThat(m.lrMemory()).isEqualTo(7e-2);
+        assertThat(m.wdMemory()).isEqualTo(4e-3);
+        // every other component is the same: rebuilt with the old memory values it equals the original
+        assertThat(m.withMemoryOptimizer(c.lrMemory(), c.wdMemory())).isEqualTo(c);
+        for (double[] bad : new double[][] {{0, 1e-3}, {-1e-2, 1e-3}, {Double.NaN, 1e-3}, {1e-2, -1e-3}, {1e-2, Double.NaN}}) {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> c.withMemoryOptimizer(bad[0], bad[1]))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("memory LR must be > 0");
+        }
+    }
+
+    @Test
     void afterATrainingStepBlocksOffThePathAreBitIdentical(@TempDir Path dir) throws Exception {
         TrainConfig m = TrainConfigs.micro(1);
         // Two anchor steps, then a single memory step: two leaf groups of four sequences, no generic memory.
