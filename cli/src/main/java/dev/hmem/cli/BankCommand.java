@@ -21,7 +21,7 @@ import picocli.CommandLine.Option;
 
 /** Creating, inspecting and verifying memory banks. */
 @Command(name = "bank", description = "Create, inspect, verify and erase parts of memory banks.",
-        subcommands = {BankCommand.CreateRandom.class, BankCommand.Inspect.class, BankCommand.Verify.class, BankCommand.Erase.class})
+        subcommands = {BankCommand.CreateRandom.class, BankCommand.Inspect.class, BankCommand.Verify.class, BankCommand.Erase.class, BankUpload.class})
 final class BankCommand {
 
     @Command(name = "create-random", mixinStandardHelpOptions = true,

@@ -8,7 +8,7 @@ import picocli.CommandLine.Option;
 
 /** Benchmarks that write their figures into docs/BENCHMARKS.md. */
 @Command(name = "bench", description = "Run a benchmark and write its section of docs/BENCHMARKS.md.",
-        subcommands = {BenchCommand.Decode.class, BenchCommand.Cluster.class, BenchCommand.Operations.class})
+        subcommands = {BenchCommand.Decode.class, BenchCommand.Cluster.class, BenchCommand.Operations.class, BenchCommand.Cache.class})
 final class BenchCommand {
 
     @Command(name = "decode", mixinStandardHelpOptions = true,
@@ -65,6 +65,30 @@ final class BenchCommand {
                     maxNewTokens, step, warmup, cacheMb, report, plots));
             String md = overload ? bench.overload() : bench.run(ratioOnly);
             System.out.println(md);
+            return 0;
+        }
+    }
+
+    @Command(name = "cache", mixinStandardHelpOptions = true,
+            description = {"The capacity model (`hmem size`) against the real block cache: hit rate per level, predicted and measured,",
+                    "under Zipf popularity at several budgets, with and without hierarchy-aware placement (a few minutes)."})
+    static final class Cache implements Callable<Integer> {
+        @Option(names = "--work-dir") Path work = Path.of(System.getProperty("user.home"), ".cache", "hmem", "bench");
+        @Option(names = "--zipf", split = ",", defaultValue = "0.8,1.0,1.2") double[] zipf;
+        @Option(names = "--fractions", split = ",", defaultValue = "0.05,0.1,0.25,0.5,0.75,1.0",
+                description = "budgets per subtask as shares of the deep working set") double[] fractions;
+        @Option(names = "--subtasks", defaultValue = "2") int subtasks;
+        @Option(names = "--warmup", defaultValue = "30000", description = "prompts before counting") int warmup;
+        @Option(names = "--prompts", defaultValue = "60000", description = "prompts counted per point") int prompts;
+        @Option(names = "--seed", defaultValue = "1") long seed;
+        @Option(names = "--report", defaultValue = "docs/BENCHMARKS.md") Path report;
+        @Option(names = "--plots", defaultValue = "docs/bench") Path plots;
+
+        @Override
+        public Integer call() throws Exception {
+            if (subtasks < 1 || warmup < 0 || prompts < 1) throw new IllegalArgumentException("need --subtasks >= 1, --warmup >= 0, --prompts >= 1");
+            System.out.println(new dev.hmem.cli.bench.CacheBench(new dev.hmem.cli.bench.CacheBench.Options(work, report, plots, zipf,
+                    fractions, subtasks, warmup, prompts, seed)).run());
             return 0;
         }
     }

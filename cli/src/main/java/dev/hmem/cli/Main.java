@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** The {@code hmem} command line: one jar for generation, banks, training, serving and benchmarks. */
 @Command(name = "hmem", mixinStandardHelpOptions = true, version = "hmem 0.1.0",
         description = "Memory-augmented small language models, served on Apache Flink.",
-        subcommands = {dev.hmem.cli.demo.DemoCommand.class, GenerateCommand.class, RouteCommand.class, BankCommand.class,
+        subcommands = {dev.hmem.cli.demo.DemoCommand.class, GenerateCommand.class, RouteCommand.class, BankCommand.class, SizeCommand.class,
                 ModelCommand.class, TrainCommand.class, EvalCommand.class, LoadGenCommand.class, LoadTestCommand.class,
                 dev.hmem.cli.cluster.ClusterCommand.class, dev.hmem.cli.control.SwapCommand.class,
                 dev.hmem.cli.control.BlockCommand.class,

@@ -1,0 +1,89 @@
+package dev.hmem.cli;
+
+import dev.hmem.cli.cluster.FlinkFileSystems;
+import dev.hmem.operators.memory.BankStores;
+import dev.hmem.runtime.Progress;
+import dev.hmem.runtime.bank.BankException;
+import dev.hmem.runtime.bank.BlockId;
+import dev.hmem.runtime.bank.MemoryBank;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.stream.Stream;
+import org.apache.flink.core.fs.FileSystem;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * Copies a bank (or a model directory: any directory of files) to a Flink file system URI — {@code s3://} through the
+ * same S3 plugin the cluster runs — so TaskManagers read it without a shared volume. The manifest goes last, so a
+ * reader never sees a manifest whose blocks are still on their way; with {@code --verify} the copy is opened from its
+ * URI and every block's checksum is checked by ranged reads, as the job will read it.
+ */
+@Command(name = "upload", mixinStandardHelpOptions = true,
+        description = {"Copy a bank (or model) directory to any Flink file system URI, e.g. s3://bucket/banks/demo.",
+                "S3 settings as Flink's (-c s3.endpoint=..., -c s3.access-key=..., -c s3.secret-key=...)."})
+final class BankUpload implements Callable<Integer> {
+
+    @Option(names = "--bank", required = true, description = "the local directory to copy") Path dir;
+    @Option(names = "--to", required = true, description = "the destination URI (its directory)") String to;
+    @Option(names = {"-c", "--conf"}, description = "a Flink configuration entry key=value (repeatable)") Map<String, String> conf = new LinkedHashMap<>();
+    @Option(names = "--plugins", description = "Flink's plugins folder (default: the local cluster's, with the S3 plugin)") Path plugins;
+    @Option(names = "--verify", description = "open the copy from its URI and check every block's checksum") boolean verify;
+
+    @Override
+    public Integer call() throws Exception {
+        if (!Files.isDirectory(dir)) throw new IllegalArgumentException(dir + " is not a directory");
+        FlinkFileSystems.initialize(plugins != null ? plugins : FlinkFileSystems.defaultPlugins(), conf);
+        List<Path> files;
+        try (Stream<Path> s = Files.walk(dir)) {
+            files = new ArrayList<>(s.filter(Files::isRegularFile).sorted().toList());
+        }
+        Path manifest = dir.resolve(dev.hmem.runtime.bank.BankManifest.FILE);
+        if (files.remove(manifest)) files.add(manifest);  // last: the bank is complete once its manifest appears
+        long total = 0;
+        for (Path f : files) total += Files.size(f);
+        Progress p = Progress.of("upload", total, "bytes");
+        byte[] buf = new byte[1 << 20];
+        for (Path f : files) {
+            String rel = dir.relativize(f).toString().replace('\\', '/');
+            org.apache.flink.core.fs.Path target = new org.apache.flink.core.fs.Path(to.replaceAll("/+$", "") + "/" + rel);
+            FileSystem fs = target.getFileSystem();
+            try (InputStream in = Files.newInputStream(f); OutputStream out = fs.create(target, FileSystem.WriteMode.OVERWRITE)) {
+                for (int n; (n = in.read(buf)) > 0; ) {
+                    out.write(buf, 0, n);
+                    p.advance(n);
+                }
+            }
+        }
+        System.out.printf(Locale.ROOT, "uploaded %d files (%,d bytes) to %s%n", files.size(), total, to);
+        if (!verify) return 0;
+        try (MemoryBank b = BankStores.open(to)) {
+            List<BlockId> ids = b.allBlocks();
+            Progress v = Progress.of("verify", ids.size(), "blocks");
+            int bad = 0;
+            for (BlockId id : ids) {
+                try {
+                    b.readVerified(id);
+                } catch (BankException e) {
+                    System.out.println(e.getMessage());
+                    bad++;
+                }
+                v.advance(1);
+            }
+            if (bad > 0) {
+                System.out.println(bad + " of " + ids.size() + " blocks are corrupt at " + to);
+                return 1;
+            }
+            System.out.println("OK: " + ids.size() + " blocks verified at " + to);
+        }
+        return 0;
+    }
+}
