@@ -35,9 +35,9 @@ class CapacityModelTest {
         Placement byCluster = new Placement("owned", owned);
         var aware = CapacityModel.predict(law, byCluster, deep / 2, 1, CachePolicy.LRU);
         var spread = CapacityModel.predict(law, Placement.spread(4, 2), deep / 2, 1, CachePolicy.LRU);
-        assertThat(aware.hit()[1]).isEqualTo(1.0);
-        assertThat(aware.hit()[2]).isEqualTo(1.0);
-        assertThat(aware.missBytes()).isZero();
+        assertThat(aware.hit()[1]).isCloseTo(1.0, offset(1e-12));
+        assertThat(aware.hit()[2]).isCloseTo(1.0, offset(1e-12));
+        assertThat(aware.missBytes()).isCloseTo(0.0, offset(1e-9));
         assertThat(spread.hit()[2]).isLessThan(0.99);
         assertThat(spread.wantedBytes()).isEqualTo(deep);  // every subtask wants every block
         assertThat(aware.wantedBytes()).isEqualTo(deep / 2);
@@ -65,7 +65,7 @@ class CapacityModelTest {
         BankShape shape = BankShape.of(16, new int[] {64, 16}, 8, 1, 4);
         LeafPopularity law = LeafPopularity.zipf(shape, 1.2, 2);
         Placement p = Placement.affinity(law, 4, 50_000, 9);
-        int concentrated = 0;
+        double meanLargest = 0;
         for (double[] row : p.share()) {
             double sum = 0, max = 0;
             for (double v : row) {
@@ -73,10 +73,10 @@ class CapacityModelTest {
                 max = Math.max(max, v);
             }
             assertThat(sum).isCloseTo(1.0, offset(1e-9));
-            if (max > 0.9) concentrated++;
+            meanLargest += max / p.share().length;
         }
-        // affinity keeps most clusters on one subtask (a hot one may spill)
-        assertThat(concentrated).isGreaterThanOrEqualTo(10);
+        // affinity keeps a cluster mostly on one subtask (bounded loads spill some), where spreading gives each 1/4
+        assertThat(meanLargest).isGreaterThan(0.5);
         double[] node = law.nodes(1);
         double total = 0;
         for (double v : node) total += v;
