@@ -25,9 +25,14 @@ import picocli.CommandLine.Option;
 final class BankCommand {
 
     @Command(name = "create-random", mixinStandardHelpOptions = true,
-            description = "A bank of any shape with random blocks and a random tree (tests, benchmarks).")
+            description = {"A bank of any shape with random blocks and a random tree (tests, benchmarks). Resumable: run it again",
+                    "after an interruption and the levels already written are kept. The disk space is checked first."})
     static final class CreateRandom implements Callable<Integer> {
-        @Option(names = "--model", required = true, description = "the anchor the bank belongs to") Path model;
+        @Option(names = "--model", description = "the anchor the bank belongs to (or give --hidden and --layers)") Path model;
+        @Option(names = "--hidden", description = "the anchor's hidden size, without --model (a bank for serving benchmarks)") Integer hidden;
+        @Option(names = "--layers", description = "the anchor's layers, without --model") Integer layers;
+        @Option(names = "--paper", description = "the paper's bank: k=16, r=256,64,16, d=512, 35 layers, bf16 (4.62B parameters, 9.3 GB)")
+        boolean paper;
         @Option(names = "--out", required = true) Path out;
         @Option(names = "--branching", defaultValue = "16") int branching;
         @Option(names = "--depth", defaultValue = "3") int depth;
@@ -39,16 +44,32 @@ final class BankCommand {
 
         @Override
         public Integer call() throws Exception {
-            ModelConfig c = ModelConfig.load(model);
-            String fingerprint;
-            try (AnchorWeights w = AnchorWeights.load(model, c)) {
-                fingerprint = w.fingerprint;
+            if (paper) {
+                branching = 16;
+                depth = 3;
+                neurons = new int[] {256, 64, 16};
+                hidden = hidden == null ? 512 : hidden;
+                layers = layers == null ? 35 : layers;
+                dtype = "bf16";
+            }
+            BankManifest.Anchor anchor;
+            if (model != null) {
+                if (hidden != null || layers != null) throw new IllegalArgumentException("give --model or --hidden/--layers, not both");
+                ModelConfig c = ModelConfig.load(model);
+                try (AnchorWeights w = AnchorWeights.load(model, c)) {
+                    anchor = new BankManifest.Anchor(w.fingerprint, c.hiddenSize(), c.numLayers());
+                }
+            } else {
+                if (hidden == null || layers == null || hidden < 1 || layers < 1) {
+                    throw new IllegalArgumentException("give --model, or --hidden and --layers (>= 1) for a bank without an anchor");
+                }
+                // No anchor to fingerprint: the bank says so, and a model that checks the pairing refuses it.
+                anchor = new BankManifest.Anchor("random-anchor-d" + hidden + "-l" + layers, hidden, layers);
             }
             if (neurons.length != depth) {
                 throw new IllegalArgumentException("--neurons lists " + neurons.length + " levels but --depth is " + depth);
             }
-            BankManifest m = RandomBank.create(out, new BankManifest.Anchor(fingerprint, c.hiddenSize(), c.numLayers()),
-                    branching, depth, neurons, generic, DType.parse(dtype), zeroDown, seed);
+            BankManifest m = RandomBank.create(out, anchor, branching, depth, neurons, generic, DType.parse(dtype), zeroDown, seed);
             System.out.printf(Locale.ROOT, "wrote %s: %s%n", out, summary(m));
             return 0;
         }

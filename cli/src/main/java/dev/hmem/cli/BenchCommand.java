@@ -8,7 +8,7 @@ import picocli.CommandLine.Option;
 
 /** Benchmarks that write their figures into docs/BENCHMARKS.md. */
 @Command(name = "bench", description = "Run a benchmark and write its section of docs/BENCHMARKS.md.",
-        subcommands = {BenchCommand.Decode.class, BenchCommand.Cluster.class, BenchCommand.Operations.class, BenchCommand.Cache.class})
+        subcommands = {BenchCommand.Decode.class, BenchCommand.Cluster.class, BenchCommand.Operations.class, BenchCommand.Cache.class, BenchCommand.Fetch.class})
 final class BenchCommand {
 
     @Command(name = "decode", mixinStandardHelpOptions = true,
@@ -89,6 +89,23 @@ final class BenchCommand {
             if (subtasks < 1 || warmup < 0 || prompts < 1) throw new IllegalArgumentException("need --subtasks >= 1, --warmup >= 0, --prompts >= 1");
             System.out.println(new dev.hmem.cli.bench.CacheBench(new dev.hmem.cli.bench.CacheBench.Options(work, report, plots, zipf,
                     fractions, subtasks, warmup, prompts, seed)).run());
+            return 0;
+        }
+    }
+
+    @Command(name = "fetch", mixinStandardHelpOptions = true,
+            description = {"The paper-size bank (9.3 GB, built on first use, resumable) and a flat one on S3Proxy, read through Flink's",
+                    "S3 plugin: fetch latency per level and per path, cold / warm / hot, and bank open times (about 15 minutes)."})
+    static final class Fetch implements Callable<Integer> {
+        @Option(names = "--work-dir") Path work = Path.of(System.getProperty("user.home"), ".cache", "hmem", "bench");
+        @Option(names = "--samples", defaultValue = "200", description = "fetches per row") int samples;
+        @Option(names = "--seed", defaultValue = "1") long seed;
+        @Option(names = "--report", defaultValue = "docs/BENCHMARKS.md") Path report;
+
+        @Override
+        public Integer call() throws Exception {
+            if (samples < 1) throw new IllegalArgumentException("--samples must be >= 1");
+            System.out.println(new dev.hmem.cli.bench.FetchBench(new dev.hmem.cli.bench.FetchBench.Options(work, report, samples, seed)).run());
             return 0;
         }
     }

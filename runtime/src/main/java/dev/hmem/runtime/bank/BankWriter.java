@@ -48,6 +48,32 @@ public final class BankWriter {
         return "level-" + level + ".safetensors";
     }
 
+    /** The record of a level file written completely, kept beside it until the manifest is written (resuming). */
+    private Path doneFile(String file) {
+        return dir.resolve(file + ".done.json");
+    }
+
+    /**
+     * Takes over level {@code level} from an earlier, interrupted run of the same bank if that run finished writing it
+     * (its completion record is there, for the same neurons and dtype, and the file has the recorded length); returns
+     * whether it did. A level whose write was cut off has no record and is written again.
+     */
+    public boolean resumeLevel(int level, int neurons, DType dtype) throws IOException {
+        Path done = doneFile(levelFile(level));
+        if (!Files.exists(done)) return false;
+        BankManifest.Level l = DONE.fromJson(Files.readString(done), BankManifest.Level.class);
+        Path f = dir.resolve(levelFile(level));
+        long expected = l.dataOffset() + l.nodes() * l.blockBytes();
+        boolean same = l.level() == level && l.neurons() == neurons && DType.parse(l.dtype()) == dtype
+                && l.nodes() == ClusterTree.nodes(tree.branching(), level) && l.blockShape()[0] == anchor.numHiddenLayers()
+                && l.blockShape()[3] == anchor.hiddenSize() && Files.exists(f) && Files.size(f) == expected;
+        if (!same) return false;
+        levels.add(l);
+        return true;
+    }
+
+    private static final com.google.gson.Gson DONE = new com.google.gson.Gson();
+
     /** Writes all k^level blocks of {@code level}, each with {@code neurons} neurons per layer. */
     public void writeLevel(int level, int neurons, DType dtype, Blocks blocks, Progress progress) throws IOException {
         if (level < 1 || level > tree.depth()) {
@@ -99,7 +125,9 @@ public final class BankWriter {
                 progress.advance(1);
             }
         }
-        return new BankManifest.Level(level, neurons, dtype.name(), file, names.size(), shape, blockBytes, dataOffset, crcs);
+        BankManifest.Level written = new BankManifest.Level(level, neurons, dtype.name(), file, names.size(), shape, blockBytes, dataOffset, crcs);
+        Files.writeString(doneFile(file), DONE.toJson(written));
+        return written;
     }
 
     /** Writes the tree and then the manifest, which completes the bank. */
@@ -112,6 +140,8 @@ public final class BankWriter {
         Files.writeString(tmp, m.toJson() + "\n");
         Files.move(tmp, dir.resolve(BankManifest.FILE), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
                 java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        for (BankManifest.Level l : levels) Files.deleteIfExists(doneFile(l.file()));  // the manifest records them now
+        if (generic != null) Files.deleteIfExists(doneFile(generic.file()));
         return m;
     }
 }

@@ -28,11 +28,32 @@ public final class RandomBank {
         if (neurons.length != depth) {
             throw new IllegalArgumentException("need one neuron count per level (" + depth + "), got " + neurons.length);
         }
+        if (!hasCompletionRecords(dir)) {  // nothing to resume: check before building the tree (large for deep banks)
+            long all = genericNeurons * 3L * anchor.hiddenSize() * anchor.numHiddenLayers() * dtype.bytes();
+            for (int level = 1; level <= depth; level++) {
+                all += ClusterTree.nodes(branching, level) * 3L * neurons[level - 1] * anchor.hiddenSize() * anchor.numHiddenLayers() * dtype.bytes();
+            }
+            checkSpace(dir, all);
+        }
         ClusterTree tree = ClusterTree.random(branching, depth, 384, seed);
         BankWriter w = new BankWriter(dir, anchor, tree, "random bank (seed " + seed + ")");
+        boolean[] resumed = new boolean[depth + 1];
+        long needed = genericNeurons * 3L * anchor.hiddenSize() * anchor.numHiddenLayers() * dtype.bytes();
+        for (int level = 1; level <= depth; level++) {
+            if (neurons[level - 1] == 0) continue;
+            resumed[level] = w.resumeLevel(level, neurons[level - 1], dtype);
+            if (!resumed[level]) {
+                needed += ClusterTree.nodes(branching, level) * 3L * neurons[level - 1] * anchor.hiddenSize() * anchor.numHiddenLayers() * dtype.bytes();
+            }
+        }
+        checkSpace(dir, needed);
         for (int level = 1; level <= depth; level++) {
             int r = neurons[level - 1];
             if (r == 0) continue;
+            if (resumed[level]) {
+                System.err.printf(java.util.Locale.ROOT, "[bank level %d] already written by an earlier run: kept%n", level);
+                continue;
+            }
             long nodes = ClusterTree.nodes(branching, level);
             final int lv = level;
             Progress p = Progress.of("bank level " + level, nodes, "blocks");
@@ -42,6 +63,25 @@ public final class RandomBank {
             w.writeGeneric(genericNeurons, dtype, block(anchor, genericNeurons, zeroDown, seed - 1));
         }
         return w.finish();
+    }
+
+    private static boolean hasCompletionRecords(Path dir) throws IOException {
+        if (!java.nio.file.Files.isDirectory(dir)) return false;
+        try (var s = java.nio.file.Files.list(dir)) {
+            return s.anyMatch(p -> p.getFileName().toString().endsWith(".done.json"));
+        }
+    }
+
+    /** Refuses to start a bank the disk cannot hold (plus 1 GiB to spare), naming both sizes, instead of failing hours in. */
+    static void checkSpace(Path dir, long bytes) throws IOException {
+        Path p = dir.toAbsolutePath();
+        while (p != null && !java.nio.file.Files.exists(p)) p = p.getParent();
+        if (p == null) return;
+        long free = java.nio.file.Files.getFileStore(p).getUsableSpace();
+        if (free < bytes + (1L << 30)) {
+            throw new IOException(String.format(java.util.Locale.ROOT, "the bank needs %.2f GB on %s but only %.2f GB are free "
+                    + "(1 GiB is kept spare): free some space or choose another --out", bytes / 1e9, p, free / 1e9));
+        }
     }
 
     static float[] block(BankManifest.Anchor a, int r, boolean zeroDown, long seed) {
