@@ -106,4 +106,46 @@ class ObjectStoreITCase {
         assertThat(Main.run("bank", "upload", "--bank", tmp.resolve("nothing").toString(), "--to", "s3://banks/x")).isEqualTo(2);
         assertThatThrownBy(() -> BankStores.open("s3://banks/absent").close()).hasMessageContaining("s3://banks/absent");
     }
+
+    @Test
+    void aStoreThatGoesDownCostsAFallbackWithinSecondsAndServesAgainWhenBack() throws Exception {
+        assertThat(Main.run(upload("s3://banks/outage"))).isZero();
+        var loaders = java.util.concurrent.Executors.newFixedThreadPool(2);
+        java.util.concurrent.atomic.AtomicInteger failed = new java.util.concurrent.atomic.AtomicInteger();
+        dev.hmem.operators.engine.EngineMetrics metrics = new dev.hmem.operators.engine.EngineMetrics() {
+            @Override
+            public void blockFailed(int level) {
+                failed.incrementAndGet();
+            }
+        };
+        try (MemoryBank remote = BankStores.open("s3://banks/outage");
+             dev.hmem.operators.engine.BlockCache cache = new dev.hmem.operators.engine.BlockCache(remote, 1 << 20, 0, 300, loaders, metrics)) {
+            List<BlockId> path = remote.blocksFor(dev.hmem.runtime.bank.MemoryPath.of(1, 2));
+            release(cache.acquirePath(List.of(path.get(0))).join());  // level 1 cached before the outage
+            store.kill();
+            long t0 = System.nanoTime();
+            var during = cache.acquirePath(path).get(60, java.util.concurrent.TimeUnit.SECONDS);
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            assertThat(during.fellBack()).isTrue();
+            assertThat(during.blocks()).hasSize(1);  // the cached level 1 still serves: the healthy prefix
+            assertThat(during.failed()).isEqualTo(path.get(1));
+            assertThat(during.reason()).contains("127.0.0.1");
+            assertThat(seconds).as("a read of a store that is down fails in bounded time").isLessThan(30);
+            assertThat(failed.get()).isEqualTo(1);
+            release(during);
+            store.restart();
+            Thread.sleep(400);  // past the quarantine
+            var after = cache.acquirePath(path).get(60, java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(after.fellBack()).as(String.valueOf(after.reason())).isFalse();
+            assertThat(after.blocks()).hasSize(2);
+            release(after);
+        } finally {
+            if (!store.process().isAlive()) store.restart();
+            loaders.shutdownNow();
+        }
+    }
+
+    static void release(dev.hmem.operators.engine.BlockCache.PathBlocks p) {
+        for (var b : p.blocks()) b.release();
+    }
 }

@@ -91,6 +91,12 @@ public final class FetchBench {
                 md.append(row("full path (levels 1-3)", (long) 3 * 512 * 35 * FLAT * 2, () -> p.blocksFor(leaf(rnd)), p, m, loaders, canDrop));
                 md.append(row("flat bank, one block", (long) 3 * 512 * 35 * FLAT * 2,
                         () -> List.of(new BlockId(MemoryPath.of(rnd.nextInt(16)))), f, m, loaders, canDrop));
+                // The same blocks from local files (the job's default store: memory-mapped, no network), for scale.
+                try (MemoryBank local = MemoryBank.open(paper)) {
+                    md.append(row("local files: level 3", (long) 3 * 512 * 35 * 16 * 2,
+                            () -> List.of(new BlockId(leaf(rnd))), local, m, loaders, canDrop));
+                    md.append(row("local files: full path", (long) 3 * 512 * 35 * FLAT * 2, () -> local.blocksFor(leaf(rnd)), local, m, loaders, canDrop));
+                }
             } finally {
                 loaders.shutdownNow();
             }

@@ -26,11 +26,17 @@ public final class ObjectStore implements AutoCloseable {
     private final ManagedProcess process;
     private final Path data;
     private final int port;
+    private final List<String> jvm;
+    private final List<String> main;
+    private final Path dir;
 
-    private ObjectStore(ManagedProcess process, Path data, int port) {
+    private ObjectStore(ManagedProcess process, Path data, int port, List<String> jvm, List<String> main, Path dir) {
         this.process = process;
         this.data = data;
         this.port = port;
+        this.jvm = jvm;
+        this.main = main;
+        this.dir = dir;
     }
 
     /** S3Proxy's jars as the objectstore module assembles them. */
@@ -61,23 +67,37 @@ public final class ObjectStore implements AutoCloseable {
                 + "<pattern>%d{HH:mm:ss.SSS} %-5level %logger{36} - %msg%n</pattern></encoder></appender>"
                 + "<root level=\"WARN\"><appender-ref ref=\"out\"/></root></configuration>\n");
         ManagedProcess p = new ManagedProcess("s3proxy", dir.resolve("s3proxy.pid"), dir.resolve("s3proxy.out"));
-        Path javaBin = Path.of(System.getProperty("java.home"), "bin", "java");
-        p.start(javaBin, List.of("-Xmx256m", "-Dlogback.configurationFile=" + logback, "-cp", cp), List.of("org.gaul.s3proxy.Main", "--properties", conf.toString()),
-                dir, new TreeMap<>(System.getenv()));
-        ObjectStore store = new ObjectStore(p, data, port);
+        ObjectStore store = new ObjectStore(p, data, port, List.of("-Xmx256m", "-Dlogback.configurationFile=" + logback, "-cp", cp),
+                List.of("org.gaul.s3proxy.Main", "--properties", conf.toString()), dir);
+        store.startProcess();
+        return store;
+    }
+
+    private void startProcess() throws Exception {
+        process.start(Path.of(System.getProperty("java.home"), "bin", "java"), jvm, main, dir, new TreeMap<>(System.getenv()));
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
         while (true) {
             try (java.net.Socket s = new java.net.Socket(java.net.InetAddress.getLoopbackAddress(), port)) {
-                return store;
+                return;
             } catch (IOException notYet) {
-                if (!p.isAlive()) throw new IllegalStateException("S3Proxy exited; see " + p.output());
+                if (!process.isAlive()) throw new IllegalStateException("S3Proxy exited; see " + process.output());
                 if (System.nanoTime() > deadline) {
-                    store.close();
-                    throw new IllegalStateException("S3Proxy did not listen on " + port + "; see " + p.output());
+                    close();
+                    throw new IllegalStateException("S3Proxy did not listen on " + port + "; see " + process.output());
                 }
                 Thread.sleep(200);
             }
         }
+    }
+
+    /** Kills the store as a crash would (its objects stay on disk). */
+    public void kill() throws IOException {
+        process.stop(true, Duration.ofSeconds(10));
+    }
+
+    /** Starts the store again after {@link #kill}, on the same port with the same objects. */
+    public void restart() throws Exception {
+        startProcess();
     }
 
     public String endpoint() {
@@ -114,6 +134,14 @@ public final class ObjectStore implements AutoCloseable {
         c.put("fs.s3a.aws.credentials.provider", "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider");
         c.put("fs.s3a.experimental.input.fadvise", "random");
         c.put("fs.s3a.connection.ssl.enabled", "false");
+        // A store that is down fails a read within seconds, not minutes of the SDK's and S3A's stacked retries (20
+        // attempts by default): the block cache then quarantines the block and the prompt is answered with the healthy
+        // part of its path, counted, and the block is tried again after the quarantine.
+        c.put("fs.s3a.attempts.maximum", "2");
+        c.put("fs.s3a.retry.limit", "2");
+        c.put("fs.s3a.retry.interval", "200ms");
+        c.put("fs.s3a.connection.establish.timeout", "2000");
+        c.put("fs.s3a.connection.timeout", "10000");
         // Keep directory markers: after every PUT, S3A (Hadoop 3.3) otherwise deletes the parent "directory" object, which
         // the filesystem backend maps onto a real, non-empty directory that it retries deleting for 10 s.
         c.put("fs.s3a.directory.marker.retention", "keep");
