@@ -19,27 +19,29 @@ public final class ServingModel implements AutoCloseable {
 
     private final ServingConfig config;
     private final Anchor anchor;
+    private final SharedBanks.Lease lease;
     private final MemoryBank bank;
 
-    private ServingModel(ServingConfig config, Anchor anchor, MemoryBank bank) {
+    private ServingModel(ServingConfig config, Anchor anchor, SharedBanks.Lease lease) {
         this.config = config;
         this.anchor = anchor;
-        this.bank = bank;
+        this.lease = lease;
+        this.bank = lease == null ? null : lease.bank();
     }
 
     /** Sizes PyTorch's pool to {@code --torch-threads}, loads the anchor, opens and checks the bank. */
     public static ServingModel open(ServingConfig config) throws IOException {
         TorchThreads.set(config.torchThreads());
         Anchor anchor = Anchor.load(Path.of(config.modelDir()));
-        MemoryBank bank = null;
+        SharedBanks.Lease lease = null;
         try {
             if (config.bankDir() != null) {
-                bank = BankStores.open(config.bankDir());
-                bank.checkAnchor(anchor.weights().identity());
+                lease = SharedBanks.acquire(config.bankDir());  // one open bank per TaskManager, shared by its subtasks
+                lease.bank().checkAnchor(anchor.weights().identity());
             }
-            return new ServingModel(config, anchor, bank);
+            return new ServingModel(config, anchor, lease);
         } catch (IOException | RuntimeException e) {
-            if (bank != null) bank.close();
+            if (lease != null) lease.close();
             anchor.close();
             throw e;
         }
@@ -63,7 +65,7 @@ public final class ServingModel implements AutoCloseable {
     @Override
     public void close() throws IOException {
         try {
-            if (bank != null) bank.close();
+            if (lease != null) lease.close();
         } finally {
             anchor.close();
         }
