@@ -6,18 +6,13 @@ import dev.hmem.runtime.Progress;
 import dev.hmem.runtime.bank.BankException;
 import dev.hmem.runtime.bank.BlockId;
 import dev.hmem.runtime.bank.MemoryBank;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.stream.Stream;
-import org.apache.flink.core.fs.FileSystem;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -42,28 +37,8 @@ final class BankUpload implements Callable<Integer> {
     public Integer call() throws Exception {
         if (!Files.isDirectory(dir)) throw new IllegalArgumentException(dir + " is not a directory");
         FlinkFileSystems.initialize(plugins != null ? plugins : FlinkFileSystems.defaultPlugins(), conf);
-        List<Path> files;
-        try (Stream<Path> s = Files.walk(dir)) {
-            files = new ArrayList<>(s.filter(Files::isRegularFile).sorted().toList());
-        }
-        Path manifest = dir.resolve(dev.hmem.runtime.bank.BankManifest.FILE);
-        if (files.remove(manifest)) files.add(manifest);  // last: the bank is complete once its manifest appears
-        long total = 0;
-        for (Path f : files) total += Files.size(f);
-        Progress p = Progress.of("upload", total, "bytes");
-        byte[] buf = new byte[1 << 20];
-        for (Path f : files) {
-            String rel = dir.relativize(f).toString().replace('\\', '/');
-            org.apache.flink.core.fs.Path target = new org.apache.flink.core.fs.Path(to.replaceAll("/+$", "") + "/" + rel);
-            FileSystem fs = target.getFileSystem();
-            try (InputStream in = Files.newInputStream(f); OutputStream out = fs.create(target, FileSystem.WriteMode.OVERWRITE)) {
-                for (int n; (n = in.read(buf)) > 0; ) {
-                    out.write(buf, 0, n);
-                    p.advance(n);
-                }
-            }
-        }
-        System.out.printf(Locale.ROOT, "uploaded %d files (%,d bytes) to %s%n", files.size(), total, to);
+        long total = FlinkFileSystems.copyDirectory(dir, to);
+        System.out.printf(Locale.ROOT, "uploaded %,d bytes to %s%n", total, to);
         if (!verify) return 0;
         try (MemoryBank b = BankStores.open(to)) {
             List<BlockId> ids = b.allBlocks();

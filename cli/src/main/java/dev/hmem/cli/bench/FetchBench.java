@@ -1,7 +1,6 @@
 package dev.hmem.cli.bench;
 
 import ai.djl.ndarray.NDManager;
-import dev.hmem.cli.Main;
 import dev.hmem.cli.cluster.FlinkFileSystems;
 import dev.hmem.cli.cluster.ObjectStore;
 import dev.hmem.operators.engine.BlockCache;
@@ -62,14 +61,12 @@ public final class FetchBench {
         StringBuilder md = new StringBuilder("## Paper-size bank on an object store\n\n");
         try (ObjectStore store = ObjectStore.start(ObjectStore.defaultLib(), Files.createDirectories(banks.resolve("s3")))) {
             store.createBucket("bench");
+            FlinkFileSystems.initialize(FlinkFileSystems.defaultPlugins(), store.flinkConfiguration());
             for (Path b : List.of(paper, flat, wide)) {
                 String name = b.getFileName().toString();
                 if (Files.exists(store.dataDir().resolve("bench").resolve(name).resolve(BankManifest.FILE))) continue;
-                List<String> args = new ArrayList<>(List.of("bank", "upload", "--bank", b.toString(), "--to", "s3://bench/" + name));
-                store.flinkConfiguration().forEach((k, v) -> args.addAll(List.of("-c", k + "=" + v)));
-                if (Main.run(args.toArray(new String[0])) != 0) throw new IllegalStateException("upload of " + b + " failed");
+                FlinkFileSystems.copyDirectory(b, "s3://bench/" + name);  // what `hmem bank upload` does
             }
-            FlinkFileSystems.initialize(FlinkFileSystems.defaultPlugins(), store.flinkConfiguration());
             md.append(String.format(Locale.ROOT, "%s. `./hmem bench fetch` (%d samples per row). Paper bank: d=512, 35 layers, k=16, "
                     + "r=256/64/16, bf16 (16 + 256 + 4,096 blocks of %.1f / %.1f / %.1f MB; 4.62B parameters, %.1f GB), and a flat bank of "
                     + "336-neuron blocks (%.1f MB each), on S3Proxy 2.6.0 (filesystem backend, 127.0.0.1) read through Flink's S3 plugin "

@@ -31,4 +31,35 @@ public final class FlinkFileSystems {
         String[] parentFirst = CoreOptions.getPluginParentFirstLoaderPatterns(conf);
         FileSystem.initialize(conf, new DefaultPluginManager(plugins, parentFirst));
     }
+
+    /**
+     * Copies every file under {@code dir} to {@code to} (a directory URI on any initialized Flink file system), with
+     * progress; a bank's manifest goes last, so a reader never sees a manifest whose blocks are still on their way.
+     * Returns the bytes copied.
+     */
+    public static long copyDirectory(Path dir, String to) throws java.io.IOException {
+        if (!Files.isDirectory(dir)) throw new IllegalArgumentException(dir + " is not a directory");
+        List<Path> files;
+        try (java.util.stream.Stream<Path> s = Files.walk(dir)) {
+            files = new java.util.ArrayList<>(s.filter(Files::isRegularFile).sorted().toList());
+        }
+        Path manifest = dir.resolve(dev.hmem.runtime.bank.BankManifest.FILE);
+        if (files.remove(manifest)) files.add(manifest);
+        long total = 0;
+        for (Path f : files) total += Files.size(f);
+        dev.hmem.runtime.Progress p = dev.hmem.runtime.Progress.of("upload", total, "bytes");
+        byte[] buf = new byte[1 << 20];
+        for (Path f : files) {
+            String rel = dir.relativize(f).toString().replace('\\', '/');
+            org.apache.flink.core.fs.Path target = new org.apache.flink.core.fs.Path(to.replaceAll("/+$", "") + "/" + rel);
+            FileSystem fs = target.getFileSystem();
+            try (java.io.InputStream in = Files.newInputStream(f); java.io.OutputStream out = fs.create(target, FileSystem.WriteMode.OVERWRITE)) {
+                for (int n; (n = in.read(buf)) > 0; ) {
+                    out.write(buf, 0, n);
+                    p.advance(n);
+                }
+            }
+        }
+        return total;
+    }
 }
