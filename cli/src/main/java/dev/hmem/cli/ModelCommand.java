@@ -26,7 +26,7 @@ final class ModelCommand {
             description = "A Llama of a named shape with random weights and a BPE tokenizer trained on text files.")
     static final class CreateRandom implements Callable<Integer> {
         @Option(names = "--out", required = true) Path out;
-        @Option(names = "--preset", defaultValue = "bench", description = "shape (bench: the 31.5M reference Llama)") String preset;
+        @Option(names = "--preset", defaultValue = "bench", description = "shape (bench: the 31.5M reference Llama; paper: the paper's 160M anchor, d 512, 35 layers, FFN 2048)") String preset;
         @Parameters(arity = "1..*", description = "text files to train the tokenizer on") List<Path> corpus;
         @Option(names = "--vocab", defaultValue = "8192") int vocab;
         @Option(names = "--dtype", defaultValue = "f32") String dtype;

@@ -48,15 +48,9 @@ public final class FetchBench {
 
     public String run() throws Exception {
         Path banks = Files.createDirectories(o.work().resolve("paper-size"));
-        BankManifest.Anchor anchor = new BankManifest.Anchor("random-anchor-d512-l35", 512, 35);
-        Path paper = banks.resolve("paper-bank"), flat = banks.resolve("flat-bank"), wide = banks.resolve("tree-65536");
-        if (!Files.exists(paper.resolve(BankManifest.FILE))) RandomBank.create(paper, anchor, 16, 3, PAPER, 0, DType.BF16, false, o.seed());
-        // Latency depends on the block's size, not on how many there are: 16 flat blocks of 336 neurons (580 MB) suffice.
-        if (!Files.exists(flat.resolve(BankManifest.FILE))) RandomBank.create(flat, anchor, 16, 1, new int[] {FLAT}, 0, DType.BF16, false, o.seed());
-        // The paper's fourth level: 65,536 leaves (tiny blocks; what is timed is opening the manifest and the tree).
-        if (!Files.exists(wide.resolve(BankManifest.FILE))) {
-            RandomBank.create(wide, new BankManifest.Anchor("tiny", 8, 1), 16, 4, new int[] {4, 4, 4, 4}, 0, DType.BF16, false, o.seed());
-        }
+        PaperModel.ensure(banks);
+        Path paper = PaperModel.bank(banks), flat = PaperModel.flat(banks), wide = PaperModel.wideTree(banks);
+        BankManifest.Anchor anchor = BankManifest.parse(Files.readAllBytes(paper.resolve(BankManifest.FILE)), paper.toString()).anchor();
         boolean canDrop = Files.isWritable(Path.of("/proc/sys/vm/drop_caches"));
         StringBuilder md = new StringBuilder("## Paper-size bank on an object store\n\n");
         try (ObjectStore store = ObjectStore.start(ObjectStore.defaultLib(), Files.createDirectories(banks.resolve("s3")))) {
@@ -111,10 +105,88 @@ public final class FetchBench {
                 java.util.Arrays.sort(t);
                 md.append(String.format(Locale.ROOT, "| %s | %.2f |%n", name.equals("paper-bank") ? "paper bank (4,096 leaves)" : "65,536 leaves (k=16, 4 levels)", t[2]));
             }
+            md.append('\n').append(ttft(PaperModel.anchor(banks), canDrop));
         }
         String text = md.toString();
         BenchReport.writeSection(o.report(), "paper-fetch", text);
         return text;
+    }
+
+    /**
+     * Time to first token on the paper-shape anchor with the bank on the store, one prompt at a time (64 tokens): with
+     * its whole path in hmem's cache, against with only its deepest level missing (a sibling leaf of a cached path,
+     * its block not in the page cache either), and with levels 2-3 missing. The engine fetches a queued prompt's
+     * blocks while earlier prompts run; alone, a prompt waits for its own.
+     */
+    private String ttft(Path anchorDir, boolean canDrop) throws Exception {
+        int samples = Math.max(5, Math.min(30, o.samples() / 5));
+        dev.hmem.operators.engine.ServingConfig cfg = dev.hmem.operators.engine.ServingConfig.builder(anchorDir.toString(), "s3://bench/paper-bank")
+                .generator(g -> g.maxBatch(8).context(256)).cache(4096, 1).torchThreads(2).loaderThreads(2).defaultMaxNewTokens(2).build();
+        Histogram hits = new Histogram(3), coldDeep = new Histogram(3), coldTwo = new Histogram(3);
+        try (dev.hmem.operators.memory.ServingModel model = dev.hmem.operators.memory.ServingModel.open(cfg)) {
+            java.util.concurrent.LinkedBlockingQueue<dev.hmem.operators.records.ResultRecord> done = new java.util.concurrent.LinkedBlockingQueue<>();
+            dev.hmem.operators.engine.GenerationEngine engine = model.engine(new EngineMetrics() {}, new dev.hmem.operators.engine.GenerationEngine.Listener() {
+                @Override
+                public void result(String uid, dev.hmem.operators.records.ResultRecord r) {
+                    done.add(r);
+                }
+
+                @Override
+                public void poisoned(dev.hmem.operators.records.PromptTask t, String error) {
+                    throw new IllegalStateException("prompt refused: " + error);
+                }
+
+                @Override
+                public void failed(Throwable cause, List<dev.hmem.operators.records.PromptTask> batch) {
+                    cause.printStackTrace();
+                }
+            }, dev.hmem.operators.engine.GenerationEngine.StepProbe.NONE, "fetch-bench");
+            engine.start();
+            try {
+                SplittableRandom rnd = new SplittableRandom(o.seed() + 5);
+                int vocab = dev.hmem.runtime.config.ModelConfig.load(anchorDir).vocabSize();
+                int[] counter = {0};
+                java.util.function.Function<MemoryPath, Double> ask = path -> {
+                    int[] tokens = new int[64];
+                    for (int i = 0; i < tokens.length; i++) tokens[i] = 3 + rnd.nextInt(vocab - 3);
+                    long now = System.currentTimeMillis();
+                    int i = counter[0]++;
+                    engine.submit(new dev.hmem.operators.records.PromptTask("ttft@" + i, "t" + i, "", null, "bench", 0, i, tokens, 2, 0, 0, 1, i,
+                            new String[0], null, false, java.util.Map.of(), now, now, path.toString(), 0, Long.MAX_VALUE, 0, null, null, false, true));
+                    try {
+                        dev.hmem.operators.records.ResultRecord r = done.poll(5, java.util.concurrent.TimeUnit.MINUTES);
+                        if (r == null || r.error() != null) throw new IllegalStateException("no answer: " + (r == null ? "timeout" : r.error()));
+                        if (r.memoryFallback() != null) throw new IllegalStateException("memory fell back: " + r.memoryFallback());
+                        double[] t = r.timingsMs();
+                        return t[dev.hmem.operators.records.ResultRecord.QUEUE] + t[dev.hmem.operators.records.ResultRecord.FIRST_TOKEN];
+                    } catch (InterruptedException e) {
+                        throw new IllegalStateException(e);
+                    }
+                };
+                dev.hmem.runtime.Progress progress = dev.hmem.runtime.Progress.of("time to first token", samples, "samples");
+                for (int s = 0; s < samples; s++) {
+                    int l1 = s % 16, l2 = (s / 16 + 3 * s) % 16;
+                    MemoryPath warm = MemoryPath.of(l1, l2, 0);
+                    ask.apply(warm);                     // levels 1-3 of this path now cached
+                    ask.apply(warm);                     // the engine's own warm-up of this shape
+                    hits.recordValue(Math.round(ask.apply(warm) * 1000));
+                    if (canDrop) dropPageCache();
+                    coldDeep.recordValue(Math.round(ask.apply(MemoryPath.of(l1, l2, 1 + s % 15)) * 1000));
+                    if (canDrop) dropPageCache();
+                    coldTwo.recordValue(Math.round(ask.apply(MemoryPath.of(l1, (l2 + 8) % 16, 1 + s % 15)) * 1000));
+                    progress.advance(1);
+                }
+            } finally {
+                engine.close();
+            }
+        }
+        double ratio = coldDeep.getValueAtPercentile(50) / (double) hits.getValueAtPercentile(50);
+        return String.format(Locale.ROOT, "Time to first token, paper-shape anchor (%s), 64-token prompts one at a time, bank on the store, %d samples "
+                + "(each a new path; the cache holds 4 GiB; level 1 pinned once loaded):%n%n"
+                + "| path's blocks | TTFT p50 | TTFT p99 |%n|---|---|---|%n"
+                + "| all in hmem's cache | %s | %s |%n| deepest level missing (cold) | %s | %s |%n| levels 2-3 missing (cold) | %s | %s |%n%n"
+                + "A cold deepest level costs **%.2f×** the all-hits TTFT at p50 (target: ≤ 1.5×).%n",
+                anchorDir.getFileName(), samples, ms(hits, 50), ms(hits, 99), ms(coldDeep, 50), ms(coldDeep, 99), ms(coldTwo, 50), ms(coldTwo, 99), ratio);
     }
 
     private MemoryPath leaf(SplittableRandom rnd) {

@@ -21,16 +21,26 @@ public final class Presets {
         return bench(8192, 8190, 8191);
     }
 
+    /**
+     * The paper's anchor shape (d 512, 35 layers, FFN 2048, 8 heads, tied embeddings: about 160M parameters with a
+     * 32k vocabulary), for serving at the paper's scale with its bank (`bank create-random --paper`).
+     */
+    public static ModelConfig paper(int vocab, int bos, int eos) {
+        return new ModelConfig(vocab, 512, 2048, 35, 8, 8, 64, 1024, 10000.0, null, 1e-5, true, bos, List.of(eos));
+    }
+
     /** Every preset by name, for command-line help. */
     public static Map<String, ModelConfig> all() {
         Map<String, ModelConfig> m = new TreeMap<>();
         m.put("bench", bench());
+        m.put("paper", paper(32000, 31998, 31999));
         return m;
     }
 
     public static ModelConfig byName(String name, int vocab, int bos, int eos) {
         switch (name) {
             case "bench": return bench(vocab, bos, eos);
+            case "paper": return paper(vocab, bos, eos);
             default: throw new IllegalArgumentException("unknown preset '" + name + "' (known: " + all().keySet() + ")");
         }
     }
