@@ -72,7 +72,7 @@ public final class FetchBench {
             ExecutorService loaders = Executors.newFixedThreadPool(2);
             try (MemoryBank p = BankStores.open("s3://bench/paper-bank"); MemoryBank f = BankStores.open("s3://bench/flat-bank");
                  NDManager m = NDManager.newBaseManager()) {
-                md.append("| fetch | bytes | cold p50 | cold p99 | warm p50 | warm p99 | hot p50 | hot p99 |\n|---|---|---|---|---|---|---|---|\n");
+                md.append("| fetch | bytes | cold p50 | cold p99 | warm p50 | warm p99 | hot p50 | hot p99 | bench RSS after |\n|---|---|---|---|---|---|---|---|---|\n");
                 SplittableRandom rnd = new SplittableRandom(o.seed());
                 for (int level = 1; level <= 3; level++) {
                     int lv = level;
@@ -212,8 +212,8 @@ public final class FetchBench {
                 progress.advance(1);
             }
         }
-        return String.format(Locale.ROOT, "| %s | %.1f MB | %s | %s | %s | %s | %s | %s |%n", what, bytes / 1e6, ms(cold, 50), ms(cold, 99),
-                ms(warm, 50), ms(warm, 99), ms(hot, 50), ms(hot, 99));
+        return String.format(Locale.ROOT, "| %s | %.1f MB | %s | %s | %s | %s | %s | %s | %,d MiB |%n", what, bytes / 1e6, ms(cold, 50), ms(cold, 99),
+                ms(warm, 50), ms(warm, 99), ms(hot, 50), ms(hot, 99), residentMib());
     }
 
     /** Microseconds to read, verify and widen {@code ids} concurrently on the loader threads, as a cache miss does. */
@@ -232,13 +232,21 @@ public final class FetchBench {
         List<MemoryBlock> blocks = new ArrayList<>();
         for (CompletableFuture<MemoryBlock> x : f) blocks.add(x.join());
         long us = Math.max(1, (System.nanoTime() - t0) / 1000);
-        for (MemoryBlock b : blocks) b.data().close();
+        for (MemoryBlock b : blocks) b.evict();  // frees its views and storage (closing only data() would leave the views holding it)
         return us;
     }
 
     private static void release(BlockCache.PathBlocks p) {
         if (p.fellBack()) throw new IllegalStateException("block " + p.failed() + " failed: " + p.reason());
         for (MemoryBlock b : p.blocks()) b.release();
+    }
+
+    /** This process's resident memory: every fetched block is freed again, so it must stay flat from row to row. */
+    private static long residentMib() throws java.io.IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+            if (line.startsWith("VmRSS:")) return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024;
+        }
+        return -1;
     }
 
     private static void dropPageCache() throws Exception {

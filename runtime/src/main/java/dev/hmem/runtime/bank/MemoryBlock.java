@@ -37,7 +37,11 @@ public final class MemoryBlock implements FfnMemory {
         this.gateUp = new NDArray[layers];
         this.downT = new NDArray[layers];
         for (int l = 0; l < layers; l++) {
-            gateUp[l] = data.get("{}, 0:2", l).reshape(2L * neurons, d);
+            // The slice must be closed once reshaped: a view left attached to the manager keeps the whole block's
+            // storage alive after the block is freed, so an evicting cache would never give native memory back.
+            try (NDArray slice = data.get("{}, 0:2", l)) {
+                gateUp[l] = slice.reshape(2L * neurons, d);
+            }
             downT[l] = data.get("{}, 2", l);
         }
     }

@@ -61,6 +61,27 @@ class MemoryBankTest {
     }
 
     @Test
+    void aFreedBlockLeavesNothingOnItsManager(@TempDir Path dir) throws Exception {
+        // Every array a block makes (its data, views, and any slice taken on the way) must go when it is freed:
+        // one left attached to a cache's long-lived manager keeps the block's native storage alive for good.
+        for (DType dtype : List.of(DType.F32, DType.BF16)) {
+            Path bank = dir.resolve(dtype.name());
+            TestModels.randomBank(bank, anchor.identity(), 4, 2, new int[] {8, 4}, 6, dtype, false, 19);
+            try (MemoryBank b = MemoryBank.open(bank); NDManager m = NDManager.newBaseManager()) {
+                for (BlockId id : b.allBlocks()) {
+                    MemoryBlock blk = b.load(id, m).retain();
+                    assertThat(m.getManagedArrays()).isNotEmpty();
+                    blk.evict();
+                    assertThat(blk.isFreed()).isFalse();  // still in use
+                    blk.release();
+                    assertThat(blk.isFreed()).isTrue();
+                    assertThat(m.getManagedArrays()).as("arrays left on the manager after block %s (%s) was freed", id, dtype).isEmpty();
+                }
+            }
+        }
+    }
+
+    @Test
     void aFlippedByteIsDetectedAndNamesTheBlock(@TempDir Path dir) throws Exception {
         BankManifest m = TestModels.smallBank(dir, anchor, false, 9);
         BankManifest.Level level2 = m.level(2);
