@@ -50,8 +50,9 @@ final class SizeCommand implements Callable<Integer> {
         for (int l = pinned + 1; l <= shape.depth(); l++) deep += shape.levelBytes(l);
         StringBuilder out = new StringBuilder();
         out.append(String.format(Locale.ROOT, "bank: k=%d, %d levels, %,d leaves; cached block MiB per level %s (f32, as the cache holds them); "
-                + "levels 1..%d pinned (%.0f MiB per subtask); deep working set %.0f MiB; policy %s; P=%d%n%n",
-                shape.branching(), shape.depth(), shape.leaves(), mib(shape.blockBytes()), pinned, pinnedBytes(shape) / 1048576.0,
+                + "%s pinned (%.0f MiB per subtask); deep working set %.0f MiB; policy %s; P=%d%n%n",
+                shape.branching(), shape.depth(), shape.leaves(), mib(shape.blockBytes()),
+                pinned == 0 ? "no level" : pinned == 1 ? "level 1" : "levels 1-" + pinned, pinnedBytes(shape) / 1048576.0,
                 deep / 1048576.0, policy, subtasks));
         long[] budgets = budgetMb != null ? scale(budgetMb) : fractions(deep, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0);
         for (double s : zipf) {

@@ -93,6 +93,21 @@ class CliTest {
     }
 
     @Test
+    void sizePredictsPerLevelAndFindsTheCacheForATarget() {
+        Run r = run("size", "--branching", "4", "--neurons", "8,4,2", "--hidden", "8", "--layers", "1", "--zipf", "1.0",
+                "--subtasks", "2", "--target-hit", "0.8");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("k=4, 3 levels, 64 leaves").contains("| L2 aware | L2 round-robin | L3 aware | L3 round-robin |")
+                .contains("Cache for a 80% hit rate at level 3").contains("| 100% | 100.0% | 100.0% | 100.0% | 100.0% |");
+        Run bad = run("size", "--pinned-levels", "3");
+        assertThat(bad.code()).isEqualTo(2);
+        assertThat(bad.err()).contains("--pinned-levels must be in [0, 2], got 3");
+        Run fromBank = run("size", "--bank", bank.toString(), "--budget-mb", "0");
+        assertThat(fromBank.code()).as(fromBank.err()).isZero();
+        assertThat(fromBank.out()).contains("k=4, 2 levels, 16 leaves");
+    }
+
+    @Test
     void aBaselineRefusesTheMemoriesOptimizerOptions() {
         for (String kind : new String[] {"--dense", "--widened"}) {
             Run r = run("train", "--config", "micro", kind, "--memory-run", tmp.resolve("nothing").toString(), "--lr-memory", "1e-2",
