@@ -91,7 +91,7 @@ public final class FetchBench {
             } finally {
                 loaders.shutdownNow();
             }
-            md.append("\n\"bench RSS after\" is the bench process's VmRSS, which counts the pages of a memory-mapped bank it has touched: the local rows map the 9.3 GB bank, so their growth is file-backed page cache the kernel can reclaim; over the S3 rows, which map nothing, it goes from 979 to 1,372 MiB over 1,000 fetches of up to 36 MB each (the JVM heap and direct buffers settling, not a block per fetch) (before this round's fix of a freed block's storage, the same bench was OOM-killed at 24 GB after ~140 level-1 fetches).\n");
+            md.append("\n\"bench RSS after\" is the bench process's VmRSS. Over the S3 rows it goes from 979 to 1,372 MiB over 1,000 fetches of up to 36 MB each (the JVM heap and direct buffers settling, not a block per fetch) (before this round's fix of a freed block's storage, the same bench was OOM-killed at 24 GB after ~140 level-1 fetches). Over the local rows it climbs to 7 GiB: the local store reads each block into a new direct buffer, and a bf16 block is widened into another, both freed only when the garbage collector runs; on a heap this idle, direct memory piles up towards -XX:MaxDirectMemorySize (the heap's 6 GiB by default) before a collection — bounded by the JVM, but resident, and worth pooling (not done).\n");
             md.append("\nThe paper (its Table: 160M anchor, 4.6B bank) loads a hierarchical path in 38 ms against 198 ms for a flat bank "
                     + "of the same fetched size, on its hardware; the rows above are this machine's, for the same shapes.\n\n");
             md.append("| open from s3:// (manifest + tree) | seconds, median of 5 |\n|---|---|\n");

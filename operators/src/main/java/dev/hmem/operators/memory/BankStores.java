@@ -6,7 +6,7 @@ import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Path;
 
-/** Opens a bank from a local path (memory-mapped) or a Flink file system URI (positioned reads). */
+/** Opens a bank from a local path or a Flink file system URI (positioned reads either way, one block at a time). */
 public final class BankStores {
 
     private BankStores() {}
