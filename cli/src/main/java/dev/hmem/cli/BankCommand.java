@@ -75,6 +75,31 @@ final class BankCommand {
         }
     }
 
+    /**
+     * Checks every block of {@code b} against its checksum, printing each corrupt one; exit code 0 or 1.
+     * {@code where} ends both verdicts (" at s3://..."), {@code okExtra} only the good one (", anchor matches").
+     */
+    static int verifyBlocks(MemoryBank b, String where, String okExtra) throws java.io.IOException {
+        List<BlockId> ids = b.allBlocks();
+        Progress p = Progress.of("verify", ids.size(), "blocks");
+        List<String> bad = new ArrayList<>();
+        for (BlockId id : ids) {
+            try {
+                b.readVerified(id);
+            } catch (BankException e) {
+                bad.add(e.getMessage());
+            }
+            p.advance(1);
+        }
+        if (!bad.isEmpty()) {
+            bad.forEach(System.out::println);
+            System.out.println(bad.size() + " of " + ids.size() + " blocks are corrupt" + where);
+            return 1;
+        }
+        System.out.println("OK: " + ids.size() + " blocks verified" + where + okExtra);
+        return 0;
+    }
+
     static String summary(BankManifest m) {
         return String.format(Locale.ROOT, "k=%d depth=%d, %.1fM bank parameters, %d neurons fetched per layer (%.2fM parameters)",
                 m.tree().branching(), m.tree().depth(), m.bankParameters() / 1e6, m.fetchedNeurons(),
@@ -147,24 +172,7 @@ final class BankCommand {
                         b.checkAnchor(w.identity());
                     }
                 }
-                List<BlockId> ids = b.allBlocks();
-                Progress p = Progress.of("verify", ids.size(), "blocks");
-                List<String> bad = new ArrayList<>();
-                for (BlockId id : ids) {
-                    try {
-                        b.readVerified(id);
-                    } catch (BankException e) {
-                        bad.add(e.getMessage());
-                    }
-                    p.advance(1);
-                }
-                if (!bad.isEmpty()) {
-                    bad.forEach(System.out::println);
-                    System.out.println(bad.size() + " of " + ids.size() + " blocks are corrupt");
-                    return 1;
-                }
-                System.out.println("OK: " + ids.size() + " blocks verified" + (model != null ? ", anchor matches" : ""));
-                return 0;
+                return verifyBlocks(b, "", model != null ? ", anchor matches" : "");
             }
         }
     }

@@ -2,14 +2,10 @@ package dev.hmem.cli;
 
 import dev.hmem.cli.cluster.FlinkFileSystems;
 import dev.hmem.operators.memory.BankStores;
-import dev.hmem.runtime.Progress;
-import dev.hmem.runtime.bank.BankException;
-import dev.hmem.runtime.bank.BlockId;
 import dev.hmem.runtime.bank.MemoryBank;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -41,24 +37,7 @@ final class BankUpload implements Callable<Integer> {
         System.out.printf(Locale.ROOT, "uploaded %,d bytes to %s%n", total, to);
         if (!verify) return 0;
         try (MemoryBank b = BankStores.open(to)) {
-            List<BlockId> ids = b.allBlocks();
-            Progress v = Progress.of("verify", ids.size(), "blocks");
-            int bad = 0;
-            for (BlockId id : ids) {
-                try {
-                    b.readVerified(id);
-                } catch (BankException e) {
-                    System.out.println(e.getMessage());
-                    bad++;
-                }
-                v.advance(1);
-            }
-            if (bad > 0) {
-                System.out.println(bad + " of " + ids.size() + " blocks are corrupt at " + to);
-                return 1;
-            }
-            System.out.println("OK: " + ids.size() + " blocks verified at " + to);
+            return BankCommand.verifyBlocks(b, " at " + to, "");
         }
-        return 0;
     }
 }

@@ -46,13 +46,12 @@ final class SizeCommand implements Callable<Integer> {
         if (subtasks < 1) throw new IllegalArgumentException("--subtasks must be >= 1, got " + subtasks);
         if (targetHit != null && !(targetHit > 0 && targetHit < 1)) throw new IllegalArgumentException("--target-hit must be in (0, 1), got " + targetHit);
         CachePolicy p = CachePolicy.named(policy);
-        long deep = 0;
-        for (int l = pinned + 1; l <= shape.depth(); l++) deep += shape.levelBytes(l);
+        long deep = shape.levelBytes(pinned + 1, shape.depth());
         StringBuilder out = new StringBuilder();
         out.append(String.format(Locale.ROOT, "bank: k=%d, %d levels, %,d leaves; cached block MiB per level %s (f32, as the cache holds them); "
                 + "%s pinned (%.0f MiB per subtask); deep working set %.0f MiB; policy %s; P=%d%n%n",
                 shape.branching(), shape.depth(), shape.leaves(), mib(shape.blockBytes()),
-                pinned == 0 ? "no level" : pinned == 1 ? "level 1" : "levels 1-" + pinned, pinnedBytes(shape) / 1048576.0,
+                pinned == 0 ? "no level" : pinned == 1 ? "level 1" : "levels 1-" + pinned, shape.levelBytes(1, pinned) / 1048576.0,
                 deep / 1048576.0, policy, subtasks));
         long[] budgets = budgetMb != null ? scale(budgetMb) : fractions(deep, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0);
         for (double s : zipf) {
@@ -102,12 +101,6 @@ final class SizeCommand implements Callable<Integer> {
             else lo = mid;
         }
         return hi;
-    }
-
-    private long pinnedBytes(BankShape s) {
-        long b = 0;
-        for (int l = 1; l <= pinned; l++) b += s.levelBytes(l);
-        return b;
     }
 
     private static String mb(long bytes) {

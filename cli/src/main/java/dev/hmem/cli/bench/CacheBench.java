@@ -79,21 +79,20 @@ public final class CacheBench {
             RandomBank.create(bankDir, new BankManifest.Anchor("cache-bench", 8, 1), 16, 3, neurons, 0, DType.BF16, false, o.seed());
         }
         int pinned = 1;
-        StringBuilder md = new StringBuilder();
-        md.append("## Block cache: the capacity model against the real cache\n\n");
-        md.append(String.format(Locale.ROOT, "%s. `./hmem bench cache` (about %d s here). Bank of the paper's tree: k=16, 3 levels, r=256/64/16 "
+        StringBuilder md = new StringBuilder();  // the points; the header goes in front once the run's time is known
+        String header = "## Block cache: the capacity model against the real cache\n\n" + String.format(Locale.ROOT, "%s. `./hmem bench cache` (%%.0f s here). Bank of the paper's tree: k=16, 3 levels, r=256/64/16 "
                 + "(16 + 256 + 4,096 blocks), level 1 pinned; blocks shrunk uniformly (d=8, one layer), so a budget given as a share of the "
                 + "deep working set (levels 2-3, all subtasks' blocks) means the same as for the 17.6 GB f32 paper bank. P=%d subtasks, "
                 + "each with its own `BlockCache` (Caffeine W-TinyLFU); placement by the job's `AffinityPartitioner`; "
                 + "%,d prompts of warm-up, then %,d measured, per point; Zipf ranks dealt to leaves at random (seed %d). "
                 + "Predicted: `./hmem size` (the frequency model for W-TinyLFU, the placement's shares taken from the partitioner).%n%n",
-                BenchReport.machine(), 0, o.subtasks(), o.warmup(), o.prompts(), o.seed()));
+                BenchReport.machine(), o.subtasks(), o.warmup(), o.prompts(), o.seed());
         long t0 = System.nanoTime();
         ExecutorService loader = Executors.newFixedThreadPool(2);
         double worst = 0;
         try (MemoryBank bank = MemoryBank.open(bankDir)) {
             BankShape shape = BankShape.of(bank.manifest());
-            long deep = shape.levelBytes(2) + shape.levelBytes(3);
+            long deep = shape.levelBytes(pinned + 1, shape.depth());
             Progress progress = Progress.of("cache bench", (long) o.zipf().length * 2 * o.fractions().length, "points");
             for (double s : o.zipf()) {
                 LeafPopularity law = LeafPopularity.zipf(shape, s, o.seed());
@@ -141,7 +140,7 @@ public final class CacheBench {
                 + "(target: within 5). \"L3 first use\" is the share of measured prompts whose leaf its subtask had never served before: "
                 + "misses no budget avoids, which the steady-state model leaves out; they are why a budget of 100%% measures below 100%%.%n",
                 worst));
-        String text = md.toString().replace("(about 0 s here)", String.format(Locale.ROOT, "(%.0f s here)", (System.nanoTime() - t0) / 1e9));
+        String text = String.format(Locale.ROOT, header, (System.nanoTime() - t0) / 1e9) + md;
         BenchReport.writeSection(o.report(), "cache-model", text);
         return text;
     }

@@ -60,6 +60,13 @@ public record BankShape(int branching, int depth, long[] blockBytes) {
         return nodes(level) * blockBytes[level - 1];
     }
 
+    /** Bytes of all blocks of levels {@code from}..{@code to} (1-based, inclusive; empty when from > to). */
+    public long levelBytes(int from, int to) {
+        long b = 0;
+        for (int l = from; l <= to; l++) b += levelBytes(l);
+        return b;
+    }
+
     /** Bytes of one root-to-leaf path. */
     public long pathBytes() {
         long s = 0;

@@ -29,8 +29,7 @@ public final class CapacityModel {
         }
         double[] hits = new double[depth];
         for (int l = 1; l <= Math.min(pinnedLevels, depth); l++) hits[l - 1] = 1;
-        long pinned = 0;
-        for (int l = 1; l <= Math.min(pinnedLevels, depth); l++) pinned += shape.levelBytes(l);
+        long pinned = shape.levelBytes(1, Math.min(pinnedLevels, depth));
         long wanted = 0;
         double missBytes = 0;
         for (int s = 0; s < subtasks; s++) {

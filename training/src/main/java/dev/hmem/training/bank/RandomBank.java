@@ -29,21 +29,19 @@ public final class RandomBank {
             throw new IllegalArgumentException("need one neuron count per level (" + depth + "), got " + neurons.length);
         }
         if (!hasCompletionRecords(dir)) {  // nothing to resume: check before building the tree (large for deep banks)
-            long all = genericNeurons * 3L * anchor.hiddenSize() * anchor.numHiddenLayers() * dtype.bytes();
-            for (int level = 1; level <= depth; level++) {
-                all += ClusterTree.nodes(branching, level) * 3L * neurons[level - 1] * anchor.hiddenSize() * anchor.numHiddenLayers() * dtype.bytes();
-            }
+            long all = bytes(anchor, 1, genericNeurons, dtype);
+            for (int level = 1; level <= depth; level++) all += bytes(anchor, ClusterTree.nodes(branching, level), neurons[level - 1], dtype);
             checkSpace(dir, all);
         }
         ClusterTree tree = ClusterTree.random(branching, depth, 384, seed);
         BankWriter w = new BankWriter(dir, anchor, tree, "random bank (seed " + seed + ")");
         boolean[] resumed = new boolean[depth + 1];
-        long needed = genericNeurons * 3L * anchor.hiddenSize() * anchor.numHiddenLayers() * dtype.bytes();
+        long needed = bytes(anchor, 1, genericNeurons, dtype);
         for (int level = 1; level <= depth; level++) {
             if (neurons[level - 1] == 0) continue;
             resumed[level] = w.resumeLevel(level, neurons[level - 1], dtype);
             if (!resumed[level]) {
-                needed += ClusterTree.nodes(branching, level) * 3L * neurons[level - 1] * anchor.hiddenSize() * anchor.numHiddenLayers() * dtype.bytes();
+                needed += bytes(anchor, ClusterTree.nodes(branching, level), neurons[level - 1], dtype);
             }
         }
         checkSpace(dir, needed);
@@ -63,6 +61,11 @@ public final class RandomBank {
             w.writeGeneric(genericNeurons, dtype, block(anchor, genericNeurons, zeroDown, seed - 1));
         }
         return w.finish();
+    }
+
+    /** Bytes of {@code blocks} blocks of {@code r} neurons (gate, up and down rows in every layer). */
+    private static long bytes(BankManifest.Anchor a, long blocks, int r, DType dtype) {
+        return blocks * 3L * r * a.hiddenSize() * a.numHiddenLayers() * dtype.bytes();
     }
 
     private static boolean hasCompletionRecords(Path dir) throws IOException {
