@@ -36,6 +36,8 @@ final class Admission {
     private final BiConsumer<PromptTask, String> refuse;
     private final GenerationEngine.Listener listener;
     private final List<PendingPrompt> waiting = new ArrayList<>();
+    /** Waiting prompts whose prefetch waits for room in the cache budget. */
+    private int deferred;
 
     Admission(ServingConfig config, MemoryBank bank, BlockCache cache, EngineMetrics metrics, Answers answers,
               BiConsumer<PromptTask, String> refuse, GenerationEngine.Listener listener) {
@@ -56,22 +58,48 @@ final class Admission {
         return waiting.isEmpty();
     }
 
-    /** A routed prompt arrives: its blocks start loading now. */
+    /**
+     * A routed prompt arrives: its blocks start loading now, unless the blocks prompts hold fill the cache budget (or
+     * earlier prompts wait for room: first come, first fetched), in which case its prefetch waits for room.
+     */
     void arrive(PromptTask t) {
         if (bank == null || t.path().equals("none")) {
-            waiting.add(new PendingPrompt(t, CompletableFuture.completedFuture(new BlockCache.PathBlocks(List.of(), null, null)), 0));
+            waiting.add(new PendingPrompt(t, List.of(), CompletableFuture.completedFuture(new BlockCache.PathBlocks(List.of(), null, null)), 0));
             return;
         }
         List<BlockId> ids;
         try {
             ids = t.path().equals("generic") ? List.of(BlockId.GENERIC) : bank.blocksFor(MemoryPath.parse(t.path()));
         } catch (RuntimeException e) {
-            waiting.add(new PendingPrompt(t, CompletableFuture.failedFuture(e), 0));
+            waiting.add(new PendingPrompt(t, List.of(), CompletableFuture.failedFuture(e), 0));
             return;
         }
+        PendingPrompt w = new PendingPrompt(t, ids, null, 0);
+        waiting.add(w);
+        if (deferred > 0 || !cache.fits(ids)) {
+            deferred++;
+            metrics.prefetchDeferred();
+        } else {
+            fetch(w);
+        }
+    }
+
+    private void fetch(PendingPrompt w) {
         int misses = 0;
-        for (BlockId id : ids) if (!cache.isCached(id)) misses++;
-        waiting.add(new PendingPrompt(t, cache.acquirePath(ids), misses));
+        for (BlockId id : w.ids) if (!cache.isCached(id)) misses++;
+        w.misses = misses;
+        w.blocks = cache.acquirePath(w.ids);
+    }
+
+    /** Starts the deferred prefetches that fit now, oldest first (a newer one does not pass an older one that waits). */
+    private void fetchDeferred() {
+        for (PendingPrompt w : waiting) {
+            if (deferred == 0) return;
+            if (!w.deferred()) continue;
+            if (!cache.fits(w.ids)) return;
+            fetch(w);
+            deferred--;
+        }
     }
 
     /**
@@ -82,17 +110,18 @@ final class Admission {
     void admit(Map<String, RunningPrompt> running, BatchGenerator generator) {
         if (waiting.isEmpty()) return;
         expire();
+        fetchDeferred();
         for (RunningPrompt f : running.values()) if (f.pending().task.engineFailures() > 0) return;  // a suspect runs alone
         for (int i = 0; i < waiting.size(); i++) {
             PendingPrompt w = waiting.get(i);
             if (w.task.engineFailures() == 0) continue;
-            if (generator.isIdle() && w.blocks.isDone()) start(waiting.remove(i), running, generator, System.nanoTime());
+            if (generator.isIdle() && w.ready()) start(waiting.remove(i), running, generator, System.nanoTime());
             return;  // nothing joins until the suspects have run
         }
         long now = System.nanoTime();
         List<BatchScheduler.Candidate> cands = new ArrayList<>(waiting.size());
         for (PendingPrompt w : waiting) {
-            boolean ready = w.blocks.isDone();
+            boolean ready = w.ready();
             if (ready && w.readyNanos == 0) w.readyNanos = now;
             cands.add(new BatchScheduler.Candidate(w.task.path(), w.arrivalNanos, ready));
         }
@@ -113,7 +142,8 @@ final class Admission {
             PendingPrompt w = it.next();
             if (nowMs <= w.task.deadlineAt()) continue;
             it.remove();
-            w.blocks.thenAccept(pb -> RunningPrompt.release(pb.blocks()));  // now, or once its loads end
+            if (w.deferred()) deferred--;
+            else w.blocks.thenAccept(pb -> RunningPrompt.release(pb.blocks()));  // now, or once its loads end
             answers.overloaded(w, nowMs);
         }
     }
@@ -148,8 +178,9 @@ final class Admission {
 
     /** Waits up to 20 ms for any waiting prompt's blocks (a failed load is reported when the prompt is admitted). */
     void awaitAnyReady() throws InterruptedException {
-        CompletableFuture<?>[] fs = new CompletableFuture[waiting.size()];
-        for (int i = 0; i < fs.length; i++) fs[i] = waiting.get(i).blocks;
+        List<CompletableFuture<?>> loading = new ArrayList<>(waiting.size());
+        for (PendingPrompt w : waiting) if (!w.deferred()) loading.add(w.blocks);
+        CompletableFuture<?>[] fs = loading.toArray(new CompletableFuture[0]);
         try {
             CompletableFuture.anyOf(fs).get(20, TimeUnit.MILLISECONDS);
         } catch (ExecutionException | TimeoutException e) {

@@ -26,6 +26,14 @@ import org.slf4j.LoggerFactory;
  * block's native memory is freed as soon as no running sequence uses it ({@link MemoryBlock}).
  * With a zero budget and nothing pinned the cache is bypassed: every request loads its blocks.
  *
+ * <p>The budget bounds every evictable block this cache loaded that is still in memory, not only the cached ones: a
+ * block evicted while prompts hold it (running, or queued with their path prefetched) stays in memory until they
+ * release it, so the cache's own bound shrinks by those bytes ({@link #outsideBytes()}), and {@link #fits} tells the
+ * engine whether a new prompt's prefetch would push the blocks prompts hold past the budget (the engine then defers
+ * that prefetch until some are released). One prompt's path larger than the budget still runs when nothing else holds
+ * blocks, logged once: a budget must not stop the job. With a zero budget there is no cache to shrink, and blocks in
+ * use are bounded by the batch.
+ *
  * <p>A block that fails its checksum or cannot be read is quarantined: logged once, counted, and not read again for
  * {@code quarantineMs} (a prompt needing it fails at once instead of re-reading a broken block for every prompt);
  * {@link #acquirePath} then hands out the healthy prefix of a path, so the prompt is still answered.
@@ -41,6 +49,29 @@ public final class BlockCache implements AutoCloseable {
     private final int pinnedLevels;
     private final AsyncLoadingCache<BlockId, MemoryBlock> cache;  // null = no cache
     private final AtomicLong pinnedBytes = new AtomicLong();
+    private final long budgetBytes;
+    /** Evictable blocks in memory (cached or not), counted from loads and frees: what the budget bounds. */
+    private final AtomicLong liveBytes = new AtomicLong();
+    /** Evictable blocks prompts hold (retained at least once). */
+    private final AtomicLong inUseBytes = new AtomicLong();
+    /** Blocks in memory outside the cache: evicted while held, or private copies. */
+    private final AtomicLong outsideBytes = new AtomicLong();
+    /** Estimated bytes of the paths being fetched and not yet held. */
+    private final AtomicLong reservedBytes = new AtomicLong();
+    private volatile long maximum;
+    private volatile boolean warnedOversizedPath;
+    private final MemoryBlock.Watcher watcher = new MemoryBlock.Watcher() {
+        @Override public void inUse(MemoryBlock b, boolean inUse) {
+            inUseBytes.addAndGet(inUse ? b.bytes() : -b.bytes());
+        }
+        @Override public void evictedInUse(MemoryBlock b) {
+            outsideBytes.addAndGet(b.bytes());
+        }
+        @Override public void freed(MemoryBlock b, boolean wasEvictedInUse) {
+            liveBytes.addAndGet(-b.bytes());
+            if (wasEvictedInUse) outsideBytes.addAndGet(-b.bytes());
+        }
+    };
     private final long quarantineNanos;
     /** Blocks that failed, with why and until when they are not read again. */
     private final ConcurrentHashMap<BlockId, Quarantine> quarantined = new ConcurrentHashMap<>();
@@ -65,6 +96,8 @@ public final class BlockCache implements AutoCloseable {
         this.loader = loader;
         this.metrics = metrics;
         this.pinnedLevels = pinnedLevels;
+        this.budgetBytes = budgetBytes;
+        this.maximum = budgetBytes;
         if (budgetBytes == 0 && pinnedLevels == 0) {
             cache = null;
             return;
@@ -93,7 +126,12 @@ public final class BlockCache implements AutoCloseable {
         try {
             MemoryBlock b = bank.load(id, manager);
             metrics.blockLoaded(id.level(), (System.nanoTime() - t0) / 1e6);
-            if (pinned(id)) pinnedBytes.addAndGet(b.bytes());
+            if (pinned(id)) {
+                pinnedBytes.addAndGet(b.bytes());
+            } else {
+                liveBytes.addAndGet(b.bytes());
+                b.watch(watcher);
+            }
             if (q != null && quarantined.remove(id, q)) LOG.info("memory block {} reads correctly again: out of quarantine", id);
             return b;
         } catch (java.io.IOException | RuntimeException e) {
@@ -122,9 +160,12 @@ public final class BlockCache implements AutoCloseable {
      * released again, since a path's deeper blocks were trained beside its upper ones and mean nothing without them.
      */
     public CompletableFuture<PathBlocks> acquirePath(List<BlockId> ids) {
+        long reserve = wantedBytes(ids);
+        reservedBytes.addAndGet(reserve);
         List<CompletableFuture<MemoryBlock>> parts = new ArrayList<>(ids.size());
         for (BlockId id : ids) parts.add(acquire(id));
         return CompletableFuture.allOf(parts.toArray(new CompletableFuture[0])).handle((v, err) -> {
+            reservedBytes.addAndGet(-reserve);  // the blocks that loaded are held now (counted in use)
             List<MemoryBlock> prefix = new ArrayList<>(parts.size());
             BlockId failed = null;
             String reason = null;
@@ -143,8 +184,62 @@ public final class BlockCache implements AutoCloseable {
                 if (failed == null) prefix.add(b);
                 else b.release();
             }
+            resize();
             return new PathBlocks(prefix, failed, reason);
         });
+    }
+
+    /**
+     * Whether fetching {@code ids} now keeps the blocks prompts hold (and are being fetched for them) within the budget,
+     * or nothing is held at all (so a path larger than the budget still runs, alone). Called by the engine before a
+     * prompt's prefetch; also lets the cache grow back into room that released blocks left.
+     */
+    public boolean fits(List<BlockId> ids) {
+        if (cache == null || budgetBytes == 0) return true;
+        resize();
+        long held = inUseBytes.get() + reservedBytes.get(), wanted = wantedBytes(ids);
+        if (held + wanted <= budgetBytes) return true;
+        if (held > 0) return false;
+        if (!warnedOversizedPath) {
+            warnedOversizedPath = true;
+            LOG.warn("a path needs {} MiB of evictable blocks, more than the block cache budget of {} MiB: such paths run "
+                    + "one at a time, beyond the budget (raise --cache-mb)", wanted >> 20, budgetBytes >> 20);
+        }
+        return true;
+    }
+
+    /** Bytes of the evictable blocks of {@code ids} a fetch would add to those held (the ones no prompt holds yet). */
+    private long wantedBytes(List<BlockId> ids) {
+        long n = 0;
+        for (BlockId id : ids) {
+            if (pinned(id)) continue;
+            if (cache != null) {
+                CompletableFuture<MemoryBlock> f = cache.getIfPresent(id);
+                if (f != null && f.isDone() && !f.isCompletedExceptionally() && f.join().users() > 0) continue;
+            }
+            n += bank.loadedBytes(id);
+        }
+        return n;
+    }
+
+    /**
+     * The cache's own bound: the budget less the held blocks it no longer contains (they are in memory all the same).
+     * Shrinking may evict held blocks too (the policy does not know which are held), which frees nothing and leaves more
+     * outside, so it repeats until the bound stands; each round moves at least one block out, so it ends.
+     */
+    private void resize() {
+        if (cache == null || budgetBytes == 0) return;
+        var eviction = cache.synchronous().policy().eviction().orElseThrow();
+        synchronized (this) {
+            for (long target = target(); target != maximum; target = target()) {
+                maximum = target;
+                eviction.setMaximum(target);
+            }
+        }
+    }
+
+    private long target() {
+        return Math.max(0, budgetBytes - outsideBytes.get());
     }
 
     /**
@@ -190,12 +285,15 @@ public final class BlockCache implements AutoCloseable {
         }
         CompletableFuture<MemoryBlock> f = present != null ? present : cache.get(id);
         return f.thenApplyAsync(b -> {
+            MemoryBlock held;
             try {
-                return b.retain();
+                held = b.retain();
             } catch (IllegalStateException evictedMeanwhile) {
                 // Evicted and freed between load and use (the cache chose other blocks): read our own copy.
-                return direct(id);
+                held = direct(id);
             }
+            resize();  // the load may have evicted blocks prompts hold
+            return held;
         }, loader);
     }
 
@@ -214,7 +312,22 @@ public final class BlockCache implements AutoCloseable {
         return f != null && f.isDone() && !f.isCompletedExceptionally();
     }
 
-    /** Bytes of evictable cached blocks (what the budget bounds). */
+    /** Bytes of evictable blocks in memory, cached or held by prompts after eviction (what the budget bounds). */
+    public long liveBytes() {
+        return liveBytes.get();
+    }
+
+    /** Bytes of evictable blocks prompts hold (running, or queued with their blocks fetched). */
+    public long inUseBytes() {
+        return inUseBytes.get();
+    }
+
+    /** Bytes of blocks in memory that the cache no longer contains (evicted while held, or private copies). */
+    public long outsideBytes() {
+        return outsideBytes.get();
+    }
+
+    /** Bytes of evictable cached blocks. */
     public long cachedBytes() {
         return cache == null ? 0 : cache.synchronous().policy().eviction().map(e -> e.weightedSize().orElse(0)).orElse(0L);
     }

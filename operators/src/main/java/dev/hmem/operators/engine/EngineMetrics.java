@@ -21,6 +21,9 @@ public interface EngineMetrics {
     /** A prompt was answered with less memory than routed (a block of its path was quarantined). */
     default void memoryFallback(int level) {}
 
+    /** A prompt's prefetch waits: the blocks prompts hold fill the block cache budget. */
+    default void prefetchDeferred() {}
+
     /** Rows in one decode step. */
     default void batch(int rows) {}
 

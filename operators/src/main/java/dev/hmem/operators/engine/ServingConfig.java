@@ -26,7 +26,8 @@ import picocli.CommandLine.Option;
  * @param quarantineMs        a block that failed its checksum or could not be read is not read again for this long
  * @param maxEngineFailures   a prompt in the batch of this many steps that failed the whole engine (across restarts) is
  *                            answered with an error and dead-lettered instead of being generated again
- * @param cacheBytes          budget of the block cache for evictable blocks (pinned levels are extra)
+ * @param cacheBytes          budget for the evictable blocks in memory: cached, and held by running or queued prompts
+ *                            (a prefetch waits for room); pinned levels are extra
  * @param pinnedLevels        levels 1..pinnedLevels (and the generic memory) are never evicted
  * @param loaderThreads       threads reading blocks from the bank (prefetch)
  * @param torchThreads        PyTorch intra-op threads per subtask, and the Java decode path's threads
@@ -195,7 +196,7 @@ public record ServingConfig(
         long quarantineMs = 300_000;
         @Option(names = "--max-engine-failures", paramLabel = "N", description = "a prompt in this many batches that failed the whole engine, across restarts, is answered with an error (default: ${DEFAULT-VALUE})")
         int maxEngineFailures = 2;
-        @Option(names = "--cache-mb", paramLabel = "MB", description = "block cache budget per generate subtask, pinned levels not counted (default: ${DEFAULT-VALUE})")
+        @Option(names = "--cache-mb", paramLabel = "MB", description = "block memory budget per generate subtask: cached blocks and those running and queued prompts hold (a prefetch waits for room), pinned levels not counted (default: ${DEFAULT-VALUE})")
         long cacheMb = 512;
         @Option(names = "--pinned-levels", paramLabel = "N", description = "levels 1..N (and the generic memory) are never evicted (default: ${DEFAULT-VALUE})")
         int pinnedLevels = 1;

@@ -153,6 +153,9 @@ public final class GenerateOperator extends AbstractStreamOperator<ResultRecord>
         if (home.engine.cache() != null) {
             getMetricGroup().addGroup("cache").gauge("bytes", (Gauge<Long>) () -> sum(e -> e.cache() == null ? 0 : e.cache().cachedBytes()));
             getMetricGroup().addGroup("cache").gauge("pinnedBytes", (Gauge<Long>) () -> sum(e -> e.cache() == null ? 0 : e.cache().pinnedBytes()));
+            // What the budget bounds: every evictable block in memory, cached or held by prompts after its eviction.
+            getMetricGroup().addGroup("cache").gauge("liveBytes", (Gauge<Long>) () -> sum(e -> e.cache() == null ? 0 : e.cache().liveBytes()));
+            getMetricGroup().addGroup("cache").gauge("inUseBytes", (Gauge<Long>) () -> sum(e -> e.cache() == null ? 0 : e.cache().inUseBytes()));
         }
         if (control.state().loading() != null) preload(control.state().loading(), control.state().loadingRequest());
         scheduleIdleCheck();

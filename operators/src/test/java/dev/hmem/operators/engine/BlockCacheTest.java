@@ -11,6 +11,7 @@ import dev.hmem.runtime.bank.MemoryPath;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Random;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -121,6 +122,71 @@ class BlockCacheTest {
             for (MemoryBlock x : a) x.release();
             assertThat(a.get(0).isFreed()).isTrue();
             for (MemoryBlock x : b) x.release();
+        }
+    }
+
+    @Test
+    void blocksHeldAfterTheirEvictionCountAgainstTheBudgetAndTheGateRefusesMore() throws Exception {
+        long leaf = bank.loadedBytes(path("0.0").get(1));
+        Executor inline = Runnable::run;
+        try (BlockCache cache = new BlockCache(bank, 3 * leaf, 1, inline, new Counting())) {
+            // Three prompts hold three leaves: the budget is full of held blocks.
+            List<List<MemoryBlock>> held = new ArrayList<>();
+            for (String p : List.of("0.0", "0.1", "0.2")) {
+                assertThat(cache.fits(path(p))).as(p).isTrue();
+                held.add(cache.acquirePath(path(p)).get().blocks());
+            }
+            assertThat(cache.inUseBytes()).isEqualTo(3 * leaf);
+            assertThat(cache.fits(path("1.0"))).as("a fourth held leaf would pass the budget").isFalse();
+            assertThat(cache.fits(path("0.1"))).as("a leaf already held adds nothing").isTrue();
+            // Fetched anyway (the gate is the engine's), the fourth pushes held leaves out of the cache; they stay in
+            // memory, so the cache's own bound shrinks until it keeps nothing beyond what is held.
+            held.add(cache.acquirePath(path("1.0")).get().blocks());
+            assertThat(cache.outsideBytes()).isPositive();
+            assertThat(cache.liveBytes()).as("nothing unheld kept").isEqualTo(4 * leaf);
+            assertThat(cache.liveBytes()).isEqualTo(cache.cachedBytes() + cache.outsideBytes());
+            for (MemoryBlock b : held.remove(0)) b.release();
+            assertThat(cache.fits(path("1.1"))).as("still three held: no room").isFalse();
+            for (MemoryBlock b : held.remove(0)) b.release();
+            assertThat(cache.fits(path("1.1"))).as("room again after two releases").isTrue();
+            assertThat(cache.liveBytes()).isLessThanOrEqualTo(3 * leaf);
+            for (List<MemoryBlock> h : held) for (MemoryBlock b : h) b.release();
+            assertThat(cache.inUseBytes()).isZero();
+            assertThat(cache.outsideBytes()).isZero();
+        }
+    }
+
+    /**
+     * Property: prompts arrive on random paths, the engine's rule fetches a path only when {@link BlockCache#fits}
+     * says so (otherwise it waits), and random holders release; after every event every evictable block in memory —
+     * cached, held, or held after eviction — is within the budget, and the three counts agree.
+     */
+    @Test
+    void underAnyArrivalAndReleaseOrderEvictableMemoryStaysWithinTheBudget() throws Exception {
+        long leaf = bank.loadedBytes(path("0.0").get(1));
+        Executor inline = Runnable::run;
+        for (int seed = 0; seed < 40; seed++) {
+            Random rnd = new Random(seed);
+            long budget = (2 + rnd.nextInt(6)) * leaf;
+            try (BlockCache cache = new BlockCache(bank, budget, 1, inline, new Counting())) {
+                List<List<MemoryBlock>> held = new ArrayList<>();
+                java.util.ArrayDeque<String> waiting = new java.util.ArrayDeque<>();
+                for (int event = 0; event < 300; event++) {
+                    if (rnd.nextInt(3) > 0) waiting.add(rnd.nextInt(4) + "." + rnd.nextInt(4));
+                    else if (!held.isEmpty()) for (MemoryBlock b : held.remove(rnd.nextInt(held.size()))) b.release();
+                    while (!waiting.isEmpty() && cache.fits(path(waiting.peek()))) {
+                        held.add(cache.acquirePath(path(waiting.poll())).get().blocks());
+                    }
+                    assertThat(cache.liveBytes()).as("seed %d event %d: evictable bytes in memory (cached %d outside %d in use %d)", seed, event, cache.cachedBytes(), cache.outsideBytes(), cache.inUseBytes())
+                            .isLessThanOrEqualTo(budget);
+                    assertThat(cache.liveBytes()).as("seed %d event %d: live = cached + outside", seed, event)
+                            .isEqualTo(cache.cachedBytes() + cache.outsideBytes());
+                    long distinctHeld = held.stream().flatMap(List::stream).filter(b -> !cache.pinned(b.id())).distinct()
+                            .mapToLong(MemoryBlock::bytes).sum();
+                    assertThat(cache.inUseBytes()).as("seed %d event %d: in use", seed, event).isEqualTo(distinctHeld);
+                }
+                for (List<MemoryBlock> h : held) for (MemoryBlock b : h) b.release();
+            }
         }
     }
 }

@@ -23,6 +23,30 @@ public final class MemoryBlock implements FfnMemory {
     private int users;
     private boolean evicted;
     private boolean closed;
+    private Watcher watcher = Watcher.NONE;
+    private boolean outlivedEviction;
+
+    /**
+     * Told when the block starts and stops being used and when its memory is freed, so an owner can count the bytes
+     * that are really held (a block evicted from a cache stays in memory while a prompt holds it). Called under the
+     * block's lock: implementations only count.
+     */
+    public interface Watcher {
+        /** The first user retained the block ({@code true}), or the last one released it. */
+        void inUse(MemoryBlock block, boolean inUse);
+
+        /** The owner dropped the block while users still hold it: its memory outlives its place in the owner. */
+        void evictedInUse(MemoryBlock block);
+
+        /** The memory is freed; {@code wasEvictedInUse}: {@link #evictedInUse} was reported for it. */
+        void freed(MemoryBlock block, boolean wasEvictedInUse);
+
+        Watcher NONE = new Watcher() {
+            @Override public void inUse(MemoryBlock block, boolean inUse) {}
+            @Override public void evictedInUse(MemoryBlock block) {}
+            @Override public void freed(MemoryBlock block, boolean wasEvictedInUse) {}
+        };
+    }
 
     public MemoryBlock(BlockId id, NDArray data) {
         Shape s = data.getShape();
@@ -84,12 +108,19 @@ public final class MemoryBlock implements FfnMemory {
         return downT[layer];
     }
 
+    /** Sets who is told about this block's use (once, before anyone retains it). */
+    public synchronized MemoryBlock watch(Watcher w) {
+        if (users > 0 || closed) throw new IllegalStateException("block " + id + " is already in use or freed");
+        this.watcher = w;
+        return this;
+    }
+
     /** Registers a user; fails if the block's memory is already freed. */
     public synchronized MemoryBlock retain() {
         if (closed) {
             throw new IllegalStateException("block " + id + " was already freed");
         }
-        users++;
+        if (users++ == 0) watcher.inUse(this, true);
         return this;
     }
 
@@ -97,18 +128,28 @@ public final class MemoryBlock implements FfnMemory {
         if (users <= 0) {
             throw new IllegalStateException("block " + id + " released more often than retained");
         }
-        users--;
+        if (--users == 0) watcher.inUse(this, false);
         freeIfUnused();
     }
 
     /** Marks the block as dropped by its owner (a cache); memory is freed once no user holds it. */
     public synchronized void evict() {
+        if (evicted) return;
         evicted = true;
+        if (users > 0 && !closed) {
+            outlivedEviction = true;
+            watcher.evictedInUse(this);
+        }
         freeIfUnused();
     }
 
     public synchronized boolean isFreed() {
         return closed;
+    }
+
+    /** Whether its owner dropped it (it lives on only while users hold it). */
+    public synchronized boolean isEvicted() {
+        return evicted;
     }
 
     public synchronized int users() {
@@ -121,6 +162,7 @@ public final class MemoryBlock implements FfnMemory {
             for (NDArray a : gateUp) a.close();
             for (NDArray a : downT) a.close();
             data.close();
+            watcher.freed(this, outlivedEviction);
         }
     }
 
