@@ -8,7 +8,7 @@ import picocli.CommandLine.Option;
 
 /** Benchmarks that write their figures into docs/BENCHMARKS.md. */
 @Command(name = "bench", description = "Run a benchmark and write its section of docs/BENCHMARKS.md.",
-        subcommands = {BenchCommand.Decode.class, BenchCommand.Cluster.class, BenchCommand.Operations.class, BenchCommand.Cache.class, BenchCommand.Fetch.class})
+        subcommands = {BenchCommand.Decode.class, BenchCommand.Cluster.class, BenchCommand.Operations.class, BenchCommand.Cache.class, BenchCommand.Fetch.class, BenchCommand.Cliff.class})
 final class BenchCommand {
 
     @Command(name = "decode", mixinStandardHelpOptions = true,
@@ -106,6 +106,34 @@ final class BenchCommand {
         public Integer call() throws Exception {
             if (samples < 1) throw new IllegalArgumentException("--samples must be >= 1");
             System.out.println(new dev.hmem.cli.bench.FetchBench(new dev.hmem.cli.bench.FetchBench.Options(work, report, samples, seed)).run());
+            return 0;
+        }
+    }
+
+    @Command(name = "cliff", mixinStandardHelpOptions = true,
+            description = {"The working-set cliff at the paper's tree (4,096 leaves) on the local cluster with 2 TaskManagers: hit rate per",
+                    "level, tokens/s and TTFT p99 against the block-cache budget beside the capacity model, and TaskManager RSS (about 30 minutes)."})
+    static final class Cliff implements Callable<Integer> {
+        @Option(names = "--work-dir") Path work = Path.of(System.getProperty("user.home"), ".cache", "hmem", "bench");
+        @Option(names = "--zipf", split = ",", defaultValue = "0.8,1.0,1.2") double[] zipf;
+        @Option(names = "--fractions", split = ",", defaultValue = "0.05,0.1,0.25,0.5,1.0",
+                description = "budgets per subtask as shares of its deep working set (levels 2-3, half the bank)") double[] fractions;
+        @Option(names = "--rate", defaultValue = "8", description = "requests per second") double rate;
+        @Option(names = "--max-new-tokens", defaultValue = "8") int maxNewTokens;
+        @Option(names = "--step-seconds", defaultValue = "40", description = "each of the two steps per point") double step;
+        @Option(names = "--tm-memory-mb", defaultValue = "5120", description = "TaskManager process size") int tmMemory;
+        @Option(names = "--seed", defaultValue = "1") long seed;
+        @Option(names = "--report", defaultValue = "docs/BENCHMARKS.md") Path report;
+        @Option(names = "--plots", defaultValue = "docs/bench") Path plots;
+
+        @Override
+        public Integer call() throws Exception {
+            if (rate <= 0 || step <= 10 || maxNewTokens < 1) throw new IllegalArgumentException("need --rate > 0, --step-seconds > 10, --max-new-tokens >= 1");
+            for (double f : fractions) if (!(f > 0) || f > 4) throw new IllegalArgumentException("--fractions must be in (0, 4], got " + f);
+            Path home = dev.hmem.cli.cluster.ClusterCommand.home();
+            System.out.println(new dev.hmem.cli.bench.CliffBench(new dev.hmem.cli.bench.CliffBench.Options(work,
+                    home.resolve("jobs/target/hmem-job.jar"), home.resolve("cluster/target/flink"), home.resolve("deploy"), zipf, fractions,
+                    rate, maxNewTokens, step, tmMemory, seed, report, plots)).run());
             return 0;
         }
     }

@@ -98,13 +98,14 @@ final class StepRunner {
         }
     }
 
-    private Pending send(Workload.Pick pick, String step) {
+    private Pending send(Workload w, String step) {
+        Workload.Pick pick = w.next();
         String id = runId + "-" + step + "-" + counter.getAndIncrement();
         CompletableFuture<ResultListener.Arrival> f = listener.await(id);
         if (chunks != null) chunks.await(id);
         PromptRequest p = PromptRequest.newBuilder().setId(id).setText(pick.prompt()).setMaxNewTokens(maxNewTokens)
                 .setCreatedAt(Instant.now()).setStream(chunks != null ? Boolean.TRUE : null)
-                .setIgnoreEos(ignoreEos ? Boolean.TRUE : null).build();
+                .setIgnoreEos(ignoreEos ? Boolean.TRUE : null).setMemoryPath(w.forcesPaths() ? pick.cluster() : null).build();
         long now = System.nanoTime();
         producer.send(new ProducerRecord<>(topic, id.getBytes(StandardCharsets.UTF_8), encoder.encode(p)));
         return new Pending(id, pick.cluster(), now, f);
@@ -132,7 +133,7 @@ final class StepRunner {
                     }
                     if (System.nanoTime() >= end) break;
                 }
-                Pending p = send(w.next(), s.label());
+                Pending p = send(w, s.label());
                 if (slots != null) p.answer().whenComplete((a, e) -> slots.release());
                 all.add(p);
                 next += w.nextGap(s.rate() * ramp.share(next));
@@ -143,7 +144,7 @@ final class StepRunner {
             for (int c = 0; c < s.concurrency(); c++) {
                 Thread t = new Thread(() -> {
                     while (System.nanoTime() < end) {
-                        Pending p = send(w.next(), s.label());
+                        Pending p = send(w, s.label());
                         all.add(p);
                         try {
                             p.answer().get(Math.max(1, end - System.nanoTime()) + (long) (drainSeconds * 1e9), TimeUnit.NANOSECONDS);

@@ -23,6 +23,8 @@ public final class Workload {
     private final double cv;
     private final double zipf;
     private final Random rnd;
+    /** The clusters are memory paths, sent as each request's {@code memory_path} (no routing by the prompt's text). */
+    private final boolean forcePaths;
 
     /**
      * @param promptsByCluster prompts grouped by the cluster they route to (popularity order is shuffled by the seed)
@@ -50,10 +52,55 @@ public final class Workload {
         this.rate = rate;
         this.cv = cv;
         this.zipf = zipf;
+        this.forcePaths = false;
+    }
+
+    /**
+     * Requests on memory paths drawn with the given weights (a popularity law over a bank's leaves, say), each sent with
+     * its path as {@code memory_path} and a prompt drawn uniformly from {@code prompts}: a workload over every leaf of a
+     * bank whose tree no prompt set covers (a random one), under exactly the law a prediction uses.
+     */
+    public Workload(List<String> paths, double[] weights, List<String> prompts, double rate, double cv, long seed) {
+        if (paths.isEmpty() || paths.size() != weights.length) throw new IllegalArgumentException("need one weight per path");
+        if (prompts.isEmpty()) throw new IllegalArgumentException("no prompts");
+        if (rate <= 0) throw new IllegalArgumentException("rate must be positive");
+        if (cv <= 0) throw new IllegalArgumentException("coefficient of variation must be positive");
+        this.rnd = new Random(seed);
+        this.names = List.copyOf(paths);
+        this.clusters = new ArrayList<>();
+        for (int i = 0; i < paths.size(); i++) clusters.add(prompts);
+        this.cumulative = new double[weights.length];
+        double total = 0;
+        for (int i = 0; i < weights.length; i++) {
+            if (!(weights[i] >= 0)) throw new IllegalArgumentException("weights must be >= 0, got " + weights[i] + " for " + paths.get(i));
+            cumulative[i] = total += weights[i];
+        }
+        if (!(total > 0)) throw new IllegalArgumentException("weights sum to " + total);
+        this.rate = rate;
+        this.cv = cv;
+        this.zipf = Double.NaN;
+        this.forcePaths = true;
+    }
+
+    private java.util.function.Consumer<Pick> observer = p -> {};
+
+    /** Tells {@code o} of every request drawn (on the drawing thread), e.g. to count first uses of each path. */
+    public synchronized Workload observe(java.util.function.Consumer<Pick> o) {
+        this.observer = o;
+        return this;
+    }
+
+    /** Whether requests carry their cluster as a forced {@code memory_path}. */
+    public boolean forcesPaths() {
+        return forcePaths;
     }
 
     /** How the workload draws requests, for reports. */
     public String describe() {
+        if (forcePaths) {
+            return String.format(java.util.Locale.ROOT, "%d prompts on %d forced memory paths drawn by weight, %s arrivals", clusters.get(0).size(),
+                    names.size(), Math.abs(cv - 1) < 1e-9 ? "Poisson" : String.format(java.util.Locale.ROOT, "gamma (CV %.1f)", cv));
+        }
         int prompts = clusters.stream().mapToInt(List::size).sum();
         return String.format(java.util.Locale.ROOT, "%d prompts in %d clusters, Zipf s=%.2f over clusters, %s arrivals", prompts,
                 clusters.size(), zipf, Math.abs(cv - 1) < 1e-9 ? "Poisson" : String.format(java.util.Locale.ROOT, "gamma (CV %.1f)", cv));
@@ -74,7 +121,9 @@ public final class Workload {
         int i = java.util.Arrays.binarySearch(cumulative, u);
         int k = i >= 0 ? i : -i - 1;
         List<String> c = clusters.get(k);
-        return new Pick(names.get(k), c.get(rnd.nextInt(c.size())));
+        Pick p = new Pick(names.get(k), c.get(rnd.nextInt(c.size())));
+        observer.accept(p);
+        return p;
     }
 
     /** Seconds until the next arrival at the workload's own rate. */

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.data.Offset.offset;
 
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** The capacity model on cases worked by hand, and the placement it is given. */
@@ -91,5 +92,27 @@ class CapacityModelTest {
         BankShape shape = new BankShape(2, 2, new long[] {1, 1});
         assertThatThrownBy(() -> CapacityModel.predict(LeafPopularity.zipf(shape, 1, 1), Placement.spread(3, 1), 1, 1, CachePolicy.LRU))
                 .hasMessageContaining("placement covers 3 clusters, the bank has 2");
+    }
+
+    @Test
+    void nodeHitsWeightedByPopularityAreTheLevelHitRates() {
+        BankShape shape = BankShape.of(4, new int[] {16, 8, 4}, 8, 1, 4);
+        for (double s : new double[] {0.6, 1.0, 1.3}) {
+            LeafPopularity law = LeafPopularity.zipf(shape, s, 5);
+            for (long budget : new long[] {shape.blockBytes()[2] * 3, shape.levelBytes(3) / 2, shape.levelBytes(2, 3)}) {
+                for (Placement placement : List.of(Placement.spread(4, 2), Placement.affinity(law, 2, 20_000, 3))) {
+                    var r = CapacityModel.predict(law, placement, budget, 1, CachePolicy.TINY_LFU);
+                    for (int l = 1; l <= 3; l++) {
+                        double[] p = law.nodes(l);
+                        double sum = 0;
+                        for (int n = 0; n < p.length; n++) {
+                            assertThat(r.nodeHit()[l - 1][n]).isBetween(0.0, 1.0 + 1e-12);
+                            sum += p[n] * r.nodeHit()[l - 1][n];
+                        }
+                        assertThat(sum).as("level %d, s %s, budget %d, %s", l, s, budget, placement.name()).isCloseTo(r.hit()[l - 1], offset(1e-9));
+                    }
+                }
+            }
+        }
     }
 }

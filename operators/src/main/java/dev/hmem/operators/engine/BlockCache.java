@@ -103,7 +103,9 @@ public final class BlockCache implements AutoCloseable {
             return;
         }
         cache = Caffeine.newBuilder()
-                .executor(loader)
+                // Maintenance (eviction) on the thread that wrote, not later on the pool: a loaded block then pushes
+                // others out before anyone sees the cache over its bound.
+                .executor(Runnable::run)
                 .maximumWeight(budgetBytes)
                 .weigher((BlockId id, MemoryBlock b) -> pinned(id) ? 0 : (int) Math.min(Integer.MAX_VALUE, b.bytes()))
                 .evictionListener((BlockId id, MemoryBlock b, com.github.benmanes.caffeine.cache.RemovalCause cause) -> {
@@ -112,7 +114,7 @@ public final class BlockCache implements AutoCloseable {
                         b.evict();
                     }
                 })
-                .buildAsync((id, executor) -> CompletableFuture.supplyAsync(() -> load(id), executor));
+                .buildAsync((id, executor) -> CompletableFuture.supplyAsync(() -> load(id), loader));
     }
 
     public boolean pinned(BlockId id) {
