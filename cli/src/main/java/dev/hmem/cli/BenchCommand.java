@@ -122,6 +122,7 @@ final class BenchCommand {
         @Option(names = "--max-new-tokens", defaultValue = "8") int maxNewTokens;
         @Option(names = "--step-seconds", defaultValue = "40", description = "each of the two steps per point") double step;
         @Option(names = "--tm-memory-mb", defaultValue = "5120", description = "TaskManager process size") int tmMemory;
+        @Option(names = "--replot", description = "only draw the plot again from the last run's PLOTS/cliff/l3-points.csv") boolean replot;
         @Option(names = "--seed", defaultValue = "1") long seed;
         @Option(names = "--report", defaultValue = "docs/BENCHMARKS.md") Path report;
         @Option(names = "--plots", defaultValue = "docs/bench") Path plots;
@@ -130,6 +131,10 @@ final class BenchCommand {
         public Integer call() throws Exception {
             if (rate <= 0 || step <= 10 || maxNewTokens < 1) throw new IllegalArgumentException("need --rate > 0, --step-seconds > 10, --max-new-tokens >= 1");
             for (double f : fractions) if (!(f > 0) || f > 4) throw new IllegalArgumentException("--fractions must be in (0, 4], got " + f);
+            if (replot) {
+                dev.hmem.cli.bench.CliffBench.replot(plots);
+                return 0;
+            }
             Path home = dev.hmem.cli.cluster.ClusterCommand.home();
             System.out.println(new dev.hmem.cli.bench.CliffBench(new dev.hmem.cli.bench.CliffBench.Options(work,
                     home.resolve("jobs/target/hmem-job.jar"), home.resolve("cluster/target/flink"), home.resolve("deploy"), zipf, fractions,

@@ -141,6 +141,13 @@ public final class CliffBench {
         return md;
     }
 
+    /** Draws the plot again from the points a run wrote under {@code plots}. */
+    public static void replot(Path plots) throws java.io.IOException {
+        Path csv = plots.resolve("cliff").resolve("l3-points.csv");
+        if (!Files.exists(csv)) throw new IllegalArgumentException("no points at " + csv + ": run ./hmem bench cliff first");
+        plot(readRows(csv), plots.resolve("cliff-paper-tree.png"));
+    }
+
     record MemoryRow(Map<String, Long> maxRss, Map<Integer, Long> maxLive, int samples) {}
 
     /**
@@ -208,7 +215,7 @@ public final class CliffBench {
                 + "\"L3 first use\" is the share of measured requests on a leaf new to the job, misses no budget avoids). Counted job-wide.%n%n",
                 100 * worst, 100 * worstSteady));
         md.append("Memory sampled once a second through each job (a sample is a moment; the bound itself is asserted by `BlockCacheTest`):\n\n"
-                + "| budget per subtask | evictable block bytes in memory, largest sample per subtask (bound: the budget) | TaskManager RSS, largest sample "
+                + "| budget per subtask | evictable block bytes in memory, largest sample per subtask (bound: the budget, plus at an instant the blocks between their read and their place in the cache, one per loader thread: 2 × 3 MiB here) | TaskManager RSS, largest sample "
                 + "(process size " + String.format(Locale.ROOT, "%,d", o.tmMemoryMb()) + " MiB) | samples |\n|---|---|---|---|\n");
         for (Map.Entry<Long, MemoryRow> e : memory.entrySet()) {
             StringBuilder live = new StringBuilder(), rss = new StringBuilder();
@@ -216,21 +223,60 @@ public final class CliffBench {
             e.getValue().maxRss().forEach((n, v) -> rss.append(rss.length() == 0 ? "" : ", ").append(String.format(Locale.ROOT, "%s: %,d MiB", n, v >> 20)));
             md.append(String.format(Locale.ROOT, "| %,d MiB | %s | %s | %d |%n", e.getKey(), live, rss, e.getValue().samples()));
         }
-        XYChart chart = Charts.xy("Level-3 hit rate against the budget: predicted (lines) and measured (markers)",
-                "budget, share of a subtask's deep working set (%)", "level-3 hit rate (%)");
-        for (double s : o.zipf()) {
-            List<Point> ps = points.stream().filter(p -> p.zipf() == s).toList();
-            double[] x = ps.stream().mapToDouble(p -> 100 * p.fraction()).toArray();
-            chart.addSeries(String.format(Locale.ROOT, "Zipf %.1f predicted", s), x, ps.stream().mapToDouble(p -> 100 * p.predicted()[2]).toArray())
-                    .setMarker(SeriesMarkers.NONE);
-            chart.addSeries(String.format(Locale.ROOT, "Zipf %.1f measured", s), x, ps.stream().mapToDouble(p -> 100 * level(p.step(), "3")).toArray())
-                    .setMarker(SeriesMarkers.CIRCLE);
-        }
-        Charts.save(chart, o.plots().resolve("cliff-paper-tree.png"));
+        List<double[]> rows = new ArrayList<>();
+        for (Point p : points) rows.add(new double[] {p.zipf(), 100 * p.fraction(), 100 * p.predicted()[2], 100 * p.runL3(), 100 * level(p.step(), "3")});
+        writeRows(o.plots().resolve("cliff").resolve("l3-points.csv"), rows);
+        plot(rows, o.plots().resolve("cliff-paper-tree.png"));
         md.append("\n![the working-set cliff at the paper's tree](bench/cliff-paper-tree.png)\n\n");
         md.append("Reproduce: `./hmem bench cliff` (builds the 2.1 GB bank under ~/.cache/hmem/bench on first use). Per-step tables and "
                 + "per-request CSVs are under `docs/bench/cliff/`.\n");
         return md.toString();
+    }
+
+    static final String[] COLUMNS = {"zipf", "budget_share_pct", "l3_steady_state_pct", "l3_this_run_pct", "l3_measured_pct"};
+
+    /** The level-3 points as CSV (one row per budget and exponent), so the plot can be drawn again without a rerun. */
+    static void writeRows(Path file, List<double[]> rows) throws java.io.IOException {
+        Files.createDirectories(file.getParent());
+        try (var w = Files.newBufferedWriter(file);
+             var csv = org.apache.commons.csv.CSVFormat.RFC4180.builder().setHeader(COLUMNS).get().print(w)) {
+            for (double[] r : rows) csv.printRecord(java.util.Arrays.stream(r).boxed().toArray());
+        }
+    }
+
+    static List<double[]> readRows(Path file) throws java.io.IOException {
+        List<double[]> out = new ArrayList<>();
+        try (var r = Files.newBufferedReader(file);
+             var csv = org.apache.commons.csv.CSVFormat.RFC4180.builder().setHeader().setSkipHeaderRecord(true).get().parse(r)) {
+            for (var rec : csv) {
+                double[] row = new double[COLUMNS.length];
+                for (int i = 0; i < row.length; i++) row[i] = Double.parseDouble(rec.get(COLUMNS[i]));
+                out.add(row);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Level-3 hit rate against the budget per exponent: measured (markers), the model's prediction for the run (solid)
+     * and its steady state (dashed), which a run of minutes does not reach.
+     */
+    static void plot(List<double[]> rows, Path png) throws java.io.IOException {
+        XYChart chart = Charts.xy("Level-3 hit rate against the budget", "budget, share of a subtask's deep working set (%)", "level-3 hit rate (%)");
+        java.awt.Color[] colors = {new java.awt.Color(0x1f77b4), new java.awt.Color(0xd62728), new java.awt.Color(0x2ca02c), new java.awt.Color(0x9467bd)};
+        int k = 0;
+        for (double s : rows.stream().mapToDouble(r -> r[0]).distinct().toArray()) {
+            java.awt.Color color = colors[k++ % colors.length];
+            List<double[]> ps = rows.stream().filter(r -> r[0] == s).toList();
+            double[] x = ps.stream().mapToDouble(r -> r[1]).toArray();
+            chart.addSeries(String.format(Locale.ROOT, "Zipf %.1f measured", s), x, ps.stream().mapToDouble(r -> r[4]).toArray())
+                    .setMarkerColor(color).setMarker(SeriesMarkers.CIRCLE).setLineStyle(org.knowm.xchart.style.lines.SeriesLines.NONE);
+            chart.addSeries(String.format(Locale.ROOT, "Zipf %.1f predicted for this run", s), x, ps.stream().mapToDouble(r -> r[3]).toArray())
+                    .setMarker(SeriesMarkers.NONE).setLineColor(color);
+            chart.addSeries(String.format(Locale.ROOT, "Zipf %.1f steady state", s), x, ps.stream().mapToDouble(r -> r[2]).toArray())
+                    .setMarker(SeriesMarkers.NONE).setLineStyle(org.knowm.xchart.style.lines.SeriesLines.DASH_DASH).setLineColor(color);
+        }
+        Charts.save(chart, png);
     }
 
     private static double level(StepStats s, String level) {

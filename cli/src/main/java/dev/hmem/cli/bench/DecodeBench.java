@@ -100,13 +100,16 @@ public final class DecodeBench {
             Map<String, List<Double>> peerTokS = new LinkedHashMap<>();  // "F32@8" → that round's tok/s
             Progress progress = Progress.of("decode bench", (long) o.rounds * (runs.size() + (peer == null ? 0 : 4)), "runs");
             List<Double> gemm = new ArrayList<>();  // GFLOP/s, each round's ceiling
+            List<Double> bandwidth = new ArrayList<>();  // GB/s read on all cores, each round's
             for (int round = 0; round < o.rounds; round++) {
                 // The ceiling is measured in every round, on all cores whatever the last run left set,
                 // so that each round's fractions divide by what the machine could do at that time.
                 TorchThreads.set(cores);
                 gemm.add(GemmRate.measure(3));
+                bandwidth.add(ReadBandwidth.measure(o.threads > 0 ? o.threads : cores, 3));
                 if (o.threads > 0) TorchThreads.set(o.threads);
-                System.err.printf(Locale.ROOT, "round %d: fp32 GEMM 1024^3 %.1f GFLOP/s%n", round + 1, gemm.get(round));
+                System.err.printf(Locale.ROOT, "round %d: fp32 GEMM 1024^3 %.1f GFLOP/s, read bandwidth %.1f GB/s%n", round + 1, gemm.get(round),
+                        bandwidth.get(round));
                 // The peer brackets hmem's runs of the round (before and after, the mean of the two), so both sides of
                 // each round's ratio saw the same stretch of the machine's drift.
                 Map<String, Double> before = peer == null ? Map.of() : runPeer(peer, progress);
@@ -128,7 +131,7 @@ public final class DecodeBench {
             if (o.accuracyRun != null && Files.exists(o.accuracyRun.resolve("corpus/heldout.jsonl"))) {
                 accuracy = WeightFormatAccuracy.describe(o.accuracyRun, WeightFormatAccuracy.measure(o.accuracyRun, 64, 64));
             }
-            String md = report(c, gemm, stepMs, peerTokS, peer, loads, accuracy);
+            String md = report(c, gemm, bandwidth, stepMs, peerTokS, peer, loads, accuracy);
             bank.close();
             if (o.report != null) BenchReport.writeSection(o.report, "decode", md);
             return md;
@@ -364,8 +367,29 @@ public final class DecodeBench {
         return String.format(Locale.ROOT, "**%.2f×** (%.2f–%.2f)", med(r), lo, hi);
     }
 
-    private String report(ModelConfig c, List<Double> gemm, Map<String, List<Double>> stepMs, Map<String, List<Double>> peerTokS,
-                          LlamaCppPeer peer, String loads, String accuracy) {
+    /**
+     * Bytes one decode step reads per row at batch 1 on a Java path: every anchor matrix (the LM head included) in the
+     * path's weight format, the memory neurons' f32 heap copies when memory is attached, and the KV cache at the mean
+     * position of the measured steps.
+     */
+    long bytesPerToken(ModelConfig c, String path, boolean memory) {
+        long weights = c.activeParameterCount() * (path.equals("bf16") ? 2 : 4);
+        long mem = memory ? 4L * 3 * (NEURONS[0] + NEURONS[1] + NEURONS[2]) * c.hiddenSize() * c.numLayers() : 0;
+        long kv = 4L * 2 * c.numLayers() * (o.promptTokens + o.steps / 2) * c.numKvHeads() * c.headDim();
+        return weights + mem + kv;
+    }
+
+    /** Batch-1 bytes × tok/s over each round's read bandwidth, the median of rounds. */
+    double bandwidthFraction(Map<String, List<Double>> stepMs, List<Double> bandwidth, String scenario, String path, long bytes) {
+        List<Double> ms = stepMs.get(runKey(scenario, path, 1));
+        if (ms == null) return Double.NaN;
+        List<Double> shares = new ArrayList<>();
+        for (int r = 0; r < Math.min(ms.size(), bandwidth.size()); r++) shares.add(bytes * (1e3 / ms.get(r)) / (bandwidth.get(r) * 1e9));
+        return med(shares);
+    }
+
+    private String report(ModelConfig c, List<Double> gemm, List<Double> bandwidth, Map<String, List<Double>> stepMs,
+                          Map<String, List<Double>> peerTokS, LlamaCppPeer peer, String loads, String accuracy) {
         long active = c.activeParameterCount();
         long memParams = 3L * (NEURONS[0] + NEURONS[1] + NEURONS[2]) * c.hiddenSize() * c.numLayers();
         StringBuilder sb = new StringBuilder();
@@ -404,6 +428,27 @@ public final class DecodeBench {
                         f0(tokS(stepMs, "memory", "bf16", b)), f0(tokS(stepMs, "anchor", "bf16", b)),
                         peerRatio(stepMs, peerTokS, "bf16", "F16", b)));
             }
+        }
+        boolean batch1 = java.util.Arrays.stream(o.batches).anyMatch(b -> b == 1);
+        if (batch1) {
+            sb.append(String.format(Locale.ROOT, "%n### Batch 1 at the memory wall%n%nRead bandwidth (a STREAM-like SIMD sum over %d MiB per thread "
+                            + "on %d threads, measured at the start of every round): **%.1f GB/s** (median; %.1f–%.1f). A batch-1 step streams every "
+                            + "weight once, so its speed is bounded by bandwidth ÷ bytes per token. Share = bytes per token × tok/s ÷ that round's "
+                            + "bandwidth, median of rounds (target, issue 19: ≥ 90%%).%n%n| path | memory | bytes per token | tok/s | share of read "
+                            + "bandwidth |%n|---|---|---|---|---|%n",
+                    (int) (dev.hmem.cli.bench.jmh.ReadBandwidthBenchmark.BYTES / (1 << 20)), o.threads > 0 ? o.threads : Runtime.getRuntime().availableProcessors(),
+                    med(bandwidth), java.util.Collections.min(bandwidth), java.util.Collections.max(bandwidth)));
+            for (String p : new String[] {"java", "bf16"}) {
+                for (String scenario : new String[] {"anchor", "memory"}) {
+                    long bytes = bytesPerToken(c, p, scenario.equals("memory"));
+                    sb.append(String.format(Locale.ROOT, "| %s | %s | %.1f MB | %s | **%.0f%%** |%n", pathName(p),
+                            scenario.equals("memory") ? "attached (f32 blocks)" : "none", bytes / 1e6, f0(tokS(stepMs, scenario, p, 1)),
+                            100 * bandwidthFraction(stepMs, bandwidth, scenario, p, bytes)));
+                }
+            }
+            sb.append("\nBytes per token: all anchor matrices incl. the LM head (4 bytes each in f32, 2 in bf16), the fetched memory "
+                    + "neurons' f32 heap copies, and the KV cache at the mean position of the measured steps; activations and norms are "
+                    + "left out (under 0.1%).\n");
         }
         sb.append("\n### By decode path\n\n");
         sb.append("| batch | path | anchor tok/s | + memory tok/s | memory overhead | 8 mixed paths tok/s | mixed / single path "
