@@ -19,7 +19,7 @@ import picocli.CommandLine.Parameters;
 
 /** Anchor model directories: random ones for tests and benchmarks, and a summary of any. */
 @Command(name = "model", description = "Create and describe anchor model directories.",
-        subcommands = {ModelCommand.CreateRandom.class, ModelCommand.Info.class, ModelCommand.ExportGguf.class})
+        subcommands = {ModelCommand.CreateRandom.class, ModelCommand.Info.class, ModelCommand.ExportGguf.class, ModelCommand.Upload.class})
 final class ModelCommand {
 
     @Command(name = "create-random", mixinStandardHelpOptions = true,
@@ -70,6 +70,48 @@ final class ModelCommand {
             }
             System.out.printf(Locale.ROOT, "wrote %s (%s, %.1f MB)%n", out, t, Files.size(out) / 1e6);
             return 0;
+        }
+    }
+
+    @Command(name = "upload", mixinStandardHelpOptions = true,
+            description = {"Copy a model directory to any Flink file system URI (s3://bucket/models/NAME): the job's --model",
+                    "then takes that URI and each TaskManager copies it to its own disk once, so no shared volume is needed.",
+                    "S3 settings as Flink's (-c s3.endpoint=..., -c s3.access-key=..., -c s3.secret-key=...)."})
+    static final class Upload implements Callable<Integer> {
+        @Option(names = "--model", required = true, description = "the local model directory") Path model;
+        @Option(names = "--to", required = true, description = "the destination URI (its directory)") String to;
+        @Option(names = {"-c", "--conf"}, description = "a Flink configuration entry key=value (repeatable)") java.util.Map<String, String> conf = new java.util.LinkedHashMap<>();
+        @Option(names = "--plugins", description = "Flink's plugins folder (default: the local cluster's, with the S3 plugin)") Path plugins;
+        @Option(names = "--verify", description = "copy it back as a TaskManager does and check that it loads with the same weights") boolean verify;
+
+        @Override
+        public Integer call() throws Exception {
+            ModelConfig c = ModelConfig.load(model);  // refuse what is not a model before anything is written
+            String local;
+            try (AnchorWeights w = AnchorWeights.load(model, c)) {
+                local = w.fingerprint;
+            }
+            dev.hmem.cli.cluster.FlinkFileSystems.initialize(plugins != null ? plugins : dev.hmem.cli.cluster.FlinkFileSystems.defaultPlugins(), conf);
+            long total = dev.hmem.cli.cluster.FlinkFileSystems.copyDirectory(model, to);
+            System.out.printf(Locale.ROOT, "uploaded %,d bytes to %s%n", total, to);
+            if (!verify) return 0;
+            Path scratch = Files.createTempDirectory("hmem-model-verify");
+            try {
+                Path back = dev.hmem.operators.memory.LocalCopies.of(to, scratch);
+                try (AnchorWeights w = AnchorWeights.load(back, ModelConfig.load(back))) {
+                    if (!w.fingerprint.equals(local)) {
+                        System.err.println("the copy at " + to + " loads with other weights (" + w.fingerprint + ") than " + model + " (" + local + ")");
+                        return 1;
+                    }
+                }
+                dev.hmem.runtime.tokenizer.TextTokenizer.load(back).close();
+                System.out.println("verified: " + to + " loads with the same weights and tokenizer");
+                return 0;
+            } finally {
+                try (var walk = Files.walk(scratch)) {
+                    for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+                }
+            }
         }
     }
 

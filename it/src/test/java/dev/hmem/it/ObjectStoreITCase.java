@@ -39,6 +39,7 @@ class ObjectStoreITCase {
     static void start() throws Exception {
         store = ObjectStore.start(Path.of(System.getProperty("hmem.s3proxy.lib")), Files.createDirectories(tmp.resolve("s3")));
         store.createBucket("banks");
+        store.createBucket("models");
         FlinkFileSystems.initialize(plugins(), store.flinkConfiguration());
         local = tmp.resolve("bank");
         RandomBank.create(local, new BankManifest.Anchor("s3-test", 16, 2), 4, 2, new int[] {8, 4}, 4, DType.BF16, false, 3);
@@ -142,6 +143,87 @@ class ObjectStoreITCase {
         } finally {
             if (!store.process().isAlive()) store.restart();
             loaders.shutdownNow();
+        }
+    }
+
+    @Test
+    void anAnchorOnS3IsCopiedOnceAndServesWithItsBankWithoutASharedVolume() throws Exception {
+        Path model = dev.hmem.runtime.TestModels.tinyModel(Files.createDirectories(tmp.resolve("model")), 21);
+        Files.writeString(Files.createDirectories(model.resolve("extra")).resolve("notes.md"), "kept with the model");
+        Path bank = tmp.resolve("model-bank");
+        BankManifest.Anchor identity;
+        try (dev.hmem.runtime.anchor.Anchor a = dev.hmem.runtime.anchor.Anchor.load(model)) {
+            dev.hmem.runtime.TestModels.smallBank(bank, a.weights(), false, 4);
+            identity = a.weights().identity();
+        }
+        List<String> modelUp = new java.util.ArrayList<>(List.of(upload("s3://models/tiny", "--verify")));
+        modelUp.set(0, "model");
+        modelUp.set(modelUp.indexOf("--bank"), "--model");
+        modelUp.set(modelUp.indexOf(local.toString()), model.toString());
+        assertThat(Main.run(modelUp.toArray(new String[0]))).as("hmem model upload --verify").isZero();
+        List<String> up = new java.util.ArrayList<>(List.of(upload("s3://banks/for-tiny")));
+        up.set(up.indexOf(local.toString()), bank.toString());
+        assertThat(Main.run(up.toArray(new String[0]))).isZero();
+        Path cache = tmp.resolve("copies");
+        Files.createDirectories(cache.resolve(".partial-tiny-killed"));  // a TaskManager killed mid-copy left this
+
+        Path copy = dev.hmem.operators.memory.LocalCopies.of("s3://models/tiny", cache);
+        assertThat(copy.getParent()).isEqualTo(cache);
+        assertThat(tree(copy)).isEqualTo(tree(model));
+        long copiedAt = Files.getLastModifiedTime(copy.resolve("config.json")).toMillis();
+        Thread.sleep(20);
+        assertThat(dev.hmem.operators.memory.LocalCopies.of("s3://models/tiny", cache)).as("found again, not copied").isEqualTo(copy);
+        assertThat(Files.getLastModifiedTime(copy.resolve("config.json")).toMillis()).isEqualTo(copiedAt);
+
+        // The job's own path: the anchor copied from s3://, the bank read from s3://, checked against each other.
+        String old = System.setProperty(dev.hmem.operators.memory.LocalCopies.CACHE_DIR_PROPERTY, cache.toString());
+        try (var served = dev.hmem.operators.memory.ServingModel.open(
+                dev.hmem.operators.engine.ServingConfig.builder("s3://models/tiny", "s3://banks/for-tiny").build())) {
+            assertThat(served.anchor().weights().identity()).isEqualTo(identity);
+            assertThat(served.bank().store().location()).startsWith("s3://");
+        } finally {
+            if (old == null) System.clearProperty(dev.hmem.operators.memory.LocalCopies.CACHE_DIR_PROPERTY);
+            else System.setProperty(dev.hmem.operators.memory.LocalCopies.CACHE_DIR_PROPERTY, old);
+        }
+
+        // A model replaced at the same location (here with a plain client, file by file) is copied afresh; the old copy
+        // is left as it was.
+        Files.writeString(model.resolve("extra/notes.md"), "a newer note, longer than the first");
+        putTree(model, "s3://models/tiny");
+        Path again = dev.hmem.operators.memory.LocalCopies.of("s3://models/tiny", cache);
+        assertThat(again).isNotEqualTo(copy);
+        assertThat(Files.readString(again.resolve("extra/notes.md"))).isEqualTo("a newer note, longer than the first");
+        assertThat(Files.readString(copy.resolve("extra/notes.md"))).isEqualTo("kept with the model");
+        try (var names = Files.list(cache)) {
+            assertThat(names.map(p -> p.getFileName().toString()).filter(n -> n.startsWith(".partial")).toList())
+                    .as("no partial copy of ours is left").containsExactly(".partial-tiny-killed");
+        }
+        assertThatThrownBy(() -> dev.hmem.operators.memory.LocalCopies.of("s3://models/absent", cache))
+                .hasMessageContaining("s3://models/absent");
+    }
+
+    /** Every file under {@code dir}, relative path to contents. */
+    static java.util.Map<String, String> tree(Path dir) throws Exception {
+        java.util.Map<String, String> out = new java.util.TreeMap<>();
+        try (var walk = Files.walk(dir)) {
+            for (Path p : walk.filter(Files::isRegularFile).toList()) {
+                out.put(dir.relativize(p).toString(), java.util.HexFormat.of().formatHex(
+                        java.security.MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(p))));
+            }
+        }
+        return out;
+    }
+
+    /** Uploads every file under {@code dir} through Flink's S3 file system, as a user's own client would. */
+    static void putTree(Path dir, String to) throws Exception {
+        try (var walk = Files.walk(dir)) {
+            for (Path p : walk.filter(Files::isRegularFile).toList()) {
+                var target = new org.apache.flink.core.fs.Path(to + "/" + dir.relativize(p).toString().replace('\\', '/'));
+                var fs = target.getFileSystem();
+                try (var out = fs.create(target, org.apache.flink.core.fs.FileSystem.WriteMode.OVERWRITE)) {
+                    Files.copy(p, out);
+                }
+            }
         }
     }
 

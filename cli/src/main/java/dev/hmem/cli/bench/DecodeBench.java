@@ -48,6 +48,8 @@ public final class DecodeBench {
     static final int[] NEURONS = {96, 48, 10};
     static final int BRANCHING = 16;
     static final int DEPTH = 3;
+    /** Prompt lengths and batches of the prefill comparison (issue 19: 64 and 512 tokens at batch 1 and 8). */
+    static final int[] PREFILL_PROMPTS = {64, 512}, PREFILL_BATCHES = {1, 8};
 
     /** @param llamaCpp llama.cpp's llama-batched-bench, run inside every round as the peer; null: no peer */
     public record Options(int[] batches, int steps, int rounds, int promptTokens, int threads, Path bankDir, Path report,
@@ -98,7 +100,9 @@ public final class DecodeBench {
             LlamaCppPeer peer = o.llamaCpp == null ? null : new LlamaCppPeer(o.llamaCpp, w, o.bankDir.resolve("gguf"), o.promptTokens,
                     o.steps, o.batches, o.threads > 0 ? o.threads : cores);
             Map<String, List<Double>> peerTokS = new LinkedHashMap<>();  // "F32@8" → that round's tok/s
-            Progress progress = Progress.of("decode bench", (long) o.rounds * (runs.size() + (peer == null ? 0 : 4)), "runs");
+            int prefills = PREFILL_PROMPTS.length * PREFILL_BATCHES.length;
+            Progress progress = Progress.of("decode bench", (long) o.rounds * (runs.size() + prefills + (peer == null ? 0 : 8)), "runs");
+            Map<String, List<Double>> prefillMs = new LinkedHashMap<>();  // "64@8" → that round's time to first token
             List<Double> gemm = new ArrayList<>();  // GFLOP/s, each round's ceiling
             List<Double> bandwidth = new ArrayList<>();  // GB/s read on all cores, each round's
             for (int round = 0; round < o.rounds; round++) {
@@ -121,6 +125,13 @@ public final class DecodeBench {
                     stepMs.computeIfAbsent(run, k -> new ArrayList<>()).add(ms);
                     progress.advance(1, String.format(Locale.ROOT, "%s: %.2f ms/step", run, ms));
                 }
+                for (int pp : PREFILL_PROMPTS) {
+                    for (int b : PREFILL_BATCHES) {
+                        double ms = prefillMillis(t, pp, b, loaded.get(paths.get(0)), paths.get(0));
+                        prefillMs.computeIfAbsent(pp + "@" + b, k -> new ArrayList<>()).add(ms);
+                        progress.advance(1, String.format(Locale.ROOT, "prefill %d×%d tokens: %.1f ms", b, pp, ms));
+                    }
+                }
                 if (peer != null) {
                     Map<String, Double> after = runPeer(peer, progress);
                     for (String k : after.keySet()) peerTokS.computeIfAbsent(k, x -> new ArrayList<>()).add((before.get(k) + after.get(k)) / 2);
@@ -131,7 +142,7 @@ public final class DecodeBench {
             if (o.accuracyRun != null && Files.exists(o.accuracyRun.resolve("corpus/heldout.jsonl"))) {
                 accuracy = WeightFormatAccuracy.describe(o.accuracyRun, WeightFormatAccuracy.measure(o.accuracyRun, 64, 64));
             }
-            String md = report(c, gemm, bandwidth, stepMs, peerTokS, peer, loads, accuracy);
+            String md = report(c, gemm, bandwidth, stepMs, peerTokS, peer, loads, accuracy, prefillReport(prefillMs, peerTokS, peer));
             bank.close();
             if (o.report != null) BenchReport.writeSection(o.report, "decode", md);
             return md;
@@ -143,13 +154,87 @@ public final class DecodeBench {
         for (LlamaCppPeer.Format f : LlamaCppPeer.Format.values()) {
             try {
                 peer.run(f).forEach((b, t) -> m.put(f + "@" + b, t));
+                progress.advance(1, "llama.cpp " + f);
+                peer.prefill(f, PREFILL_PROMPTS, PREFILL_BATCHES).forEach((k, sec) -> m.put(prefillKey(f, k), sec * 1e3));
+                progress.advance(1, "llama.cpp " + f + " prompt processing");
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new IOException(e);
             }
-            progress.advance(1, "llama.cpp " + f);
         }
         return m;
+    }
+
+    /** The peer's prompt-processing time for {@code "pp@batch"} in format {@code f}, ms, in the peer's round map. */
+    static String prefillKey(LlamaCppPeer.Format f, String ppAtBatch) {
+        return "PP " + f + " " + ppAtBatch;
+    }
+
+    /**
+     * Time to first token of {@code batch} prompts of {@code prompt} tokens submitted together, with {@code path}'s
+     * memory attached: the one step that prefills them and samples each its first token (one new token each, so no
+     * decode follows in that step), the generator's default threads. The median of 3 after a warm-up, ms.
+     */
+    private double prefillMillis(Transformer t, int prompt, int batch, List<MemoryBlock> path, MemoryPath label) {
+        int threads = o.threads == 0 ? Runtime.getRuntime().availableProcessors() : o.threads;
+        double[] ms = new double[3];
+        try (BatchGenerator g = GeneratorSettings.builder().maxBatch(batch).maxDistinctPaths(batch).context(prompt + 8)
+                .maxPrefillTokens(1 << 20).threads(threads).autoTorchThreads(o.threads == 0).build().open(t, ids -> "")) {
+            for (int rep = -1; rep < ms.length; rep++) {
+                for (int i = 0; i < batch; i++) {
+                    int[] tokens = new int[prompt];
+                    for (int j = 0; j < prompt; j++) tokens[j] = random.nextInt(t.config().vocabSize() - 2);
+                    List<MemoryBlock> mem = new ArrayList<>();
+                    for (MemoryBlock b : path) mem.add(b.retain());
+                    g.submit(new GenerationRequest("p" + rep + "-" + i, tokens, SamplingParams.greedy(1).withIgnoreEos(true), mem,
+                            label.toString()));
+                }
+                int answered = g.step().size();
+                if (answered != batch || g.lastStep().prefillRows() != batch || g.lastStep().decodeRows() != 0) {
+                    throw new IllegalStateException("prefill step of " + batch + " prompts answered " + answered + " with "
+                            + g.lastStep().prefillRows() + " prefilled and " + g.lastStep().decodeRows() + " decoded");
+                }
+                if (rep >= 0) ms[rep] = g.lastStep().nanos() / 1e6;
+            }
+        } finally {
+            if (o.threads > 0) TorchThreads.set(o.threads);
+        }
+        return med(ms);
+    }
+
+    /** hmem's time to first token beside llama.cpp's prompt processing, same prompts, same rounds. */
+    private String prefillReport(Map<String, List<Double>> prefillMs, Map<String, List<Double>> peerRounds, LlamaCppPeer peer) {
+        StringBuilder sb = new StringBuilder();
+        sb.append("\n### Prefill: time to first token\n\n");
+        sb.append(String.format(Locale.ROOT, "hmem: the one generator step that prefills a batch of random prompts (memory attached, "
+                + "the `memory` scenario's path for every row) and samples each its first token; the median of 3 after a warm-up, "
+                + "then the median over %d rounds. Prefill runs on PyTorch in f32 on either weight format (bf16 weights are a "
+                + "decode-path option). ", o.rounds));
+        if (peer == null) {
+            sb.append("No peer was run.\n");
+            return sb.toString();
+        }
+        sb.append(String.format(Locale.ROOT, "llama.cpp: `%s`, T_PP (all prompts of the batch processed together), before and after "
+                + "hmem's runs in each round (the mean of the two). Ratio = llama.cpp's time ÷ hmem's, the median of per-round ratios "
+                + "(range): above 1 hmem answers first (target, issue 19: ≥ 1, i.e. TTFT ≤ llama.cpp's prompt processing).%n%n",
+                peer.prefillCommand(LlamaCppPeer.Format.F32, PREFILL_PROMPTS, PREFILL_BATCHES)));
+        sb.append("| prompt tokens | batch | hmem + memory TTFT (ms) | llama.cpp F32 (ms) | vs F32 | llama.cpp F16 (ms) | vs F16 |\n");
+        sb.append("|---|---|---|---|---|---|---|\n");
+        for (int pp : PREFILL_PROMPTS) {
+            for (int b : PREFILL_BATCHES) {
+                List<Double> h = prefillMs.get(pp + "@" + b);
+                StringBuilder row = new StringBuilder(String.format(Locale.ROOT, "| %d | %d | %.1f |", pp, b, med(h)));
+                for (LlamaCppPeer.Format f : LlamaCppPeer.Format.values()) {
+                    List<Double> p = peerRounds.get(prefillKey(f, pp + "@" + b));
+                    double[] r = new double[Math.min(h.size(), p.size())];
+                    for (int i = 0; i < r.length; i++) r[i] = p.get(i) / h.get(i);
+                    row.append(String.format(Locale.ROOT, " %.1f | **%.2f×** (%.2f–%.2f) |", med(p), med(r),
+                            java.util.Arrays.stream(r).min().orElse(Double.NaN), java.util.Arrays.stream(r).max().orElse(Double.NaN)));
+                }
+                sb.append(row).append('\n');
+            }
+        }
+        return sb.toString();
     }
 
     private MemoryBank ensureBank(AnchorWeights w) throws IOException {
@@ -389,7 +474,7 @@ public final class DecodeBench {
     }
 
     private String report(ModelConfig c, List<Double> gemm, List<Double> bandwidth, Map<String, List<Double>> stepMs,
-                          Map<String, List<Double>> peerTokS, LlamaCppPeer peer, String loads, String accuracy) {
+                          Map<String, List<Double>> peerTokS, LlamaCppPeer peer, String loads, String accuracy, String prefill) {
         long active = c.activeParameterCount();
         long memParams = 3L * (NEURONS[0] + NEURONS[1] + NEURONS[2]) * c.hiddenSize() * c.numLayers();
         StringBuilder sb = new StringBuilder();
@@ -450,6 +535,7 @@ public final class DecodeBench {
                     + "neurons' f32 heap copies, and the KV cache at the mean position of the measured steps; activations and norms are "
                     + "left out (under 0.1%).\n");
         }
+        sb.append(prefill);
         sb.append("\n### By decode path\n\n");
         sb.append("| batch | path | anchor tok/s | + memory tok/s | memory overhead | 8 mixed paths tok/s | mixed / single path "
                 + "| a leaf per row tok/s | leaves / single path | anchor GEMM fraction | memory GEMM fraction |\n");

@@ -54,12 +54,36 @@ final class LlamaCppPeer {
 
     /** One run of the peer: decode tokens/s by batch (llama-batched-bench's S_TG column). */
     Map<Integer, Double> run(Format f) throws IOException, InterruptedException {
-        int maxBatch = Arrays.stream(batches).max().orElse(1);
+        Map<Integer, Double> tokS = new LinkedHashMap<>();
+        for (Row r : invoke(f, new int[] {promptTokens}, steps, batches)) tokS.put(r.batch, r.decodeTokS);
+        return tokS;
+    }
+
+    /**
+     * One prompt-processing run: seconds to process {@code batch} prompts of {@code pp} tokens each (the T_PP column:
+     * llama-batched-bench decodes all prompts in one batch, which yields every sequence's first token), keyed
+     * {@code "pp@batch"}.
+     */
+    Map<String, Double> prefill(Format f, int[] prompts, int[] prefillBatches) throws IOException, InterruptedException {
+        Map<String, Double> seconds = new LinkedHashMap<>();
+        for (Row r : invoke(f, prompts, 1, prefillBatches)) seconds.put(r.prompt + "@" + r.batch, r.promptSeconds);
+        return seconds;
+    }
+
+    String prefillCommand(Format f, int[] prompts, int[] prefillBatches) {
+        return "llama-batched-bench -m " + models.get(f).getFileName() + " -npp " + join(prompts) + " -ntg 1 -npl " + join(prefillBatches)
+                + " -t " + threads + " -fa";
+    }
+
+    /** A result row: prompt tokens, generated tokens, batch, prompt seconds (from S_PP), decode tokens/s (S_TG). */
+    record Row(int prompt, int generated, int batch, double promptSeconds, double decodeTokS) {}
+
+    private List<Row> invoke(Format f, int[] prompts, int generated, int[] npl) throws IOException, InterruptedException {
+        int maxBatch = Arrays.stream(npl).max().orElse(1), maxPrompt = Arrays.stream(prompts).max().orElse(1);
         // Every sequence has its own prompt (no -pps), so the KV cache holds batch × (prompt + steps) cells.
-        int ctx = Math.max(512, (maxBatch * (promptTokens + steps) + 255) / 256 * 256);
+        int ctx = Math.max(512, (maxBatch * (maxPrompt + generated) + 255) / 256 * 256);
         List<String> cmd = List.of(binary.toString(), "-m", models.get(f).toString(), "-c", Integer.toString(ctx),
-                "-npp", Integer.toString(promptTokens), "-ntg", Integer.toString(steps),
-                "-npl", Arrays.stream(batches).mapToObj(Integer::toString).collect(Collectors.joining(",")),
+                "-npp", join(prompts), "-ntg", Integer.toString(generated), "-npl", join(npl),
                 "-t", Integer.toString(threads), "-fa");
         // Output to a file, not a pipe read to its end: a peer that hangs must not hang the bench past the timeout.
         Path log = Files.createTempFile("llama-batched-bench", ".log");
@@ -72,14 +96,22 @@ final class LlamaCppPeer {
             throw new IOException("llama-batched-bench " + (done ? "failed" : "timed out after 10 minutes") + " ("
                     + String.join(" ", cmd) + "):\n" + tail(out));
         }
-        Map<Integer, Double> tokS = parse(out);
-        for (int b : batches) {
-            if (!tokS.containsKey(b)) throw new IOException("llama-batched-bench printed no row for batch " + b + ":\n" + tail(out));
+        List<Row> rows = rows(out);
+        for (int pp : prompts) {
+            for (int b : npl) {
+                if (rows.stream().noneMatch(r -> r.prompt == pp && r.batch == b)) {
+                    throw new IOException("llama-batched-bench printed no row for prompt " + pp + ", batch " + b + ":\n" + tail(out));
+                }
+            }
         }
         for (String line : out.split("\n")) {
             if (line.startsWith("build: ")) version = line.trim();
         }
-        return tokS;
+        return rows;
+    }
+
+    private static String join(int[] v) {
+        return Arrays.stream(v).mapToObj(Integer::toString).collect(Collectors.joining(","));
     }
 
     String version() {
@@ -92,16 +124,19 @@ final class LlamaCppPeer {
     }
 
     /** The result rows {@code | PP | TG | B | N_KV | T_PP s | S_PP t/s | T_TG s | S_TG t/s | T s | S t/s |}. */
-    static Map<Integer, Double> parse(String out) {
-        Map<Integer, Double> m = new LinkedHashMap<>();
+    static List<Row> rows(String out) {
+        List<Row> rows = new ArrayList<>();
         for (String line : out.split("\n")) {
             String[] c = line.trim().split("\\|");
             List<String> cells = new ArrayList<>();
             for (String s : c) if (!s.isBlank()) cells.add(s.trim());
             if (cells.size() != 10 || !cells.get(0).matches("\\d+")) continue;
-            m.put(Integer.parseInt(cells.get(2)), Double.parseDouble(cells.get(7)));
+            int pp = Integer.parseInt(cells.get(0)), b = Integer.parseInt(cells.get(2));
+            // T_PP is printed to the millisecond (4% of a 64-token prompt); S_PP = B × PP / T_PP has 2 decimals.
+            rows.add(new Row(pp, Integer.parseInt(cells.get(1)), b, (double) pp * b / Double.parseDouble(cells.get(5)),
+                    Double.parseDouble(cells.get(7))));
         }
-        return m;
+        return rows;
     }
 
     private static String tail(String s) {

@@ -34,7 +34,8 @@ public final class FlinkFileSystems {
 
     /**
      * Copies every file under {@code dir} to {@code to} (a directory URI on any initialized Flink file system), with
-     * progress; a bank's manifest goes last, so a reader never sees a manifest whose blocks are still on their way.
+     * progress; a bank's manifest and a model's config.json go last, so a reader never sees a manifest whose blocks (or
+     * a config whose weights) are still on their way.
      * Returns the bytes copied.
      */
     public static long copyDirectory(Path dir, String to) throws java.io.IOException {
@@ -43,8 +44,11 @@ public final class FlinkFileSystems {
         try (java.util.stream.Stream<Path> s = Files.walk(dir)) {
             files = new java.util.ArrayList<>(s.filter(Files::isRegularFile).sorted().toList());
         }
-        Path manifest = dir.resolve(dev.hmem.runtime.bank.BankManifest.FILE);
-        if (files.remove(manifest)) files.add(manifest);
+        // The file a reader looks for first goes last: a bank's manifest, a model's config.
+        for (String last : List.of(dev.hmem.runtime.bank.BankManifest.FILE, "config.json")) {
+            Path f = dir.resolve(last);
+            if (files.remove(f)) files.add(f);
+        }
         long total = 0;
         for (Path f : files) total += Files.size(f);
         dev.hmem.runtime.Progress p = dev.hmem.runtime.Progress.of("upload", total, "bytes");

@@ -161,7 +161,7 @@ public record ServingConfig(
      * (with the generator's and the record limits' as mixins of its own), and a fluent builder for code.
      */
     public static final class Builder {
-        @Option(names = "--model", paramLabel = "DIR", description = "anchor directory (Hugging Face layout; any Flink file system)")
+        @Option(names = "--model", paramLabel = "DIR", description = "anchor directory (Hugging Face layout): a local path, or any Flink file system URI (s3://...), copied once to each TaskManager's disk (-Dhmem.localCacheDir, default the JVM's temporary directory)")
         String modelDir;
         @Option(names = "--bank", paramLabel = "DIR", description = "memory bank directory or URI; without it the anchor serves alone")
         String bankDir;

@@ -5,11 +5,10 @@ import dev.hmem.operators.control.ControlState;
 import dev.hmem.operators.control.ControlStatus;
 import dev.hmem.operators.control.ServedVersion;
 import dev.hmem.operators.engine.ServingConfig;
-import dev.hmem.operators.memory.BankStores;
+import dev.hmem.operators.memory.SharedBanks;
 import dev.hmem.operators.memory.VersionCheck;
 import dev.hmem.operators.records.Failures;
 import dev.hmem.operators.records.PromptTask;
-import dev.hmem.runtime.bank.MemoryBank;
 import dev.hmem.runtime.bank.MemoryPath;
 import dev.hmem.runtime.router.MiniLmEmbedder;
 import java.util.ArrayList;
@@ -47,7 +46,8 @@ public final class RouteOperator extends AbstractStreamOperator<PromptTask>
     private static final Logger LOG = LoggerFactory.getLogger(RouteOperator.class);
 
     private final ServingConfig config;
-    private transient MemoryBank bank;
+    /** The serving version's bank, shared with every routing and generating subtask of this JVM (one tree in memory). */
+    private transient SharedBanks.Lease bank;
     private transient MiniLmEmbedder embedder;
     private transient List<PromptTask> buffer;
     private transient boolean timerSet;
@@ -83,7 +83,7 @@ public final class RouteOperator extends AbstractStreamOperator<PromptTask>
         // A restored version was checked when it was activated; its blocks are verified again as they are read.
         ServedVersion active = control.state().active();
         if (active.bank() != null) {
-            bank = BankStores.open(active.bank());
+            bank = SharedBanks.acquire(active.bank());
             embedder = MiniLmEmbedder.load(1);
         }
         if (control.state().loading() != null) check(control.state().loading(), null);
@@ -96,7 +96,7 @@ public final class RouteOperator extends AbstractStreamOperator<PromptTask>
             if (bank == null || t.noMemory()) {
                 emit(t, "none", 0);
             } else if (t.forcedPath() != null && !t.forcedPath().isEmpty()) {
-                emit(t, bank.validate(MemoryPath.parse(t.forcedPath())).toString(), 0);
+                emit(t, bank.bank().validate(MemoryPath.parse(t.forcedPath())).toString(), 0);
             } else {
                 buffer.add(t);
                 if (buffer.size() >= config.routeBatch()) {
@@ -135,21 +135,22 @@ public final class RouteOperator extends AbstractStreamOperator<PromptTask>
         ControlCommand cmd = c != null ? c : ControlCommand.activate(v.seq(), control.state().loadingRequest(), v.label(), v.bank(), v.anchor());
         report(cmd, "loading", v.label(), v.bank());
         checker.execute(() -> {
-            MemoryBank opened = null;
+            SharedBanks.Lease opened = null;
             Throwable failure = null;
             try {
-                opened = VersionCheck.open(v);
+                VersionCheck.check(v);
+                opened = SharedBanks.acquire(v.bank());
             } catch (Throwable e) {
                 Failures.rethrowIfFatal(e);
                 failure = e;
             }
-            MemoryBank result = opened;
+            SharedBanks.Lease result = opened;
             Throwable why = failure;
             mailbox.execute(() -> checked(cmd, v, result, why), "switch to version " + v.label());
         });
     }
 
-    private void checked(ControlCommand c, ServedVersion v, MemoryBank opened, Throwable failure) throws Exception {
+    private void checked(ControlCommand c, ServedVersion v, SharedBanks.Lease opened, Throwable failure) throws Exception {
         if (failure != null) {
             LOG.warn("version {} ({}) refused, {} keeps serving: {}", v.label(), v.bank(), control.state().active().label(),
                     Failures.describe(failure));
@@ -162,7 +163,7 @@ public final class RouteOperator extends AbstractStreamOperator<PromptTask>
             return;
         }
         flush();  // prompts that arrived before the switch are routed with the version they arrived under
-        MemoryBank old = bank;
+        SharedBanks.Lease old = bank;
         bank = opened;
         if (embedder == null) embedder = MiniLmEmbedder.load(1);
         control.activated(v);
@@ -197,7 +198,7 @@ public final class RouteOperator extends AbstractStreamOperator<PromptTask>
             PromptTask t = batch.get(i);
             try {
                 float[] e = emb != null ? emb[i] : embedder.embed(List.of(t.text()))[0];
-                emit(t, bank.tree().route(e).toString(), ms);
+                emit(t, bank.bank().tree().route(e).toString(), ms);
             } catch (Throwable e) {
                 Failures.rethrowIfFatal(e);
                 refuse(t, "cannot route: " + Failures.describe(e));

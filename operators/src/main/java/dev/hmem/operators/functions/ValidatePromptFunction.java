@@ -1,6 +1,7 @@
 package dev.hmem.operators.functions;
 
 import dev.hmem.operators.engine.ServingConfig;
+import dev.hmem.operators.memory.LocalCopies;
 import dev.hmem.operators.records.DeadLetterRecord;
 import dev.hmem.operators.records.Failures;
 import dev.hmem.operators.records.Printable;
@@ -41,7 +42,7 @@ public final class ValidatePromptFunction extends ProcessFunction<PromptTask, Pr
 
     @Override
     public void open(OpenContext ctx) throws Exception {
-        Path model = Path.of(config.modelDir());
+        Path model = LocalCopies.of(config.modelDir());
         tokenizer = TextTokenizer.load(model);
         int max = ModelConfig.load(model).maxPositions();
         context = config.generator().context() > 0 ? Math.min(config.generator().context(), max) : max;

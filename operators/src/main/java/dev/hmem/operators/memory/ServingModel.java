@@ -7,7 +7,6 @@ import dev.hmem.runtime.anchor.Anchor;
 import dev.hmem.runtime.bank.MemoryBank;
 import dev.hmem.runtime.tensor.TorchThreads;
 import java.io.IOException;
-import java.nio.file.Path;
 
 /**
  * The anchor and bank one generation engine serves, opened as the serving configuration says and checked to belong
@@ -32,7 +31,7 @@ public final class ServingModel implements AutoCloseable {
     /** Sizes PyTorch's pool to {@code --torch-threads}, loads the anchor, opens and checks the bank. */
     public static ServingModel open(ServingConfig config) throws IOException {
         TorchThreads.set(config.torchThreads());
-        Anchor anchor = Anchor.load(Path.of(config.modelDir()));
+        Anchor anchor = Anchor.load(LocalCopies.of(config.modelDir()));  // s3:// and the like: copied to this machine once
         SharedBanks.Lease lease = null;
         try {
             if (config.bankDir() != null) {

@@ -29,7 +29,7 @@ public final class VersionCheck {
                 throw new IOException("bank " + v.bank() + " routes " + tree.embeddingModel() + " embeddings, the job embeds with "
                         + ClusterTree.MINILM);
             }
-            Path anchor = Path.of(v.anchor());
+            Path anchor = LocalCopies.of(v.anchor());
             try (AnchorWeights w = AnchorWeights.load(anchor, ModelConfig.load(anchor))) {
                 bank.checkAnchor(w.identity());
             }

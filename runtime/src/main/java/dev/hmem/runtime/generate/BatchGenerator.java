@@ -173,7 +173,7 @@ public final class BatchGenerator implements AutoCloseable {
         }
     }
 
-    /** Batches at least this large use all intra-op threads; smaller ones run single-threaded. */
+    /** Steps of at least this many rows (prompt tokens count as rows) use all intra-op threads; smaller ones one. */
     static final int PARALLEL_BATCH = 16;
 
     /**
@@ -257,7 +257,10 @@ public final class BatchGenerator implements AutoCloseable {
         long start = System.nanoTime();
         int prefillRows = 0, prefillTokens = 0, decodeRows = 0;
         List<Completion> done = new ArrayList<>();
-        sizeThreads(Math.min(maxBatch, running.size() + waiting.size()));
+        int rows = Math.min(maxBatch, running.size() + waiting.size());
+        // A prefill is a GEMM over every prompt token: one 64-token prompt is 64 rows and worth every thread.
+        if (admitNow(start)) rows = Math.max(rows, waiting.peekFirst().request.prompt().length);
+        sizeThreads(rows);
         try (NDScope scope = new NDScope(); NDManager m = manager.newSubManager()) {
             List<Sequence> admitted = admit();
             if (!admitted.isEmpty()) {
