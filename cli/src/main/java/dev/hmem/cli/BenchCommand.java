@@ -8,7 +8,7 @@ import picocli.CommandLine.Option;
 
 /** Benchmarks that write their figures into docs/BENCHMARKS.md. */
 @Command(name = "bench", description = "Run a benchmark and write its section of docs/BENCHMARKS.md.",
-        subcommands = {BenchCommand.Decode.class, BenchCommand.Cluster.class, BenchCommand.Operations.class, BenchCommand.Cache.class, BenchCommand.Fetch.class, BenchCommand.Cliff.class})
+        subcommands = {BenchCommand.Decode.class, BenchCommand.Cluster.class, BenchCommand.Operations.class, BenchCommand.Cache.class, BenchCommand.Fetch.class, BenchCommand.Cliff.class, BenchCommand.Jdk.class})
 final class BenchCommand {
 
     @Command(name = "decode", mixinStandardHelpOptions = true,
@@ -28,12 +28,16 @@ final class BenchCommand {
         @Option(names = "--llama-cpp", description = "llama.cpp's llama-batched-bench (../shared/peers/llama.cpp/build.sh DIR builds it): "
                 + "the peer, run on the same anchor inside every round; without it no peer figure is reported")
         Path llamaCpp;
+        @Option(names = "--shape", defaultValue = "bench", description = "a named Llama shape with random weights: bench (the 31.5M "
+                + "reference), gqa (bench with 2 key/value heads), wide (d 768, 12 layers), paper (the paper's 160M anchor)") String shape;
+        @Option(names = "--model", description = "an hmem model directory to bench instead of a named shape") Path model;
 
         @Override
         public Integer call() throws Exception {
             if (threads > 0) dev.hmem.runtime.tensor.TorchThreads.set(threads);
+            dev.hmem.runtime.config.Presets.byName(shape, 8192, 8190, 8191);  // an unknown name fails before anything runs
             String md = new DecodeBench(new DecodeBench.Options(batches, steps, rounds, promptTokens, threads, bankDir, report,
-                    accuracyRun, llamaCpp)).run();
+                    accuracyRun, llamaCpp, shape, model)).run();
             System.out.println(md);
             return 0;
         }
@@ -106,6 +110,23 @@ final class BenchCommand {
         public Integer call() throws Exception {
             if (samples < 1) throw new IllegalArgumentException("--samples must be >= 1");
             System.out.println(new dev.hmem.cli.bench.FetchBench(new dev.hmem.cli.bench.FetchBench.Options(work, report, samples, seed)).run());
+            return 0;
+        }
+    }
+
+    @Command(name = "jdk", mixinStandardHelpOptions = true,
+            description = "The Java decode path's Vector API kernel (f32 and bf16, 1 and 8 rows) on each JDK in turn, in rounds.")
+    static final class Jdk implements Callable<Integer> {
+        @Option(names = "--jdk", description = "a JDK home (repeatable); the first is the baseline (default: this JVM's, then Temurin 25)")
+        java.util.List<Path> jdks = new java.util.ArrayList<>();
+        @Option(names = "--rounds", defaultValue = "5") int rounds;
+        @Option(names = "--report", defaultValue = "docs/BENCHMARKS.md") Path report;
+
+        @Override
+        public Integer call() throws Exception {
+            if (jdks.isEmpty()) jdks = java.util.List.of(Path.of(System.getProperty("java.home")), Path.of("/usr/lib/jvm/temurin-25-jdk-amd64"));
+            if (jdks.size() < 2 || rounds < 1) throw new IllegalArgumentException("need two or more --jdk and --rounds >= 1");
+            System.out.println(new dev.hmem.cli.bench.JdkBench(new dev.hmem.cli.bench.JdkBench.Options(jdks, rounds, report)).run());
             return 0;
         }
     }

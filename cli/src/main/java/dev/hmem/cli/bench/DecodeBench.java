@@ -44,28 +44,47 @@ import org.apache.commons.math3.stat.descriptive.rank.Median;
  */
 public final class DecodeBench {
 
-    /** Neurons per level: 96 + 48 + 10 = 154, about 10% of the FFN width 1536. */
+    /** Neurons per level for the bench shape: 96 + 48 + 10 = 154, about 10% of the FFN width 1536. */
     static final int[] NEURONS = {96, 48, 10};
+
+    /** The same shares of any FFN width (10% in all, split 62:31:6 over the levels), at least one neuron a level. */
+    static int[] neuronsFor(int ffn) {
+        int[] n = new int[NEURONS.length];
+        for (int l = 0; l < n.length; l++) n[l] = Math.max(1, (int) Math.round((double) NEURONS[l] * ffn / 1536));
+        return n;
+    }
     static final int BRANCHING = 16;
     static final int DEPTH = 3;
     /** Prompt lengths and batches of the prefill comparison (issue 19: 64 and 512 tokens at batch 1 and 8). */
     static final int[] PREFILL_PROMPTS = {64, 512}, PREFILL_BATCHES = {1, 8};
 
     /** @param llamaCpp llama.cpp's llama-batched-bench, run inside every round as the peer; null: no peer */
+    /**
+     * @param shape a named shape ({@link Presets#all()}) with random weights, used when {@code model} is null
+     * @param model an hmem model directory to bench instead of a named shape, or null
+     */
     public record Options(int[] batches, int steps, int rounds, int promptTokens, int threads, Path bankDir, Path report,
-                          Path accuracyRun, Path llamaCpp) {}
+                          Path accuracyRun, Path llamaCpp, String shape, Path model) {
+        /** The bench's section of the report: "decode" for the reference shape, "decode-NAME" for the others. */
+        String section() {
+            if (model != null) return "decode-" + model.toAbsolutePath().getFileName();
+            return shape.equals("bench") ? "decode" : "decode-" + shape;
+        }
+    }
 
     private final Options o;
     private final Random random = new Random(7);
+    private int[] neurons = NEURONS;
 
     public DecodeBench(Options o) {
         this.o = o;
     }
 
     public String run() throws IOException {
-        ModelConfig c = Presets.bench();
-        try (AnchorWeights w = AnchorWeights.random(c, 1); Transformer t = new Transformer(w);
-             NDManager blocks = NDManager.newBaseManager()) {
+        ModelConfig c = o.model != null ? ModelConfig.load(o.model) : Presets.byName(o.shape, 8192, 8190, 8191);
+        neurons = neuronsFor(c.intermediateSize());
+        try (AnchorWeights w = o.model != null ? AnchorWeights.load(o.model, c) : AnchorWeights.random(c, 1);
+             Transformer t = new Transformer(w); NDManager blocks = NDManager.newBaseManager()) {
             MemoryBank bank = ensureBank(w);
             List<MemoryPath> paths = new ArrayList<>();
             for (int i = 0; i < 8; i++) paths.add(MemoryPath.of(i * 2, random.nextInt(BRANCHING), random.nextInt(BRANCHING)));
@@ -144,7 +163,7 @@ public final class DecodeBench {
             }
             String md = report(c, gemm, bandwidth, stepMs, peerTokS, peer, loads, accuracy, prefillReport(prefillMs, peerTokS, peer));
             bank.close();
-            if (o.report != null) BenchReport.writeSection(o.report, "decode", md);
+            if (o.report != null) BenchReport.writeSection(o.report, o.section(), md);
             return md;
         }
     }
@@ -241,8 +260,9 @@ public final class DecodeBench {
         Path dir = o.bankDir.resolve("bench-" + w.fingerprint);
         if (!Files.exists(dir.resolve(BankManifest.FILE))) {
             System.err.println("building the benchmark bank in " + dir + " (once)");
-            RandomBank.create(dir, w.identity(),
-                    BRANCHING, DEPTH, NEURONS, 0, DType.F32, false, 3);
+            // Blocks are widened to f32 at load whatever they are stored in; bf16 halves the disk of the larger shapes' banks.
+            RandomBank.create(dir, w.identity(), BRANCHING, DEPTH, neurons, 0, w.config.equals(Presets.bench()) ? DType.F32 : DType.BF16,
+                    false, 3);
         }
         return MemoryBank.open(dir);
     }
@@ -378,7 +398,7 @@ public final class DecodeBench {
             for (int i = 0; i < 100_000; i++) map.get(b.id()).retain().release();
             double hotUs = (System.nanoTime() - t0) / 1e3 / 100_000;
             b.evict();
-            sb.append(String.format(Locale.ROOT, "| %d | %d | %.1f | %s | %.2f | %.3f |%n", level, NEURONS[level - 1],
+            sb.append(String.format(Locale.ROOT, "| %d | %d | %.1f | %s | %.2f | %.3f |%n", level, neurons[level - 1],
                     bytes / 1048576.0, dropped ? String.format(Locale.ROOT, "%.2f", med(cold)) : "n/a (no permission to drop the page cache)",
                     med(warm), hotUs));
         }
@@ -459,7 +479,7 @@ public final class DecodeBench {
      */
     long bytesPerToken(ModelConfig c, String path, boolean memory) {
         long weights = c.activeParameterCount() * (path.equals("bf16") ? 2 : 4);
-        long mem = memory ? 4L * 3 * (NEURONS[0] + NEURONS[1] + NEURONS[2]) * c.hiddenSize() * c.numLayers() : 0;
+        long mem = memory ? 4L * 3 * (neurons[0] + neurons[1] + neurons[2]) * c.hiddenSize() * c.numLayers() : 0;
         long kv = 4L * 2 * c.numLayers() * (o.promptTokens + o.steps / 2) * c.numKvHeads() * c.headDim();
         return weights + mem + kv;
     }
@@ -476,16 +496,19 @@ public final class DecodeBench {
     private String report(ModelConfig c, List<Double> gemm, List<Double> bandwidth, Map<String, List<Double>> stepMs,
                           Map<String, List<Double>> peerTokS, LlamaCppPeer peer, String loads, String accuracy, String prefill) {
         long active = c.activeParameterCount();
-        long memParams = 3L * (NEURONS[0] + NEURONS[1] + NEURONS[2]) * c.hiddenSize() * c.numLayers();
+        long memParams = 3L * (neurons[0] + neurons[1] + neurons[2]) * c.hiddenSize() * c.numLayers();
         StringBuilder sb = new StringBuilder();
         sb.append("## Decode throughput\n\n");
         sb.append("Machine: ").append(BenchReport.machine()).append(".\n\n");
-        sb.append(String.format(Locale.ROOT, "Anchor: the brief's reference Llama, %.1fM parameters (d %d, %d layers, FFN %d, %d heads, "
-                        + "vocab %d, tied), random weights, f32. Memory: %d+%d+%d = %d neurons per layer fetched "
+        String who = o.model != null ? "the model in " + o.model : o.shape.equals("bench") ? "the brief's reference Llama"
+                : "the `" + o.shape + "` shape (`--shape " + o.shape + "`)";
+        sb.append(String.format(Locale.ROOT, "Anchor: " + who.replace("%", "%%") + ", %.1fM parameters (d %d, %d layers, FFN %d, %d heads (%d key/value), "
+                        + "vocab %d, %s), %s, f32. Memory: %d+%d+%d = %d neurons per layer fetched "
                         + "(%.1f%% of the FFN width, %.2fM parameters) from a k=%d, depth-%d random bank.%n%n",
-                c.parameterCount() / 1e6, c.hiddenSize(), c.numLayers(), c.intermediateSize(), c.numHeads(), c.vocabSize(),
-                NEURONS[0], NEURONS[1], NEURONS[2], NEURONS[0] + NEURONS[1] + NEURONS[2],
-                100.0 * (NEURONS[0] + NEURONS[1] + NEURONS[2]) / c.intermediateSize(), memParams / 1e6, BRANCHING, DEPTH));
+                c.parameterCount() / 1e6, c.hiddenSize(), c.numLayers(), c.intermediateSize(), c.numHeads(), c.numKvHeads(), c.vocabSize(),
+                c.tieWordEmbeddings() ? "tied" : "untied", o.model != null ? "its own weights" : "random weights",
+                neurons[0], neurons[1], neurons[2], neurons[0] + neurons[1] + neurons[2],
+                100.0 * (neurons[0] + neurons[1] + neurons[2]) / c.intermediateSize(), memParams / 1e6, BRANCHING, DEPTH));
         sb.append(String.format(Locale.ROOT, "fp32 GEMM ceiling (1024³, measured at the start of every round): **%.1f GFLOP/s** "
                 + "(median; %.1f–%.1f over the rounds). "
                 + "Each figure is the median over %d rounds of the median step time of %d decode steps "
@@ -586,9 +609,12 @@ public final class DecodeBench {
         sb.append("Threads: ").append(o.threads == 0 ? "PyTorch 1 below batch 16, all cores from batch 16 (the generator's "
                         + "default); the Java path all cores"
                 : o.threads + " throughout").append(".\n\n");
-        sb.append("Reproduce: `./hmem bench decode` (writes this section; about ")
-                .append(Math.max(1, o.rounds * o.batches.length * 2))
-                .append(" minutes; the first run builds a ~2.7 GiB bank under ~/.cache/hmem).\n");
+        sb.append("Reproduce: `./hmem bench decode")
+                .append(o.model != null ? " --model " + o.model : o.shape.equals("bench") ? "" : " --shape " + o.shape)
+                .append(" --rounds ").append(o.rounds).append(" --batches ")
+                .append(java.util.Arrays.stream(o.batches).mapToObj(Integer::toString).collect(java.util.stream.Collectors.joining(",")))
+                .append(o.llamaCpp != null ? " --llama-cpp DIR/llama-batched-bench" : "")
+                .append("` (writes this section; the first run builds its random bank under ~/.cache/hmem: ~2.7 GiB for the bench shape).\n");
         return sb.toString();
     }
 

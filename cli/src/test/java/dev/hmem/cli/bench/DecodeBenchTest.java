@@ -39,4 +39,20 @@ class DecodeBenchTest {
                 .isCloseTo(0.05, org.assertj.core.data.Offset.offset(1e-12));
         assertThat(DecodeBench.gemmFraction(stepMs, gemm, "memory", "java", 8, 1_000_000)).isNaN();
     }
+
+    @Test
+    void everyShapeFetchesTheSameShareOfItsFfnAndEveryShapeHasASectionOfItsOwn() {
+        assertThat(DecodeBench.neuronsFor(1536)).containsExactly(DecodeBench.NEURONS);  // the reference shape unchanged
+        assertThat(DecodeBench.neuronsFor(2048)).containsExactly(128, 64, 13);
+        assertThat(DecodeBench.neuronsFor(64)).containsExactly(4, 2, 1);  // never a level without neurons
+        for (int ffn : new int[] {256, 1536, 2048, 5632, 8192}) {
+            int[] n = DecodeBench.neuronsFor(ffn);
+            assertThat((double) (n[0] + n[1] + n[2]) / ffn).as("ffn %d", ffn).isBetween(0.095, 0.105);
+        }
+        DecodeBench.Options bench = new DecodeBench.Options(new int[] {1}, 1, 1, 8, 1, null, null, null, null, "bench", null);
+        DecodeBench.Options gqa = new DecodeBench.Options(new int[] {1}, 1, 1, 8, 1, null, null, null, null, "gqa", null);
+        DecodeBench.Options dir = new DecodeBench.Options(new int[] {1}, 1, 1, 8, 1, null, null, null, null, "bench",
+                java.nio.file.Path.of("/models/tiny"));
+        assertThat(List.of(bench.section(), gqa.section(), dir.section())).containsExactly("decode", "decode-gqa", "decode-tiny");
+    }
 }

@@ -30,11 +30,26 @@ public final class Presets {
         return new ModelConfig(vocab, 512, 2048, 35, 8, 8, 64, 1024, 10000.0, null, 1e-5, true, bos, List.of(eos));
     }
 
+    /**
+     * The bench shape with grouped-query attention: 8 query heads sharing 2 key/value heads (as Llama 3 and most recent
+     * small Llamas), so the KV cache and its projections are a quarter of the bench's.
+     */
+    public static ModelConfig gqa(int vocab, int bos, int eos) {
+        return new ModelConfig(vocab, 512, 1536, 8, 8, 2, 64, 1024, 500000.0, null, 1e-5, true, bos, List.of(eos));
+    }
+
+    /** A wider and deeper anchor between the bench's and the paper's: d 768, 12 layers, FFN 2048, 12 heads (~91M with 8k tokens). */
+    public static ModelConfig wide(int vocab, int bos, int eos) {
+        return new ModelConfig(vocab, 768, 2048, 12, 12, 12, 64, 1024, 10000.0, null, 1e-5, true, bos, List.of(eos));
+    }
+
     /** Every preset by name, for command-line help. */
     public static Map<String, ModelConfig> all() {
         Map<String, ModelConfig> m = new TreeMap<>();
         m.put("bench", bench());
         m.put("paper", paper(32000, 31998, 31999));
+        m.put("gqa", gqa(8192, 8190, 8191));
+        m.put("wide", wide(8192, 8190, 8191));
         return m;
     }
 
@@ -42,6 +57,8 @@ public final class Presets {
         switch (name) {
             case "bench": return bench(vocab, bos, eos);
             case "paper": return paper(vocab, bos, eos);
+            case "gqa": return gqa(vocab, bos, eos);
+            case "wide": return wide(vocab, bos, eos);
             default: throw new IllegalArgumentException("unknown preset '" + name + "' (known: " + all().keySet() + ")");
         }
     }
