@@ -32,7 +32,8 @@ import org.slf4j.LoggerFactory;
  * engine whether a new prompt's prefetch would push the blocks prompts hold past the budget (the engine then defers
  * that prefetch until some are released). One prompt's path larger than the budget still runs when nothing else holds
  * blocks, logged once: a budget must not stop the job. With a zero budget there is no cache to shrink, and blocks in
- * use are bounded by the batch.
+ * use are bounded by the batch. A block asked for again while prompts still hold it after its eviction is taken back
+ * into the cache rather than read a second time ({@link MemoryBlock#revive}), so no block is ever in memory twice.
  *
  * <p>A block that fails its checksum or cannot be read is quarantined: logged once, counted, and not read again for
  * {@code quarantineMs} (a prompt needing it fails at once instead of re-reading a broken block for every prompt);
@@ -60,16 +61,26 @@ public final class BlockCache implements AutoCloseable {
     private final AtomicLong reservedBytes = new AtomicLong();
     private volatile long maximum;
     private volatile boolean warnedOversizedPath;
+    /** Blocks evicted while prompts hold them, by id: asked for again, they are taken back instead of read again. */
+    private final ConcurrentHashMap<BlockId, MemoryBlock> evictedHeld = new ConcurrentHashMap<>();
     private final MemoryBlock.Watcher watcher = new MemoryBlock.Watcher() {
         @Override public void inUse(MemoryBlock b, boolean inUse) {
             inUseBytes.addAndGet(inUse ? b.bytes() : -b.bytes());
         }
         @Override public void evictedInUse(MemoryBlock b) {
             outsideBytes.addAndGet(b.bytes());
+            evictedHeld.put(b.id(), b);
         }
         @Override public void freed(MemoryBlock b, boolean wasEvictedInUse) {
             liveBytes.addAndGet(-b.bytes());
-            if (wasEvictedInUse) outsideBytes.addAndGet(-b.bytes());
+            if (wasEvictedInUse) {
+                outsideBytes.addAndGet(-b.bytes());
+                evictedHeld.remove(b.id(), b);
+            }
+        }
+        @Override public void revived(MemoryBlock b) {
+            outsideBytes.addAndGet(-b.bytes());
+            evictedHeld.remove(b.id(), b);
         }
     };
     private final long quarantineNanos;
@@ -114,11 +125,25 @@ public final class BlockCache implements AutoCloseable {
                         b.evict();
                     }
                 })
-                .buildAsync((id, executor) -> CompletableFuture.supplyAsync(() -> load(id), loader));
+                .buildAsync((id, executor) -> CompletableFuture.supplyAsync(() -> reviveOrLoad(id), loader));
     }
 
     public boolean pinned(BlockId id) {
         return id.isGeneric() || id.level() <= pinnedLevels;
+    }
+
+    /**
+     * A block for the cache: the copy prompts still hold after its eviction when there is one (a popular block pushed
+     * out by a burst of others is asked for again while its old users run: reading it again would hold it twice), else
+     * a read. Counted as a miss all the same: the cache did not have it.
+     */
+    private MemoryBlock reviveOrLoad(BlockId id) {
+        MemoryBlock held = evictedHeld.get(id);
+        if (held != null && held.revive()) {
+            metrics.blockRevived(id.level());
+            return held;
+        }
+        return load(id);
     }
 
     private MemoryBlock load(BlockId id) {
@@ -216,8 +241,8 @@ public final class BlockCache implements AutoCloseable {
         for (BlockId id : ids) {
             if (pinned(id)) continue;
             if (cache != null) {
-                CompletableFuture<MemoryBlock> f = cache.getIfPresent(id);
-                if (f != null && f.isDone() && !f.isCompletedExceptionally() && f.join().users() > 0) continue;
+                MemoryBlock b = cache.synchronous().policy().getIfPresentQuietly(id);  // a look, not a use
+                if (b != null && b.users() > 0) continue;
             }
             n += bank.loadedBytes(id);
         }
@@ -310,8 +335,9 @@ public final class BlockCache implements AutoCloseable {
     /** Whether {@code id} is loaded in the cache right now (a hit if acquired now). */
     public boolean isCached(BlockId id) {
         if (cache == null) return false;
-        CompletableFuture<MemoryBlock> f = cache.getIfPresent(id);
-        return f != null && f.isDone() && !f.isCompletedExceptionally();
+        // Quietly: a look is not a use. Counted as one, a block that is looked at often (the gate and the admission
+        // queue ask about waiting prompts' blocks again and again) would never be evicted.
+        return cache.synchronous().policy().getIfPresentQuietly(id) != null;
     }
 
     /** Bytes of evictable blocks in memory, cached or held by prompts after eviction (what the budget bounds). */
@@ -357,6 +383,7 @@ public final class BlockCache implements AutoCloseable {
             if (b == null) continue;
             if (pinned(id)) pinnedBytes.addAndGet(-b.bytes());
             b.evict();
+            evictedHeld.remove(id, b);  // out of service: a prompt that still holds it finishes with it, nobody takes it back
             n++;
         }
         return n;

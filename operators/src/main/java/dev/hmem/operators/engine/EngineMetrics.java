@@ -21,6 +21,9 @@ public interface EngineMetrics {
     /** A prompt was answered with less memory than routed (a block of its path was quarantined). */
     default void memoryFallback(int level) {}
 
+    /** A missing block was taken back from prompts that still held it after its eviction: no read, no second copy. */
+    default void blockRevived(int level) {}
+
     /** A prompt's prefetch waits: the blocks prompts hold fill the block cache budget. */
     default void prefetchDeferred() {}
 

@@ -26,7 +26,7 @@ final class FlinkEngineMetrics implements EngineMetrics {
             failures = new HashMap<>(), fallbacks = new HashMap<>();
     private final Map<Integer, Histogram> loads = new HashMap<>();
     private final Histogram batch, queue, firstToken, endToEnd;
-    private final Counter tokens, deferred;
+    private final Counter tokens, deferred, revived;
     private final StepTotals totals = new StepTotals();
 
     FlinkEngineMetrics(MetricGroup group) {
@@ -38,6 +38,7 @@ final class FlinkEngineMetrics implements EngineMetrics {
         this.tokens = group.counter("tokens", new AdderCounter());
         group.meter("tokensPerSecond", new MeterView(tokens));
         this.deferred = group.addGroup("cache").counter("prefetchesDeferred", new AdderCounter());
+        this.revived = group.addGroup("cache").counter("blocksRevived", new AdderCounter());
         // Counters, not histograms: a load test reads them at two moments and divides the differences.
         MetricGroup engine = group.addGroup("engine");
         engine.counter("steps", new TotalCounter(totals::steps));
@@ -70,6 +71,7 @@ final class FlinkEngineMetrics implements EngineMetrics {
     }
 
     @Override public void prefetchDeferred() { deferred.inc(); }
+    @Override public void blockRevived(int level) { revived.inc(); }
 
     @Override public void batch(int rows) { batch.update(rows); }
 

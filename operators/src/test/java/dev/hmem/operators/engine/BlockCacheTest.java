@@ -156,6 +156,57 @@ class BlockCacheTest {
         }
     }
 
+    @Test
+    void aBlockAskedForAgainWhileStillHeldAfterItsEvictionIsTakenBackNotReadTwice() throws Exception {
+        long leaf = bank.loadedBytes(path("0.0").get(1));
+        Executor inline = Runnable::run;
+        AtomicInteger revived = new AtomicInteger(), loads = new AtomicInteger();
+        EngineMetrics m = new EngineMetrics() {
+            @Override public void blockRevived(int level) { revived.incrementAndGet(); }
+            @Override public void blockLoaded(int level, double millis) { loads.incrementAndGet(); }
+        };
+        try (BlockCache cache = new BlockCache(bank, 2 * leaf, 1, inline, m)) {
+            List<MemoryBlock> running = cache.acquirePath(path("0.0")).get().blocks();  // a prompt holds leaf 0.0
+            MemoryBlock first = running.get(1);
+            for (int i = 0; i < 200 && cache.isCached(first.id()); i++) {
+                for (MemoryBlock b : cache.acquirePath(path(1 + i % 3 + "." + i % 4)).get().blocks()) b.release();
+            }
+            assertThat(cache.isCached(first.id())).as("pushed out by the others").isFalse();
+            assertThat(first.isFreed()).as("still held").isFalse();
+            assertThat(revived.get()).isZero();
+            long liveBefore = cache.liveBytes();
+            int loadsBefore = loads.get();
+
+            List<MemoryBlock> second = cache.acquirePath(path("0.0")).get().blocks();  // a second prompt on the same leaf
+            assertThat(second.get(1)).as("the held copy, not a second one").isSameAs(first);
+            assertThat(revived.get()).isEqualTo(1);
+            assertThat(loads.get() - loadsBefore).as("level 1 is pinned and cached, the leaf taken back: nothing read").isZero();
+            assertThat(cache.isCached(first.id())).isTrue();
+            assertThat(cache.liveBytes()).as("no block twice in memory").isLessThanOrEqualTo(liveBefore);
+            assertThat(cache.liveBytes()).isEqualTo(cache.cachedBytes() + cache.outsideBytes());
+            assertThat(cache.outsideBytes()).isZero();
+            assertThat(first.users()).isEqualTo(2);
+            for (MemoryBlock b : running) b.release();
+            for (MemoryBlock b : second) b.release();
+            assertThat(first.isFreed()).as("cached again: kept").isFalse();
+            assertThat(cache.inUseBytes()).isZero();
+        }
+    }
+
+    @Test
+    void aBlockTakenOutOfServiceIsNotTakenBack() throws Exception {
+        long leaf = bank.loadedBytes(path("0.0").get(1));
+        try (BlockCache cache = new BlockCache(bank, 4 * leaf, 1, (Executor) Runnable::run, new Counting())) {
+            List<MemoryBlock> held = cache.acquirePath(path("2.1")).get().blocks();
+            assertThat(cache.evict(id -> id.equals(path("2.1").get(1)))).isEqualTo(1);
+            MemoryBlock fresh = cache.acquirePath(path("2.1")).get().blocks().get(1);
+            assertThat(fresh).as("a block command dropped it: read anew").isNotSameAs(held.get(1));
+            for (MemoryBlock b : held) b.release();
+            assertThat(held.get(1).isFreed()).isTrue();
+            fresh.release();
+        }
+    }
+
     /**
      * Property: prompts arrive on random paths, the engine's rule fetches a path only when {@link BlockCache#fits}
      * says so (otherwise it waits), and random holders release; after every event every evictable block in memory —

@@ -3,6 +3,7 @@ package dev.hmem.runtime.anchor;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import dev.hmem.runtime.config.ModelConfig;
@@ -98,7 +99,7 @@ public final class Transformer implements AutoCloseable {
             NDArray vc = cache.v[layer].get("{}:{}, :, 0:{}", slot0, slot0 + n, ctxLen);
             return attend(q, kT, vc, maskArr);
         };
-        NDArray x = layers(tokens, positions, attn, plan);
+        NDArray x = layers(tokens, positions, attn, plan, true);
         long[] last = new long[n];
         for (int i = 0; i < n; i++) last[i] = lens[i] - 1;
         NDArray rows = m.create(range(0, n));
@@ -123,7 +124,7 @@ public final class Transformer implements AutoCloseable {
         }
         NDArray maskArr = m.create(mask, new Shape(1, 1, 1, t, t));
         Attention attn = (layer, q, k, v) -> attend(q, k.transpose(0, 2, 3, 1), v.transpose(0, 2, 1, 3), maskArr);
-        NDArray x = layers(tokens, positions, attn, plan);
+        NDArray x = layers(tokens, positions, attn, plan, false);
         return Ops.linear(Ops.rmsNorm(x, w.finalNorm, eps), w.lmHead);
     }
 
@@ -139,28 +140,51 @@ public final class Transformer implements AutoCloseable {
         NDArray apply(int layer, NDArray q, NDArray k, NDArray v);
     }
 
-    private NDArray layers(NDArray tokens, NDArray positions, Attention attention, MemoryBranch plan) {
+    /**
+     * The decoder layers over x. With {@code freeEachLayer} every layer's intermediates are freed when the layer ends
+     * and only its output lives on: a prefill of 8 prompts of 512 tokens holds some 400 MB of attention scores and
+     * activations per layer, which a 35-layer anchor would otherwise keep to the end of the step (measured: a bench
+     * process was killed at 24 GB). Training passes false: its backward pass needs the graph, and a plan may build
+     * state at the first layer ({@link dev.hmem.runtime.ffn.RowBatchedMemory}).
+     */
+    private NDArray layers(NDArray tokens, NDArray positions, Attention attention, MemoryBranch plan, boolean freeEachLayer) {
         int n = (int) tokens.getShape().get(0), t = (int) tokens.getShape().get(1);
-        int h = c.numHeads(), hkv = c.numKvHeads(), hd = c.headDim();
         NDArray x = w.embed.get(new NDIndex("{}", tokens));                       // (n, T, d)
-        NDArray cos = rope.cos.get(new NDIndex("{}", positions)).reshape(n, t, 1, hd);
-        NDArray sin = rope.sin.get(new NDIndex("{}", positions)).reshape(n, t, 1, hd);
+        NDArray cos = rope.cos.get(new NDIndex("{}", positions)).reshape(n, t, 1, c.headDim());
+        NDArray sin = rope.sin.get(new NDIndex("{}", positions)).reshape(n, t, 1, c.headDim());
         for (int l = 0; l < c.numLayers(); l++) {
-            NDArray a = Ops.rmsNorm(x, w.attnNorm[l], eps);
-            NDArray qkv = Ops.linear(a, w.wqkv[l]).reshape(n, t, h + 2 * hkv, hd);
-            NDList qkAndV = qkv.split(new long[] {h + hkv}, 2);
-            NDArray qk = RopeTable.apply(qkAndV.get(0), cos, sin, rope.rotate);  // rotate q and k together
-            NDList qAndK = qk.split(new long[] {h}, 2);
-            NDArray att = attention.apply(l, qAndK.get(0), qAndK.get(1), qkAndV.get(1));
-            x = x.add(Ops.linear(att, w.wo[l]));
-
-            NDArray f = Ops.rmsNorm(x, w.ffnNorm[l], eps);
-            NDList gu = Ops.halves(Ops.linear(f, w.wgu[l]));
-            NDArray y = Ops.linear(Ops.swiglu(gu.get(0), gu.get(1)), w.wdown[l]);
-            NDArray mem = plan.apply(l, f);
-            x = x.add(mem == null ? y : y.add(mem));
+            if (!freeEachLayer) {
+                x = layer(l, x, cos, sin, attention, plan);
+                continue;
+            }
+            NDArray in = x;
+            try (NDScope scope = new NDScope()) {
+                x = layer(l, in, cos, sin, attention, plan);
+                NDScope.unregister(x);
+                scope.suppressNotUsedWarning();
+            }
+            if (l > 0) in.close();  // the previous layer's output, read by this layer alone
         }
         return x;
+    }
+
+    /** One decoder layer: x plus attention, plus the FFN and the memory branch. */
+    private NDArray layer(int l, NDArray x, NDArray cos, NDArray sin, Attention attention, MemoryBranch plan) {
+        int n = (int) x.getShape().get(0), t = (int) x.getShape().get(1);
+        int h = c.numHeads(), hkv = c.numKvHeads(), hd = c.headDim();
+        NDArray a = Ops.rmsNorm(x, w.attnNorm[l], eps);
+        NDArray qkv = Ops.linear(a, w.wqkv[l]).reshape(n, t, h + 2 * hkv, hd);
+        NDList qkAndV = qkv.split(new long[] {h + hkv}, 2);
+        NDArray qk = RopeTable.apply(qkAndV.get(0), cos, sin, rope.rotate);  // rotate q and k together
+        NDList qAndK = qk.split(new long[] {h}, 2);
+        NDArray att = attention.apply(l, qAndK.get(0), qAndK.get(1), qkAndV.get(1));
+        NDArray mid = x.add(Ops.linear(att, w.wo[l]));
+
+        NDArray f = Ops.rmsNorm(mid, w.ffnNorm[l], eps);
+        NDList gu = Ops.halves(Ops.linear(f, w.wgu[l]));
+        NDArray y = Ops.linear(Ops.swiglu(gu.get(0), gu.get(1)), w.wdown[l]);
+        NDArray mem = plan.apply(l, f);
+        return mid.add(mem == null ? y : y.add(mem));
     }
 
     /**

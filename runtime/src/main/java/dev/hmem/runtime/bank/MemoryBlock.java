@@ -41,6 +41,9 @@ public final class MemoryBlock implements FfnMemory {
         /** The memory is freed; {@code wasEvictedInUse}: {@link #evictedInUse} was reported for it. */
         void freed(MemoryBlock block, boolean wasEvictedInUse);
 
+        /** The owner took back a block it had dropped while in use ({@link #revive}): its memory is the owner's again. */
+        default void revived(MemoryBlock block) {}
+
         Watcher NONE = new Watcher() {
             @Override public void inUse(MemoryBlock block, boolean inUse) {}
             @Override public void evictedInUse(MemoryBlock block) {}
@@ -141,6 +144,20 @@ public final class MemoryBlock implements FfnMemory {
             watcher.evictedInUse(this);
         }
         freeIfUnused();
+    }
+
+    /**
+     * Takes a block its owner dropped while users still held it back into the owner (a cache asked for it again), so the
+     * owner does not read a second copy of memory that is already there. False if it was never dropped or is freed.
+     */
+    public synchronized boolean revive() {
+        if (!evicted || closed) return false;
+        evicted = false;
+        if (outlivedEviction) {
+            outlivedEviction = false;
+            watcher.revived(this);
+        }
+        return true;
     }
 
     public synchronized boolean isFreed() {
