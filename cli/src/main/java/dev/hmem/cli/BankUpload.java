@@ -1,15 +1,12 @@
 package dev.hmem.cli;
 
-import dev.hmem.cli.cluster.FlinkFileSystems;
 import dev.hmem.operators.memory.BankStores;
 import dev.hmem.runtime.bank.MemoryBank;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
-import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -24,20 +21,16 @@ import picocli.CommandLine.Option;
 final class BankUpload implements Callable<Integer> {
 
     @Option(names = "--bank", required = true, description = "the local directory to copy") Path dir;
-    @Option(names = "--to", required = true, description = "the destination URI (its directory)") String to;
-    @Option(names = {"-c", "--conf"}, description = "a Flink configuration entry key=value (repeatable)") Map<String, String> conf = new LinkedHashMap<>();
-    @Option(names = "--plugins", description = "Flink's plugins folder (default: the local cluster's, with the S3 plugin)") Path plugins;
+    @Mixin UploadTarget target;
     @Option(names = "--verify", description = "open the copy from its URI and check every block's checksum") boolean verify;
 
     @Override
     public Integer call() throws Exception {
         if (!Files.isDirectory(dir)) throw new IllegalArgumentException(dir + " is not a directory");
-        FlinkFileSystems.initialize(plugins != null ? plugins : FlinkFileSystems.defaultPlugins(), conf);
-        long total = FlinkFileSystems.copyDirectory(dir, to);
-        System.out.printf(Locale.ROOT, "uploaded %,d bytes to %s%n", total, to);
+        target.copy(dir);
         if (!verify) return 0;
-        try (MemoryBank b = BankStores.open(to)) {
-            return BankCommand.verifyBlocks(b, " at " + to, "");
+        try (MemoryBank b = BankStores.open(target.to)) {
+            return BankCommand.verifyBlocks(b, " at " + target.to, "");
         }
     }
 }

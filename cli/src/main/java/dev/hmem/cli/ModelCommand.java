@@ -79,9 +79,7 @@ final class ModelCommand {
                     "S3 settings as Flink's (-c s3.endpoint=..., -c s3.access-key=..., -c s3.secret-key=...)."})
     static final class Upload implements Callable<Integer> {
         @Option(names = "--model", required = true, description = "the local model directory") Path model;
-        @Option(names = "--to", required = true, description = "the destination URI (its directory)") String to;
-        @Option(names = {"-c", "--conf"}, description = "a Flink configuration entry key=value (repeatable)") java.util.Map<String, String> conf = new java.util.LinkedHashMap<>();
-        @Option(names = "--plugins", description = "Flink's plugins folder (default: the local cluster's, with the S3 plugin)") Path plugins;
+        @picocli.CommandLine.Mixin UploadTarget target;
         @Option(names = "--verify", description = "copy it back as a TaskManager does and check that it loads with the same weights") boolean verify;
 
         @Override
@@ -91,21 +89,19 @@ final class ModelCommand {
             try (AnchorWeights w = AnchorWeights.load(model, c)) {
                 local = w.fingerprint;
             }
-            dev.hmem.cli.cluster.FlinkFileSystems.initialize(plugins != null ? plugins : dev.hmem.cli.cluster.FlinkFileSystems.defaultPlugins(), conf);
-            long total = dev.hmem.cli.cluster.FlinkFileSystems.copyDirectory(model, to);
-            System.out.printf(Locale.ROOT, "uploaded %,d bytes to %s%n", total, to);
+            target.copy(model);
             if (!verify) return 0;
             Path scratch = Files.createTempDirectory("hmem-model-verify");
             try {
-                Path back = dev.hmem.operators.memory.LocalCopies.of(to, scratch);
+                Path back = dev.hmem.operators.memory.LocalCopies.of(target.to, scratch);
                 try (AnchorWeights w = AnchorWeights.load(back, ModelConfig.load(back))) {
                     if (!w.fingerprint.equals(local)) {
-                        System.err.println("the copy at " + to + " loads with other weights (" + w.fingerprint + ") than " + model + " (" + local + ")");
+                        System.err.println("the copy at " + target.to + " loads with other weights (" + w.fingerprint + ") than " + model + " (" + local + ")");
                         return 1;
                     }
                 }
                 dev.hmem.runtime.tokenizer.TextTokenizer.load(back).close();
-                System.out.println("verified: " + to + " loads with the same weights and tokenizer");
+                System.out.println("verified: " + target.to + " loads with the same weights and tokenizer");
                 return 0;
             } finally {
                 try (var walk = Files.walk(scratch)) {
