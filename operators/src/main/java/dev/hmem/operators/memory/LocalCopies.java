@@ -2,7 +2,6 @@ package dev.hmem.operators.memory;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.FileAlreadyExistsException;
@@ -45,21 +44,15 @@ public final class LocalCopies {
 
     private LocalCopies() {}
 
-    /** Whether {@code location} is on this machine's disk (a plain path or a {@code file:} URI). */
-    public static boolean isLocal(String location) {
-        String scheme = URI.create(location).getScheme();
-        return scheme == null || scheme.equals("file") || scheme.length() == 1;  // "C:" on Windows is a drive, not a scheme
-    }
-
     /** {@code location} as a local directory, copied into the default cache directory when it is remote. */
     public static Path of(String location) throws IOException {
-        if (isLocal(location)) return local(location);
+        if (Locations.isLocal(location)) return Locations.localPath(location);
         return of(location, cacheRoot());
     }
 
     /** {@code location} as a local directory, copied under {@code cacheRoot} when it is remote. */
     public static Path of(String location, Path cacheRoot) throws IOException {
-        if (isLocal(location)) return local(location);
+        if (Locations.isLocal(location)) return Locations.localPath(location);
         org.apache.flink.core.fs.Path root = new org.apache.flink.core.fs.Path(location);
         FileSystem fs = root.getFileSystem();
         List<Remote> files = new ArrayList<>();
@@ -116,11 +109,6 @@ public final class LocalCopies {
     }
 
     private record Remote(String relative, FileStatus status) {}
-
-    private static Path local(String location) {
-        URI uri = URI.create(location);
-        return uri.getScheme() != null && uri.getScheme().equals("file") ? Path.of(uri) : Path.of(location);
-    }
 
     private static void list(FileSystem fs, org.apache.flink.core.fs.Path dir, String prefix, List<Remote> out, String location)
             throws IOException {
