@@ -187,6 +187,10 @@ public final class JavaDecoder implements AutoCloseable {
 
     @Override
     public void close() {
-        parallel.close();
+        try {
+            parallel.close();
+        } finally {
+            blocks.close();
+        }
     }
 }

@@ -47,6 +47,7 @@ public final class MemoryGroups {
      * read from its heap copy in {@code copies}.
      */
     public static MemoryGroups of(List<? extends List<? extends FfnMemory>> memory, int d, HeapBlocks copies) {
+        copies.beginStep();
         Map<FfnMemory, List<Integer>> rows = new IdentityHashMap<>();
         List<FfnMemory> order = new ArrayList<>();
         for (int b = 0; b < memory.size(); b++) {

@@ -98,6 +98,40 @@ class HeapBlocksTest {
     }
 
     @Test
+    void aStepsBlocksAreKeptPastTheBudgetUpToTheJvmCapAndLetGoWhenClosed() {
+        long jvmBefore = HeapBlocks.jvmHeld(), cap = HeapBlocks.jvmCap;
+        List<MemoryBlock> step = blocks.subList(0, 4);
+        long all = bytes(0) + bytes(1) + bytes(2) + bytes(3);
+        try (HeapBlocks copies = new HeapBlocks(bytes(0))) {  // room for one of the four
+            copies.beginStep();
+            List<float[]> first = new ArrayList<>();
+            for (MemoryBlock b : step) first.add(copies.of(b));
+            for (int s = 0; s < 3; s++) {
+                copies.beginStep();
+                for (int i = 0; i < step.size(); i++) {
+                    assertThat(copies.of(step.get(i))).as("step %d, block %d: copied once, not every step", s, i).isSameAs(first.get(i));
+                }
+            }
+            assertThat(copies.heldBytes()).isEqualTo(all);
+            assertThat(HeapBlocks.jvmHeld() - jvmBefore).isEqualTo(all);
+            copies.beginStep();
+            copies.of(blocks.get(4));  // a step that reads another block: the last step's copies are over the budget
+            assertThat(copies.heldBytes()).as("back within the budget, but for this step's block").isLessThanOrEqualTo(Math.max(bytes(0), bytes(4)));
+        }
+        assertThat(HeapBlocks.jvmHeld()).as("closed: nothing held").isEqualTo(jvmBefore);
+        try (HeapBlocks copies = new HeapBlocks(bytes(0))) {
+            HeapBlocks.jvmCap = jvmBefore + bytes(0) + bytes(1);  // the JVM has room for two more
+            copies.beginStep();
+            for (MemoryBlock b : step) copies.of(b);
+            assertThat(copies.heldBytes()).as("past the budget only as far as the JVM cap").isLessThanOrEqualTo(bytes(0) + bytes(1));
+            assertThat(HeapBlocks.jvmHeld() - jvmBefore).isLessThanOrEqualTo(bytes(0) + bytes(1));
+        } finally {
+            HeapBlocks.jvmCap = cap;
+        }
+        assertThat(HeapBlocks.jvmHeld()).isEqualTo(jvmBefore);
+    }
+
+    @Test
     void aNegativeBudgetIsRefused() {
         assertThatThrownBy(() -> new HeapBlocks(-1)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("budget");
     }
